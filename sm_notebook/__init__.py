@@ -1,0 +1,19 @@
+"""sm_notebook: run a Jupyter cell as a SageMaker script-mode training job.
+
+``%load_ext sm_notebook`` registers ``%%sm_train``, ``%sm_jobs`` and ``%sm_attach``; it
+imports none of boto3, docker, plotly, pandas or ipywidgets (they load when used).
+"""
+
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(ipython):  # noqa: ANN001 - IPython's hook signature
+    from .magics import register
+
+    register(ipython)
+
+
+def unload_ipython_extension(ipython):  # noqa: ANN001
+    from .magics import unregister
+
+    unregister(ipython)

@@ -1,0 +1,318 @@
+"""Local process mode: the entry script runs on this machine with the SageMaker contract.
+
+The job's ``/opt/ml`` tree lives in its job directory and every ``SM_*`` variable points
+there.  A detached supervisor (``runtime/supervisor.py``) runs the script, so the job
+outlives the kernel; this backend follows it by tailing ``job.log`` and ``state.json``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import contract, sourcedir
+from ..errors import SmNotebookError, SpecError
+from ..events import LogEvent, StatusEvent, utc_now_iso
+from ..registry import read_json, write_json
+from ..spec import TrainingSpec, _resolve
+from .base import Batch, JobRef
+
+SUPERVISOR = Path(__file__).resolve().parent.parent / "runtime" / "supervisor.py"
+HOST = "algo-1"
+READ_LIMIT = 16 << 20
+LIVENESS_INTERVAL = 2.0
+
+
+def _gpu_count() -> int:
+    if shutil.which("nvidia-smi") is None:
+        return 0
+    try:
+        out = subprocess.run(["nvidia-smi", "--list-gpus"], capture_output=True, text=True,
+                             timeout=5).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+
+
+@dataclass
+class _Cursor:
+    offset: int = 0
+    state_signature: tuple[int, int] | None = None
+    last: tuple[Any, ...] | None = None
+    terminal: bool = False
+    next_liveness_check: float = 0.0
+    pending: bytes = field(default=b"", repr=False)
+
+
+class LocalBackend:
+    """Runs jobs as local processes; see the module docstring."""
+
+    mode = "local"
+    persists = True
+
+    def __init__(self, stop_grace: float = 30.0):
+        self.stop_grace = stop_grace
+
+    # ---- before anything exists ---------------------------------------------------------
+    def python_for(self, spec: TrainingSpec) -> str:
+        return spec.python or sys.executable
+
+    def preflight(self, spec: TrainingSpec, base: Path) -> list[str]:
+        python = self.python_for(spec)
+        if spec.python is not None and not (shutil.which(python) or os.access(python, os.X_OK)):
+            raise SpecError("--python", f"{python} is not an executable interpreter",
+                            "a path to a Python executable")
+        for ch in spec.channels:
+            if ch.is_s3:
+                raise SpecError("--input", f"{ch.name}: S3 inputs are not downloaded in local "
+                                "mode", "a local path (copy the data with aws s3 cp), or "
+                                "--mode sagemaker")
+        from ..requirements import missing_requirements
+
+        req = spec.requirements_path(base)
+        if req is not None:
+            missing = missing_requirements(req, python)
+            if missing:
+                from ..requirements import pip_command
+
+                raise SpecError("--requirements", f"not installed for {python}: "
+                                f"{', '.join(missing)}; install them with: "
+                                f"{pip_command(python, missing)}",
+                                "the packages installed (local mode never installs them)")
+        return []
+
+    def script_run(self, spec: TrainingSpec, name: str, directory: Path) -> contract.ScriptRun:
+        layout = contract.Layout(directory / "opt" / "ml")
+        return contract.ScriptRun(
+            job_name=name,
+            cluster=contract.Cluster(spec.effective_instance_type, 1, network_interface="lo"),
+            current_host=HOST,
+            entry_point=spec.entry_script,
+            hyperparameters=spec.hyperparameters,
+            channels=spec.channel_names,
+            layout=layout,
+            module_dir=str(layout.code_dir),
+            num_cpus=os.cpu_count() or 1,
+            num_gpus=_gpu_count(),
+            region=spec.region,
+            processes_per_host=(spec.processes_per_host or 1) if spec.distribution else None,
+        )
+
+    def environment(self, spec: TrainingSpec, run: contract.ScriptRun) -> dict[str, str]:
+        return {**run.environment(), "PYTHONUNBUFFERED": "1", **spec.environment}
+
+    def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
+        run = self.script_run(spec, name, directory)
+        argv = run.command(self.python_for(spec))
+        env = self.environment(spec, run)
+        lines = [
+            f"local process job {name}",
+            f"  job directory  {directory}",
+            f"  code           {run.layout.code_dir}/{spec.entry_script} (the cell)"
+            + (f" + {spec.source_dir}" if spec.source_dir else ""),
+        ]
+        for ch in spec.channels:
+            lines.append(f"  input          {ch.name}: {_resolve(base, ch.source)} → "
+                         f"{run.layout.channel_dir(ch.name)} (linked)")
+        lines += [f"  command        (cd {run.layout.code_dir} && "
+                  f"{contract.render_command(argv)})",
+                  f"  environment    {len(env)} variables, e.g. SM_MODEL_DIR="
+                  f"{env['SM_MODEL_DIR']}, SM_HPS={env['SM_HPS']}",
+                  f"  artifacts      {directory / 'artifacts'}/model.tar.gz, output.tar.gz"]
+        if spec.max_run:
+            lines.append(f"  max run        {spec.max_run} s, then SIGTERM and SIGKILL after "
+                         f"{self.stop_grace:g} s")
+        return "\n".join(lines)
+
+    # ---- running -------------------------------------------------------------------------
+    def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
+        run = self.script_run(spec, name, directory)
+        layout = run.layout
+        for d in layout.directories():
+            Path(d).mkdir(parents=True, exist_ok=True)
+        notes = sourcedir.lay_out(spec, base, Path(layout.code_dir))
+        for ch in spec.channels:
+            _stage_channel(_resolve(base, ch.source), Path(layout.channel_dir(ch.name)))
+        contract.write_config_files(run, Path(layout.config_dir))
+        output_dir = spec.output and str(_resolve(base, spec.output.removeprefix("file://")))
+        write_json(directory / "run.json", {
+            "job_name": name,
+            "argv": run.command(self.python_for(spec)),
+            "cwd": str(layout.code_dir),
+            "env": self.environment(spec, run),
+            "host": HOST,
+            "entry_point": spec.entry_script,
+            "layout_root": str(layout.root),
+            "artifacts_dir": str(directory / "artifacts"),
+            "max_run": spec.max_run,
+            "stop_grace": self.stop_grace,
+            "copy_artifacts_to": output_dir,
+        })
+        write_json(directory / "state.json", {
+            "status": "InProgress", "secondary_status": "Starting",
+            "message": "Starting the local process", "created": utc_now_iso(),
+            "transitions": [{"Status": "Starting", "StartTime": utc_now_iso(),
+                             "StatusMessage": "Starting the local process"}],
+        })
+        (directory / "job.log").touch()
+        with open(directory / "supervisor.err", "wb") as err:
+            process = subprocess.Popen([sys.executable, str(SUPERVISOR), str(directory)],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                       stderr=err, start_new_session=True, close_fds=True)
+        return JobRef(name, directory, {"process": process, "notes": notes})
+
+    def attach(self, name: str, directory: Path) -> JobRef:
+        if not (directory / "state.json").is_file():
+            raise SmNotebookError(f"{name}: no local job state in {directory}")
+        return JobRef(name, directory, {})
+
+    def poll(self, ref: JobRef, cursor: _Cursor | None) -> Batch:
+        cur = cursor or _Cursor()
+        process = ref.handle.get("process")
+        if process is not None:
+            process.poll()  # reap the supervisor when it has ended
+        statuses = self._read_state(ref, cur)
+        logs = self._read_log(ref.directory / "job.log", cur)
+        if not cur.terminal and time.monotonic() >= cur.next_liveness_check:
+            cur.next_liveness_check = time.monotonic() + LIVENESS_INTERVAL
+            statuses += self._check_alive(ref, cur)
+        done = cur.terminal and not cur.pending and cur.offset >= _size(ref.directory / "job.log")
+        return Batch(logs, statuses, cur, done)
+
+    def _read_state(self, ref: JobRef, cur: _Cursor) -> list[StatusEvent]:
+        path = ref.directory / "state.json"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            return []
+        signature = (st.st_mtime_ns, st.st_size)
+        if signature == cur.state_signature:
+            return []
+        cur.state_signature = signature
+        state = read_json(path)
+        return self._status_events(state, cur)
+
+    @staticmethod
+    def _status_events(state: dict[str, Any], cur: _Cursor) -> list[StatusEvent]:
+        if not state:
+            return []
+        key = (state.get("status"), state.get("secondary_status"), state.get("failure_reason"),
+               state.get("model_artifacts"))
+        if key == cur.last:
+            return []
+        cur.last = key
+        event = StatusEvent(state.get("last_modified") or utc_now_iso(), state["status"],
+                            state.get("secondary_status", ""), state.get("message", ""),
+                            state.get("failure_reason"))
+        cur.terminal = event.terminal
+        return [event]
+
+    def _read_log(self, path: Path, cur: _Cursor) -> list[LogEvent]:
+        try:
+            with open(path, "rb") as f:
+                f.seek(cur.offset)
+                data = f.read(READ_LIMIT)
+        except FileNotFoundError:
+            return []
+        if not data:
+            return []
+        cur.offset += len(data)
+        data = cur.pending + data
+        cut = data.rfind(b"\n") + 1
+        cur.pending = data[cut:]
+        return parse_records(data[:cut])
+
+    def _check_alive(self, ref: JobRef, cur: _Cursor) -> list[StatusEvent]:
+        state = read_json(ref.directory / "state.json")
+        pid = state.get("supervisor_pid")
+        if pid is None or state.get("status") in ("Completed", "Failed", "Stopped"):
+            return []
+        if _alive(pid):
+            return []
+        state = read_json(ref.directory / "state.json")  # it may have just finished
+        if state.get("status") in ("Completed", "Failed", "Stopped"):
+            return []
+        reason = ("InternalError: the job's supervisor process ended unexpectedly; see "
+                  f"{ref.directory / 'supervisor.err'}")
+        child = state.get("pid")
+        if child and _alive(child):
+            _kill_group(child, signal.SIGKILL)
+        state.update(status="Failed", secondary_status="Failed", failure_reason=reason,
+                     message="Training job failed", ended=utc_now_iso(),
+                     last_modified=utc_now_iso())
+        write_json(ref.directory / "state.json", state)
+        return self._status_events(state, cur)
+
+    def stop(self, ref: JobRef) -> None:
+        state = read_json(ref.directory / "state.json")
+        if state.get("status") in ("Completed", "Failed", "Stopped"):
+            return
+        pid = state.get("supervisor_pid")
+        process = ref.handle.get("process")
+        if pid is None and process is not None:
+            pid = process.pid
+        if pid is not None and _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+        elif state.get("pid"):
+            _kill_group(state["pid"], signal.SIGTERM)
+
+    def describe(self, ref: JobRef) -> dict[str, Any]:
+        return read_json(ref.directory / "state.json")
+
+
+def parse_records(data: bytes) -> list[LogEvent]:
+    """``job.log`` bytes (whole lines) → events."""
+    events = []
+    for record in data.decode("utf-8", "replace").split("\n"):
+        if record:
+            parts = record.split("\t", 3)
+            if len(parts) == 4:
+                events.append(LogEvent(parts[0], parts[1], parts[3], parts[2]))
+    return events
+
+
+def _stage_channel(source: Path, channel_dir: Path) -> None:
+    """Link a local input into ``input/data/<name>`` (a file goes inside the channel dir)."""
+    source = source.resolve()
+    if source.is_dir():
+        if channel_dir.exists():
+            channel_dir.rmdir()
+        channel_dir.symlink_to(source, target_is_directory=True)
+    else:
+        channel_dir.mkdir(parents=True, exist_ok=True)
+        (channel_dir / source.name).symlink_to(source)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has exited; only its parent has not reaped it yet
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

@@ -1,0 +1,297 @@
+"""The SageMaker training container contract, in one place every backend uses.
+
+What the service gives an entry script: the ``/opt/ml`` tree, three JSON files under
+``input/config``, and the ``SM_*`` environment of the training toolkit, plus the extra
+variables of V3 ``ModelTrainer``'s drivers, so scripts written for either world run
+unchanged.  A local job gets the same tree under its job directory, with every path
+pointing there.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath, PurePosixPath
+from typing import Any
+
+from . import hyperparameters as hp
+
+CONTAINER_ROOT = PurePosixPath("/opt/ml")
+GROUP_NAME = "homogeneousCluster"
+MASTER_PORT = 7777
+DEFAULT_LOG_LEVEL = 20
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The ``/opt/ml`` tree rooted at ``root`` (``/opt/ml`` in a container)."""
+
+    root: PurePath = CONTAINER_ROOT
+
+    @property
+    def input_dir(self) -> PurePath:
+        return self.root / "input"
+
+    @property
+    def config_dir(self) -> PurePath:
+        return self.root / "input" / "config"
+
+    @property
+    def data_dir(self) -> PurePath:
+        return self.root / "input" / "data"
+
+    def channel_dir(self, name: str) -> PurePath:
+        return self.data_dir / name
+
+    @property
+    def model_dir(self) -> PurePath:
+        return self.root / "model"
+
+    @property
+    def output_dir(self) -> PurePath:
+        return self.root / "output"
+
+    @property
+    def output_data_dir(self) -> PurePath:
+        return self.root / "output" / "data"
+
+    @property
+    def intermediate_dir(self) -> PurePath:
+        return self.root / "output" / "intermediate"
+
+    @property
+    def failure_file(self) -> PurePath:
+        return self.root / "output" / "failure"
+
+    @property
+    def success_file(self) -> PurePath:
+        return self.root / "output" / "success"
+
+    @property
+    def checkpoints_dir(self) -> PurePath:
+        return self.root / "checkpoints"
+
+    @property
+    def code_dir(self) -> PurePath:
+        return self.root / "code"
+
+    def directories(self) -> list[PurePath]:
+        """Every directory the service creates before the entry script starts."""
+        return [self.config_dir, self.data_dir, self.model_dir, self.output_data_dir,
+                self.intermediate_dir, self.checkpoints_dir, self.code_dir]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The hosts of a job (``algo-1`` … ``algo-N``) and their instance type."""
+
+    instance_type: str
+    count: int = 1
+    network_interface: str = "eth0"
+
+    @property
+    def hosts(self) -> list[str]:
+        return [f"algo-{i}" for i in range(1, self.count + 1)]
+
+    def resource_config(self, current_host: str) -> dict[str, Any]:
+        """``resourceconfig.json`` exactly as the service writes it for a homogeneous cluster."""
+        return {
+            "current_host": current_host,
+            "current_instance_type": self.instance_type,
+            "current_group_name": GROUP_NAME,
+            "hosts": self.hosts,
+            "instance_groups": [{"instance_group_name": GROUP_NAME,
+                                 "instance_type": self.instance_type, "hosts": self.hosts}],
+            "network_interface_name": self.network_interface,
+        }
+
+
+def input_data_config(channels: Mapping[str, str | None]) -> dict[str, dict[str, str]]:
+    """``inputdataconfig.json``: one entry per channel (name → content type or None)."""
+    config = {}
+    for name, content_type in channels.items():
+        entry = {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated",
+                 "RecordWrapperType": "None"}
+        if content_type:
+            entry = {"ContentType": content_type, **entry}
+        config[name] = entry
+    return config
+
+
+@dataclass
+class ScriptRun:
+    """Everything that decides what one host's entry script sees."""
+
+    job_name: str
+    cluster: Cluster
+    current_host: str
+    entry_point: str
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    channels: dict[str, str | None] = field(default_factory=dict)
+    layout: Layout = field(default_factory=Layout)
+    module_dir: str = str(CONTAINER_ROOT / "code")
+    num_cpus: int = 1
+    num_gpus: int = 0
+    region: str | None = None
+    processes_per_host: int | None = None  # set when launched with torchrun
+    framework_module: str | None = None
+    log_level: int = DEFAULT_LOG_LEVEL
+
+    @property
+    def host_rank(self) -> int:
+        return self.cluster.hosts.index(self.current_host)
+
+    @property
+    def master_host(self) -> str:
+        return self.cluster.hosts[0]
+
+    @property
+    def framework_params(self) -> dict[str, Any]:
+        if self.processes_per_host is None:
+            return {}
+        return {"sagemaker_torch_distributed_enabled": True,
+                "sagemaker_mpi_num_of_processes_per_host": self.processes_per_host}
+
+    def config_files(self) -> dict[str, Any]:
+        """The three JSON documents of ``input/config``, by file name."""
+        return {
+            "hyperparameters.json": hp.encode(self.hyperparameters),
+            "inputdataconfig.json": input_data_config(self.channels),
+            "resourceconfig.json": self.cluster.resource_config(self.current_host),
+        }
+
+    def training_env(self) -> dict[str, Any]:
+        """``SM_TRAINING_ENV``: the toolkit's ``Environment`` properties."""
+        lay, hosts = self.layout, self.cluster.hosts
+        group = {"instance_group_name": GROUP_NAME, "instance_type": self.cluster.instance_type,
+                 "hosts": hosts}
+        files = self.config_files()
+        return {
+            "additional_framework_parameters": self.framework_params,
+            "channel_input_dirs": {c: str(lay.channel_dir(c)) for c in sorted(self.channels)},
+            "current_host": self.current_host,
+            "current_instance_group": GROUP_NAME,
+            "current_instance_group_hosts": hosts,
+            "current_instance_type": self.cluster.instance_type,
+            "distribution_hosts": hosts if self.processes_per_host else [],
+            "distribution_instance_groups": [GROUP_NAME] if self.processes_per_host else [],
+            "framework_module": self.framework_module,
+            "hosts": hosts,
+            "hyperparameters": self.hyperparameters,
+            "input_config_dir": str(lay.config_dir),
+            "input_data_config": files["inputdataconfig.json"],
+            "input_dir": str(lay.input_dir),
+            "instance_groups": [GROUP_NAME],
+            "instance_groups_dict": {GROUP_NAME: group},
+            "is_hetero": False,
+            "is_master": self.current_host == self.master_host,
+            "is_modelparallel_enabled": None,
+            "is_smddpmprun_installed": False,
+            "is_smddprun_installed": False,
+            "job_name": self.job_name,
+            "log_level": self.log_level,
+            "master_hostname": self.master_host,
+            "model_dir": str(lay.model_dir),
+            "module_dir": self.module_dir,
+            "module_name": _module_name(self.entry_point),
+            "network_interface_name": self.cluster.network_interface,
+            "num_cpus": self.num_cpus,
+            "num_gpus": self.num_gpus,
+            "num_neurons": 0,
+            "output_data_dir": str(lay.output_data_dir),
+            "output_dir": str(lay.output_dir),
+            "output_intermediate_dir": str(lay.intermediate_dir),
+            "resource_config": files["resourceconfig.json"],
+            "topology": None,
+            "user_entry_point": self.entry_point,
+        }
+
+    def environment(self) -> dict[str, str]:
+        """The union of the toolkit's ``SM_*`` variables and V3's driver variables."""
+        lay, hosts, te = self.layout, self.cluster.hosts, self.training_env()
+        val = hp.env_value
+        env = {
+            "TRAINING_JOB_NAME": self.job_name,
+            "SM_TRAINING_ENV": val(te),
+            "SM_HOSTS": val(hosts),
+            "SM_CURRENT_HOST": self.current_host,
+            "SM_CURRENT_INSTANCE_TYPE": self.cluster.instance_type,
+            "SM_CURRENT_INSTANCE_GROUP": GROUP_NAME,
+            "SM_CURRENT_INSTANCE_GROUP_HOSTS": val(hosts),
+            "SM_INSTANCE_GROUPS": val([GROUP_NAME]),
+            "SM_INSTANCE_GROUPS_DICT": val(te["instance_groups_dict"]),
+            "SM_DISTRIBUTION_INSTANCE_GROUPS": val(te["distribution_instance_groups"]),
+            "SM_IS_HETERO": "false",
+            "SM_NETWORK_INTERFACE_NAME": self.cluster.network_interface,
+            "SM_USER_ARGS": val(hp.to_cli_args(self.hyperparameters)),
+            "SM_USER_ENTRY_POINT": self.entry_point,
+            "SM_MODULE_NAME": _module_name(self.entry_point),
+            "SM_MODULE_DIR": self.module_dir,
+            "SM_FRAMEWORK_MODULE": self.framework_module or "",
+            "SM_FRAMEWORK_PARAMS": val(self.framework_params),
+            "SM_CHANNELS": val(sorted(self.channels)),
+            "SM_INPUT_DIR": str(lay.input_dir),
+            "SM_INPUT_CONFIG_DIR": str(lay.config_dir),
+            "SM_INPUT_DATA_DIR": str(lay.data_dir),
+            "SM_INPUT_DATA_CONFIG": val(te["input_data_config"]),
+            "SM_RESOURCE_CONFIG": val(te["resource_config"]),
+            "SM_MODEL_DIR": str(lay.model_dir),
+            "SM_OUTPUT_DIR": str(lay.output_dir),
+            "SM_OUTPUT_DATA_DIR": str(lay.output_data_dir),
+            "SM_OUTPUT_INTERMEDIATE_DIR": str(lay.intermediate_dir),
+            "SM_OUTPUT_FAILURE": str(lay.failure_file),
+            "SM_NUM_CPUS": str(self.num_cpus),
+            "SM_NUM_GPUS": str(self.num_gpus),
+            "SM_NUM_NEURONS": "0",
+            "SM_LOG_LEVEL": str(self.log_level),
+            # V3 ModelTrainer driver variables
+            "SM_SOURCE_DIR": str(lay.code_dir),
+            "SM_ENTRY_SCRIPT": self.entry_point,
+            "SM_MASTER_ADDR": self.master_host,
+            "SM_MASTER_PORT": str(MASTER_PORT),
+            "SM_HOST_COUNT": str(len(hosts)),
+            "SM_CURRENT_HOST_RANK": str(self.host_rank),
+        }
+        for name in self.channels:
+            env[f"SM_CHANNEL_{name.upper()}"] = str(lay.channel_dir(name))
+        env.update(hp.to_env(self.hyperparameters))
+        if self.processes_per_host is not None:
+            env["SM_DISTRIBUTED_CONFIG"] = json.dumps(
+                {"process_count_per_node": self.processes_per_host, "smp": None})
+            env.update({"MASTER_ADDR": self.master_host, "MASTER_PORT": str(MASTER_PORT)})
+        if self.region:
+            env.update({"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region})
+        return env
+
+    def command(self, python: str = "python3") -> list[str]:
+        """The argv that runs the entry script, as the toolkit builds it (never via a shell)."""
+        args = hp.to_cli_args(self.hyperparameters)
+        if self.processes_per_host is not None:
+            launcher = [python, "-m", "torch.distributed.run", f"--nnodes={len(self.cluster.hosts)}",
+                        f"--nproc_per_node={self.processes_per_host}"]
+            if len(self.cluster.hosts) > 1:
+                launcher += [f"--master_addr={self.master_host}", f"--master_port={MASTER_PORT}",
+                             f"--node_rank={self.host_rank}"]
+            return [*launcher, self.entry_point, *args]
+        if self.entry_point.endswith(".py"):
+            return [python, self.entry_point, *args]
+        # COMMAND entry points: run ./name with the args as positional parameters, no quoting.
+        return ["/bin/sh", "-c", 'exec "./$0" "$@"', self.entry_point, *args]
+
+
+def _module_name(entry_point: str) -> str:
+    return entry_point[:-3] if entry_point.endswith(".py") else entry_point
+
+
+def write_config_files(run: ScriptRun, config_dir: Path) -> None:
+    """Write the three ``input/config`` JSON files for one host."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    for name, document in run.config_files().items():
+        (config_dir / name).write_text(json.dumps(document, indent=2))
+
+
+def render_command(argv: Sequence[str]) -> str:
+    """A copy-pasteable shell form of an argv (for display only; never executed)."""
+    return shlex.join(argv)

@@ -1,0 +1,233 @@
+"""``Job``: the handle a notebook holds, its state, buffers and the pump that feeds them.
+
+A daemon thread per job moves events from the backend into the job; renderers look at
+the job at their own rate.  The full log stays on disk (``job.log``); memory keeps a
+bounded window of lines and the metric points.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .backends.base import Backend, Batch, JobRef
+from .errors import JobFailedError
+from .events import TERMINAL, LogEvent, MetricParser, MetricPoint, StatusEvent, iso_to_epoch
+from .registry import read_json, write_json
+from .spec import TrainingSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_LOG_WINDOW = 10_000
+MAX_METRIC_POINTS = 1_000_000
+POLL_MIN, POLL_MAX = 0.01, 0.1
+
+
+class Job:
+    """A training job: ``status``, ``wait()``, ``stop()``, ``logs()``, ``metrics()``, ..."""
+
+    def __init__(self, spec: TrainingSpec, name: str, directory: Path, backend: Backend,
+                 ref: JobRef, log_window: int = DEFAULT_LOG_WINDOW, created: str | None = None):
+        self.spec = spec
+        self.name = name
+        self.mode = spec.mode
+        self.directory = directory
+        self.created = created
+        self._backend = backend
+        self._ref = ref
+        self._lock = threading.Lock()
+        self._lines: deque[LogEvent] = deque(maxlen=log_window)
+        self._metrics: list[MetricPoint] = []
+        self._metrics_truncated = False
+        self._parser = MetricParser([(m.name, m.regex) for m in spec.metrics] or None)
+        self.line_count = 0
+        self.status = "InProgress"
+        self.secondary_status = "Starting"
+        self.status_message = ""
+        self.failure_reason: str | None = None
+        self.transitions: list[StatusEvent] = []
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+        self._listeners: list[Callable[[Job], None]] = []
+        self._thread: threading.Thread | None = None
+
+    # ---- public handle ------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def model_artifacts(self) -> str | None:
+        """Path (or URI) of ``model.tar.gz``, once the job has packed it."""
+        return self.describe().get("model_artifacts")
+
+    @property
+    def output_artifacts(self) -> str | None:
+        return self.describe().get("output_artifacts")
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "job.log"
+
+    def wait(self, timeout: float | None = None, raise_on_failure: bool = False) -> str:
+        """Block until the job ends; return its final status.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds, and :class:`JobFailedError` for a
+        failed job when ``raise_on_failure``.
+        """
+        if not self._done.wait(timeout):
+            raise TimeoutError(f"job {self.name} still {self.status} after {timeout} s")
+        if raise_on_failure and self.status == "Failed":
+            raise JobFailedError(f"job {self.name} failed: {self.failure_reason}")
+        return self.status
+
+    def stop(self) -> None:
+        """Ask the job to stop (SIGTERM, then SIGKILL after the grace period, locally)."""
+        if not self.done:
+            self._backend.stop(self._ref)
+
+    def describe(self) -> dict[str, Any]:
+        """Everything known about the job: name, mode, spec, status, times, artifacts."""
+        info: dict[str, Any] = {"name": self.name, "mode": self.mode,
+                                "directory": str(self.directory), "created": self.created,
+                                "log_file": str(self.log_path)}
+        info.update(self._backend.describe(self._ref))
+        info["spec"] = self.spec.to_dict()
+        return info
+
+    def logs(self, tail: int | None = None) -> pd.DataFrame:
+        """The full log from disk: columns ``timestamp, host, message`` (UTC timestamps)."""
+        import pandas as pd
+
+        from .backends.local import parse_records
+
+        events = parse_records(self.log_path.read_bytes()) if self.log_path.exists() else []
+        if tail is not None:
+            events = events[-tail:] if tail > 0 else []
+        frame = pd.DataFrame({"timestamp": [e.time for e in events],
+                              "host": [e.host for e in events],
+                              "message": [e.message for e in events]})
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
+        return frame
+
+    def metrics(self) -> pd.DataFrame:
+        """Metric points parsed from the log: columns ``timestamp, host, metric, value``."""
+        import pandas as pd
+
+        points = self.metric_points()
+        frame = pd.DataFrame({"timestamp": [p.timestamp for p in points],
+                              "host": [p.host for p in points],
+                              "metric": [p.metric for p in points],
+                              "value": [p.value for p in points]})
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
+        return frame
+
+    def metric_points(self) -> list[MetricPoint]:
+        if self._metrics_truncated:  # memory kept a window only: re-read the log
+            from .backends.local import parse_records
+
+            return self._parser.points(parse_records(self.log_path.read_bytes()))
+        with self._lock:
+            return list(self._metrics)
+
+    def recent_lines(self, n: int | None = None) -> list[LogEvent]:
+        with self._lock:
+            lines = list(self._lines)
+        return lines if n is None else lines[-n:]
+
+    def add_listener(self, listener: Callable[[Job], None]) -> None:
+        """``listener(job)`` is called from the pump after each batch and once at the end."""
+        self._listeners.append(listener)
+
+    # ---- pump ----------------------------------------------------------------------------
+    def start(self) -> Job:
+        self._thread = threading.Thread(target=self._pump, name=f"sm_notebook-{self.name}",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def _pump(self) -> None:
+        cursor, delay = None, POLL_MIN
+        try:
+            while True:
+                batch = self._backend.poll(self._ref, cursor)
+                cursor = batch.cursor
+                self.apply(batch)
+                if batch.done:
+                    break
+                busy = batch.logs or batch.statuses
+                delay = POLL_MIN if busy else min(POLL_MAX, delay * 1.5)
+                time.sleep(delay)
+        except Exception as exc:  # report, never die silently
+            self.error = exc
+            self.status, self.secondary_status = "Failed", "Failed"
+            self.failure_reason = f"sm_notebook lost track of the job: {exc!r}"
+        finally:
+            self._done.set()
+            self._notify()
+
+    def apply(self, batch: Batch) -> None:
+        """Fold a batch of events into the job's state (pump thread)."""
+        if batch.logs:
+            points = self._parser.points(batch.logs)
+            with self._lock:
+                self._lines.extend(batch.logs)
+                self.line_count += len(batch.logs)
+                self._metrics.extend(points)
+                if len(self._metrics) > MAX_METRIC_POINTS:
+                    del self._metrics[: len(self._metrics) - MAX_METRIC_POINTS]
+                    self._metrics_truncated = True
+            if not self._backend.persists:
+                with open(self.log_path, "a", encoding="utf-8") as f:
+                    f.writelines(ev.to_record() for ev in batch.logs)
+        for st in batch.statuses:
+            self.status, self.secondary_status = st.status, st.secondary_status
+            self.status_message = st.message
+            if st.failure_reason:
+                self.failure_reason = st.failure_reason
+            self.transitions.append(st)
+        if batch.statuses and not self._backend.persists:
+            self._persist_state()
+        if batch.logs or batch.statuses:
+            self._notify()
+
+    def _persist_state(self) -> None:
+        state = read_json(self.directory / "state.json")
+        state.update(status=self.status, secondary_status=self.secondary_status,
+                     message=self.status_message, failure_reason=self.failure_reason)
+        write_json(self.directory / "state.json", state)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(self)
+            except Exception:  # a renderer must never break the pump
+                pass
+
+    # ---- display ----------------------------------------------------------------------
+    def elapsed(self) -> float | None:
+        state = self.describe()
+        start = state.get("created") or self.created
+        if not start:
+            return None
+        end = state.get("ended")
+        end_t = iso_to_epoch(end) if end else time.time()
+        return max(0.0, end_t - iso_to_epoch(start))
+
+    def __repr__(self) -> str:
+        extra = f", failure_reason={self.failure_reason!r}" if self.failure_reason else ""
+        return (f"<Job {self.name} mode={self.mode} status={self.status}"
+                f" ({self.secondary_status}){extra}>")
+
+    def _repr_html_(self) -> str:
+        from .ui.text import status_html
+
+        return status_html(self)
+
+
+__all__ = ["TERMINAL", "Job"]

@@ -1,0 +1,348 @@
+"""``%%sm_train``, ``%sm_jobs`` and ``%sm_attach``: glue from the magic line to a running job.
+
+magic line → (expand, parse) → TrainingSpec (validated) → backend.submit → Job → display.
+Bad input raises ``UsageError`` before anything is created; settings are traitlets, so
+``%config SmTrainMagics.default_mode = "container"`` works.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments
+from traitlets import Enum, Float, Int, Unicode
+
+from . import __version__
+from .cellscript import check_cell
+from .errors import JobFailedError, SmNotebookError, SpecError
+from .events import utc_now_iso
+from .magic_line import OPTIONS, Defaults, build_spec, expand_line
+from .registry import Registry, jobs_dir_from, read_json, write_json
+from .spec import MODES, TrainingSpec
+
+
+def _train_options(func: Any) -> Any:
+    for opt in reversed(OPTIONS):
+        func = argument(*opt.flags, help=opt.help, **opt.kwargs)(func)
+    func = argument("variable", nargs="?", help="name of the variable that receives the job "
+                    "handle")(func)
+    return magic_arguments()(func)
+
+
+def _usage(exc: SpecError) -> UsageError:
+    return UsageError(str(exc))
+
+
+@magics_class
+class SmTrainMagics(Magics):
+    """Run a cell as a SageMaker script-mode training job."""
+
+    default_mode = Enum(list(MODES), default_value="local",
+                        help="Mode used when the line gives no --mode.").tag(config=True)
+    jobs_dir = Unicode("", help="Directory of job folders (default $SM_NOTEBOOK_JOBS_DIR or "
+                       "~/.sm_notebook/jobs).").tag(config=True)
+    region = Unicode(None, allow_none=True, help="Default AWS region.").tag(config=True)
+    role = Unicode(None, allow_none=True, help="Default IAM role ARN (sagemaker mode)."
+                   ).tag(config=True)
+    bucket = Unicode(None, allow_none=True, help="S3 bucket for code and data (sagemaker mode; "
+                     "default sagemaker-<region>-<account>).").tag(config=True)
+    default_image = Unicode(None, allow_none=True, help="Image used when the line gives none "
+                            "(container and sagemaker modes).").tag(config=True)
+    default_instance_type = Unicode(None, allow_none=True, help="Instance type used when the "
+                                    "line gives none (container and sagemaker modes)."
+                                    ).tag(config=True)
+    log_window = Int(10_000, help="Log lines kept in memory per job (the full log stays on "
+                     "disk).").tag(config=True)
+    refresh_rate = Float(2.0, help="Status display updates per second, at most."
+                         ).tag(config=True)
+    status_lines = Int(8, help="Log lines shown in the status display.").tag(config=True)
+    stop_grace = Float(30.0, help="Seconds between SIGTERM and SIGKILL when a local job is "
+                       "stopped.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any):
+        super().__init__(shell, **kwargs)
+        self.jobs: dict[str, Any] = {}
+
+    # ---- helpers -------------------------------------------------------------------------
+    @property
+    def registry(self) -> Registry:
+        return Registry(jobs_dir_from(self.jobs_dir))
+
+    @property
+    def in_kernel(self) -> bool:
+        return getattr(self.shell, "kernel", None) is not None
+
+    def backend(self, mode: str) -> Any:
+        if mode == "local":
+            from .backends.local import LocalBackend
+
+            return LocalBackend(stop_grace=self.stop_grace)
+        raise UsageError(f"--mode {mode}: not available in this version of sm_notebook yet "
+                         "(use --dry-run to see what it would run, or --mode local)")
+
+    def parse(self, line: str, cell: str) -> tuple[TrainingSpec, Any]:
+        """Line and cell → validated spec, launch options, notes; UsageError on bad input."""
+        try:
+            expanded = expand_line(line, self.shell.user_ns)
+        except SpecError as exc:
+            raise _usage(exc) from None
+        parser = self.sm_train.parser
+        parser.allow_abbrev = False
+        try:
+            args = parser.parse_args(expanded.args)
+        except UsageError as exc:
+            raise _friendly_argparse_error(str(exc)) from None
+        defaults = Defaults(self.default_mode, self.region, self.role, self.default_image,
+                            self.default_instance_type)
+        try:
+            spec, launch = build_spec(args, expanded, cell, defaults, Path.cwd())
+            launch.notes = spec.validate(Path.cwd())
+            check_cell(spec.cell, spec.entry_script)
+        except SpecError as exc:
+            raise _usage(exc) from None
+        return spec, launch
+
+    # ---- %%sm_train ----------------------------------------------------------------------
+    @cell_magic
+    @no_var_expand
+    @_train_options
+    def sm_train(self, line: str, cell: str) -> Any:
+        """Run this cell as a SageMaker script-mode training job.
+
+        The cell is the entry script (train.py). Examples::
+
+            %%sm_train job --input train=./data --hp max_leaf_nodes=30
+            %%sm_train job --mode local --hp lr={lr} --metric acc='acc=([0-9.]+)' --wait
+
+        Values expand ``$name`` and ``{expr}`` except inside single quotes.
+        """
+        spec, launch = self.parse(line, cell)
+        if launch.form:
+            raise UsageError("--form: the interactive form is not available in this version; "
+                             "give the options on the magic line (see %%sm_train?)")
+        base = Path.cwd()
+        if launch.dry_run:
+            self._dry_run(spec, launch, base)
+            return None
+        backend = self.backend(spec.mode)
+        try:
+            notes = launch.notes + backend.preflight(spec, base)
+            registry = self.registry
+            name = registry.new_name(spec)
+        except SpecError as exc:
+            raise _usage(exc) from None
+        job = self._submit(spec, name, backend, registry, base)
+        if launch.variable:
+            self.shell.user_ns[launch.variable] = job
+        for note in notes + job._ref.handle.get("notes", []):
+            print(f"note: {note}")
+        self._show(job, launch)
+        if launch.wait:
+            self._wait(job, launch)
+        return None
+
+    def _submit(self, spec: TrainingSpec, name: str, backend: Any, registry: Registry,
+                base: Path) -> Any:
+        from .job import Job
+
+        directory = registry.create(name)
+        created = utc_now_iso()
+        try:
+            write_json(directory / "job.json", {"name": name, "mode": spec.mode,
+                                                "created": created, "spec": spec.to_dict(),
+                                                "sm_notebook": __version__})
+            ref = backend.submit(spec, name, directory, base)
+        except BaseException as exc:
+            shutil.rmtree(directory, ignore_errors=True)
+            if isinstance(exc, SmNotebookError | KeyboardInterrupt):
+                raise
+            raise SmNotebookError(f"could not start job {name}: {exc}") from exc
+        job = Job(spec, name, directory, backend, ref, log_window=self.log_window,
+                  created=created)
+        self.jobs[name] = job
+        return job
+
+    def _show(self, job: Any, launch: Any) -> None:
+        if self.in_kernel:
+            from .ui.text import ThrottledStatus
+
+            ThrottledStatus(job, rate=self.refresh_rate, lines=self.status_lines,
+                            final_only=launch.quiet)
+            job.start()
+            return
+        job.start()
+        if not launch.quiet and not launch.wait:
+            name = launch.variable or "job"
+            print(f"started {job.mode} job {job.name}; {name}.status, {name}.wait(), "
+                  f"{name}.logs()")
+
+    def _wait(self, job: Any, launch: Any) -> None:
+        printed = 0
+        try:
+            while not job.done:
+                time.sleep(0.1)
+                if not self.in_kernel and not launch.quiet:
+                    printed = _print_new_lines(job, printed)
+            if not self.in_kernel and not launch.quiet:
+                _print_new_lines(job, printed)
+        except KeyboardInterrupt:
+            if job.mode == "local":
+                print(f"Interrupted: stopping local job {job.name} (SIGTERM, then SIGKILL after "
+                      f"{self.stop_grace:g} s)...", file=sys.stderr)
+                job.stop()
+                job.wait()
+                raise SmNotebookError(f"interrupted; job {job.name} is {job.status}") from None
+            raise SmNotebookError(f"interrupted; job {job.name} keeps running "
+                                  f"({job.mode} mode): job.stop() stops it") from None
+        if not self.in_kernel or launch.quiet:
+            from .ui.text import final_lines, summary_line
+
+            print("\n".join([summary_line(job), *final_lines(job)]))
+        if job.status == "Failed":
+            raise JobFailedError(f"job {job.name} failed: {job.failure_reason}")
+
+    def _dry_run(self, spec: TrainingSpec, launch: Any, base: Path) -> None:
+        name = self.registry.new_name(spec) if spec.mode == "local" else (
+            spec.job_name or "<generated at launch>")
+        print(f"# dry run: nothing was created or started\n# equivalent line:\n"
+              f"{spec.to_magic_line(launch.variable)}\n# spec:")
+        print(spec.to_yaml(include_cell=False, compact=True).rstrip())
+        print(f"# cell: {len(spec.cell.splitlines())} lines → {spec.entry_script}")
+        for note in launch.notes:
+            print(f"# note: {note}")
+        print("# would run:")
+        if spec.mode == "local":
+            backend = self.backend("local")
+            print(backend.plan(spec, name, self.registry.job_dir(name), base))
+        else:
+            from .plans import describe_plan
+
+            print(describe_plan(spec, name, base))
+
+    # ---- %sm_jobs / %sm_attach --------------------------------------------------------------
+    @line_magic
+    def sm_jobs(self, line: str = "") -> Any:
+        """List the jobs under the jobs directory as a DataFrame (newest first).
+
+        ``%sm_jobs`` all jobs; ``%sm_jobs --mode local`` one mode; ``%sm_jobs --status Failed``.
+        """
+        import pandas as pd
+
+        filters = _parse_filters(line)
+        rows = self.registry.records()
+        for key, value in filters.items():
+            rows = [r for r in rows if str(r.get(key)) == value]
+        columns = ["name", "mode", "status", "secondary_status", "created", "duration",
+                   "instance_type", "instance_count", "model_artifacts", "failure_reason",
+                   "directory"]
+        frame = pd.DataFrame(rows, columns=[c for c in columns if c != "duration"])
+        created = pd.to_datetime(frame["created"], utc=True, format="ISO8601")
+        ended = pd.to_datetime(pd.DataFrame(rows, columns=["ended"])["ended"], utc=True,
+                               format="ISO8601")
+        frame["created"] = created
+        frame.insert(5, "duration", ended.fillna(pd.Timestamp.now(tz="UTC")) - created)
+        return frame[columns]
+
+    @line_magic
+    def sm_attach(self, line: str) -> Any:
+        """Follow a job again (after a kernel restart): ``job = %sm_attach NAME``."""
+        name = line.strip()
+        if not name:
+            raise UsageError("%sm_attach: give a job name (see %sm_jobs)")
+        live = self.jobs.get(name)
+        if live is not None:
+            return live
+        registry = self.registry
+        directory = registry.job_dir(name)
+        meta = read_json(directory / "job.json")
+        if not meta:
+            close = difflib.get_close_matches(name, registry.names(), n=1)
+            hint = f"; did you mean {close[0]}?" if close else " (see %sm_jobs)"
+            raise UsageError(f"%sm_attach: no job named {name!r} in {registry.root}{hint}")
+        from .job import Job
+
+        spec = TrainingSpec.from_dict(meta["spec"])
+        backend = self.backend(spec.mode)
+        try:
+            ref = backend.attach(name, directory)
+        except SmNotebookError as exc:
+            raise UsageError(f"%sm_attach: {exc}") from None
+        job = Job(spec, name, directory, backend, ref, log_window=self.log_window,
+                  created=meta.get("created"))
+        self.jobs[name] = job
+
+        class _Launch:
+            quiet = False
+            wait = False
+            variable = None
+
+        self._show(job, _Launch())
+        return job
+
+
+def _parse_filters(line: str) -> dict[str, str]:
+    tokens = line.split()
+    filters = {}
+    while tokens:
+        flag = tokens.pop(0)
+        if flag not in ("--mode", "--status") or not tokens:
+            raise UsageError(f"%sm_jobs: unknown option {flag!r} (expected --mode MODE or "
+                             "--status STATUS)")
+        filters[flag[2:]] = tokens.pop(0)
+    return filters
+
+
+def _print_new_lines(job: Any, printed: int) -> int:
+    total = job.line_count
+    if total > printed:
+        lines = job.recent_lines(total - printed)
+        skipped = total - printed - len(lines)
+        if skipped > 0:
+            print(f"... {skipped} lines not shown (full log: {job.log_path})")
+        for ev in lines:
+            print(ev.message)
+    return total
+
+
+def _friendly_argparse_error(message: str) -> UsageError:
+    """argparse wording → one line naming the option and the accepted form."""
+    flags = [f for opt in OPTIONS for f in opt.flags]
+    if message.startswith("unrecognized arguments:"):
+        words = message.split(":", 1)[1].split()
+        bad = next((w for w in words if w.startswith("-")), words[0] if words else "")
+        close = difflib.get_close_matches(bad.split("=")[0], flags, n=1)
+        hint = f"; did you mean {close[0]}?" if close else " (see %%sm_train? for the options)"
+        if not bad.startswith("-"):
+            return UsageError(f"{bad!r}: unexpected value (only one variable name may come "
+                              "before the options; quote values that contain spaces)")
+        return UsageError(f"{bad}: unknown option{hint}")
+    if message.startswith("argument "):
+        option, _, problem = message[len("argument "):].partition(": ")
+        option = option.split("/")[-1]
+        metavar = next((o.kwargs.get("metavar", "") for o in OPTIONS if option in o.flags), "")
+        if "expected one argument" in problem:
+            return UsageError(f"{option}: expected a value ({option} {metavar})")
+        return UsageError(f"{option}: {problem}")
+    return UsageError(f"%%sm_train: {message} (see %%sm_train? for the options)")
+
+
+def register(shell: Any) -> SmTrainMagics:
+    magics = SmTrainMagics(shell)
+    shell.register_magics(magics)
+    return magics
+
+
+def unregister(shell: Any) -> None:
+    manager = shell.magics_manager
+    manager.magics["cell"].pop("sm_train", None)
+    for name in ("sm_jobs", "sm_attach"):
+        manager.magics["line"].pop(name, None)
+    manager.registry.pop("SmTrainMagics", None)
+    shell.configurables[:] = [c for c in shell.configurables if not isinstance(c, SmTrainMagics)]

@@ -1,0 +1,119 @@
+"""Jobs on disk: one directory per job under the jobs directory.
+
+``job.json`` holds what was asked (spec, mode, creation time) and is written once;
+``state.json`` holds how it is going, written by whoever follows the job (the local
+supervisor, or the kernel's pump for remote modes); ``job.log`` holds every line.  So a
+kernel restart loses nothing, and ``%sm_jobs`` can list jobs from any session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import SpecError
+from .spec import JOB_NAME_RE, TrainingSpec
+
+DEFAULT_JOBS_DIR = "~/.sm_notebook/jobs"
+
+
+def jobs_dir_from(configured: str | None) -> Path:
+    """The configured directory, else ``$SM_NOTEBOOK_JOBS_DIR``, else ``~/.sm_notebook/jobs``."""
+    raw = configured or os.environ.get("SM_NOTEBOOK_JOBS_DIR") or DEFAULT_JOBS_DIR
+    return Path(raw).expanduser().resolve()
+
+
+def default_base_name(spec: TrainingSpec) -> str:
+    """Like the SDK: the image's repository name, else the entry script's name."""
+    if spec.image:
+        repo = spec.image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
+    else:
+        repo = spec.entry_script.rsplit(".", 1)[0]
+    cleaned = "".join(c if c.isalnum() else "-" for c in repo).strip("-")
+    while "--" in cleaned:
+        cleaned = cleaned.replace("--", "-")
+    return (cleaned or "sm-train")[:39].strip("-") or "sm-train"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Replace a JSON file atomically (readers never see half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+@dataclass
+class Registry:
+    root: Path
+
+    def job_dir(self, name: str) -> Path:
+        return self.root / name
+
+    def exists(self, name: str) -> bool:
+        return (self.root / name).exists()
+
+    def new_name(self, spec: TrainingSpec, now: datetime | None = None) -> str:
+        """A unique, valid SageMaker job name (``base-YYYY-MM-DD-HH-MM-SS-mmm``)."""
+        if spec.job_name:
+            if self.exists(spec.job_name):
+                raise SpecError("--job-name", f"a job named {spec.job_name!r} already exists in "
+                                f"{self.root}", "a new name, or --base-job-name for a generated one")
+            return spec.job_name
+        base = spec.base_job_name or default_base_name(spec)
+        stamp = now or datetime.now(UTC)
+        while True:
+            name = f"{base}-{stamp:%Y-%m-%d-%H-%M-%S}-{stamp.microsecond // 1000:03d}"
+            if not self.exists(name):
+                assert JOB_NAME_RE.match(name), name
+                return name
+            stamp = stamp.fromtimestamp(stamp.timestamp() + 0.001, UTC)
+
+    def create(self, name: str) -> Path:
+        """Create the job's directory; fails if it exists (names are claimed atomically)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / name
+        try:
+            path.mkdir()
+        except FileExistsError:
+            raise SpecError("--job-name", f"a job named {name!r} already exists in {self.root}",
+                            "a new name") from None
+        return path
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "job.json").is_file())
+
+    def records(self) -> list[dict[str, Any]]:
+        """One summary per job (for ``%sm_jobs``), newest first."""
+        rows = []
+        for name in self.names():
+            meta = read_json(self.root / name / "job.json")
+            state = read_json(self.root / name / "state.json")
+            spec = meta.get("spec", {})
+            rows.append({
+                "name": name,
+                "mode": meta.get("mode"),
+                "status": state.get("status", "Unknown"),
+                "secondary_status": state.get("secondary_status"),
+                "created": meta.get("created"),
+                "ended": state.get("ended"),
+                "instance_type": spec.get("instance_type") or meta.get("instance_type"),
+                "instance_count": spec.get("instance_count", 1),
+                "model_artifacts": state.get("model_artifacts"),
+                "failure_reason": state.get("failure_reason"),
+                "directory": str(self.root / name),
+            })
+        rows.sort(key=lambda r: r["created"] or "", reverse=True)
+        return rows

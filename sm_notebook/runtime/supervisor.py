@@ -1,0 +1,301 @@
+"""Run one local training job, detached from the kernel (standard library only).
+
+The kernel starts this file as its own session, so the job and its log survive a kernel
+restart and ``%sm_attach`` can follow it again.  It runs the entry script in a new process
+group, timestamps every stdout/stderr line into the job's log file, writes the job's state
+(``state.json``, replaced atomically) at each transition, stops the script as the service
+does (SIGTERM, then SIGKILL after a grace period) on SIGTERM or ``--max-run``, and packs
+``model.tar.gz`` / ``output.tar.gz`` when the script ends.
+
+Usage: ``python supervisor.py JOB_DIR`` where ``JOB_DIR/run.json`` says what to run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+
+MAX_LINE_BYTES = 1 << 20
+FAILURE_REASON_CHARS = 1024
+_SEPARATOR = re.compile(rb"\r\n|\n|\r")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LineSplitter:
+    """Bytes → text lines: ``\\n``, ``\\r\\n`` and lone ``\\r`` end a line.
+
+    Lines rewritten with ``\\r`` (progress bars) are passed on at most once per
+    ``progress_interval`` seconds; the last state before a newline or the end is always
+    kept.  Invalid UTF-8 is replaced, and a line longer than 1 MiB is cut into pieces.
+    """
+
+    def __init__(self, progress_interval: float = 1.0, clock=time.monotonic):
+        self._buf = b""
+        self._pending: bytes | None = None
+        self._last_progress = float("-inf")
+        self._interval = progress_interval
+        self._clock = clock
+
+    def feed(self, data: bytes) -> list[str]:
+        buf = self._buf + data
+        out: list[str] = []
+        start = 0
+        limit = len(buf) - 1 if buf.endswith(b"\r") else len(buf)  # maybe half of \r\n
+        for m in _SEPARATOR.finditer(buf, 0, limit):
+            segment = buf[start:m.start()]
+            start = m.end()
+            if m.group() == b"\r":
+                if segment:
+                    self._progress(segment, out)
+                continue
+            if not segment and self._pending is not None:
+                segment = self._pending
+            self._pending = None
+            out.append(segment.decode("utf-8", "replace"))
+        self._buf = buf[start:]
+        while len(self._buf) > MAX_LINE_BYTES:
+            out.append(self._buf[:MAX_LINE_BYTES].decode("utf-8", "replace"))
+            self._buf = self._buf[MAX_LINE_BYTES:]
+        return out
+
+    def _progress(self, segment: bytes, out: list[str]) -> None:
+        now = self._clock()
+        if now - self._last_progress >= self._interval:
+            out.append(segment.decode("utf-8", "replace"))
+            self._last_progress = now
+            self._pending = None
+        else:
+            self._pending = segment
+
+    def flush(self) -> list[str]:
+        rest = self._buf.rstrip(b"\r") or self._pending
+        self._buf, self._pending = b"", None
+        return [rest.decode("utf-8", "replace")] if rest else []
+
+
+def pack(source: Path, target: Path) -> bool:
+    """Tar-gzip the contents of ``source`` (files at the archive root, as SageMaker does)."""
+    entries = sorted(source.iterdir()) if source.is_dir() else []
+    if not entries:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
+        for entry in entries:
+            tar.add(entry, arcname=entry.name)
+    os.replace(partial, target)
+    return True
+
+
+def failure_from_traceback(lines: list[str], entry_point: str) -> str | None:
+    """``ValueError: boom (train.py, line 12)`` from the last traceback on stderr."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
+    if not starts:
+        return None
+    block = lines[starts[-1]:]
+    error = next((ln for ln in reversed(block) if ln and not ln[0].isspace()
+                  and not ln.startswith(("Traceback", "During handling"))), None)
+    if error is None:
+        return None
+    where = None
+    for line in block:
+        m = re.match(r'\s*File "(.+)", line (\d+)', line)
+        if m and Path(m.group(1)).name == entry_point:
+            where = f"{entry_point}, line {m.group(2)}"
+    return f"{error} ({where})" if where else error
+
+
+class Supervisor:
+    def __init__(self, job_dir: Path):
+        self.job_dir = job_dir
+        self.run = json.loads((job_dir / "run.json").read_text())
+        self.state = json.loads((job_dir / "state.json").read_text())
+        self.log = open(job_dir / "job.log", "a", encoding="utf-8", buffering=1 << 16)
+        self.log_lock = threading.Lock()
+        self.stderr_tail: deque[str] = deque(maxlen=200)
+        self.stop_reason: str | None = None  # "stop" or "max_run"
+        self.stop_event = threading.Event()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    # ---- state ------------------------------------------------------------------------
+    def transition(self, status: str, secondary: str, message: str, **extra) -> None:
+        now = now_iso()
+        transitions = self.state.setdefault("transitions", [])
+        if transitions and "EndTime" not in transitions[-1]:
+            transitions[-1]["EndTime"] = now
+        if not transitions or transitions[-1]["Status"] != secondary:
+            transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
+        self.state.update(status=status, secondary_status=secondary, message=message,
+                          last_modified=now, **extra)
+        if status in ("Completed", "Failed", "Stopped"):
+            transitions[-1]["EndTime"] = now
+            self.state["ended"] = now
+        tmp = self.job_dir / "state.json.tmp"
+        tmp.write_text(json.dumps(self.state, indent=2))
+        os.replace(tmp, self.job_dir / "state.json")
+
+    # ---- output -----------------------------------------------------------------------
+    def write_lines(self, lines: list[str], stream: str) -> None:
+        if not lines:
+            return
+        stamp, host = now_iso(), self.run["host"]
+        text = "".join(f"{stamp}\t{host}\t{stream}\t{line}\n" for line in lines)
+        with self.log_lock:
+            self.log.write(text)
+            self.log.flush()
+        if stream == "stderr":
+            self.stderr_tail.extend(lines)
+
+    def pump(self, fd: int, stream: str) -> None:
+        splitter = LineSplitter()
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.write_lines(splitter.feed(chunk), stream)
+        self.write_lines(splitter.flush(), stream)
+        os.close(fd)
+
+    # ---- stopping -----------------------------------------------------------------------
+    def request_stop(self, reason: str) -> None:
+        if self.stop_reason is not None or self.proc is None:
+            return
+        self.stop_reason = reason
+        message = ("Stopping the job" if reason == "stop" else
+                   "Training job exceeded MaxRuntimeInSeconds; stopping it")
+        self.transition("Stopping", "Stopping", message)
+        threading.Thread(target=self._terminate, daemon=True).start()
+
+    def _terminate(self) -> None:
+        self._signal_group(signal.SIGTERM)
+        assert self.proc is not None
+        try:
+            self.proc.wait(timeout=float(self.run.get("stop_grace", 30)))
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)  # type: ignore[union-attr]
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    # ---- main -------------------------------------------------------------------------
+    def main(self) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: self.request_stop("stop"))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        env = {**os.environ, **self.run["env"]}
+        self.transition("InProgress", "Training", "Training in progress", supervisor_pid=os.getpid())
+        try:
+            self.proc = subprocess.Popen(self.run["argv"], cwd=self.run["cwd"], env=env,
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as exc:
+            reason = f"ClientError: cannot start {self.run['argv'][0]}: {exc.strerror}"
+            self.write_lines([reason], "stderr")
+            self.transition("Failed", "Failed", "Training job failed", failure_reason=reason)
+            return 1
+        self.state["pid"] = self.proc.pid
+        readers = [threading.Thread(target=self.pump, args=(p.fileno(), name), daemon=True)
+                   for p, name in ((self.proc.stdout, "stdout"), (self.proc.stderr, "stderr"))]
+        for r in readers:
+            r.start()
+        max_run = self.run.get("max_run")
+        timer = None
+        if max_run:
+            timer = threading.Timer(float(max_run), self.request_stop, args=("max_run",))
+            timer.daemon = True
+            timer.start()
+        code = self.proc.wait()
+        if timer:
+            timer.cancel()
+        for r in readers:
+            r.join(timeout=5)
+        if any(r.is_alive() for r in readers):  # a background child still holds the pipes
+            self._signal_group(signal.SIGKILL)
+            for r in readers:
+                r.join(timeout=5)
+        with self.log_lock:
+            self.log.flush()
+        self.finish(code)
+        return 0
+
+    def finish(self, code: int) -> None:
+        layout = Path(self.run["layout_root"])
+        artifacts = Path(self.run["artifacts_dir"])
+        extra = {"exit_code": code}
+        if code == 0 and self.stop_reason is None:
+            (layout / "output" / "success").touch()
+        if self.stop_reason is None:
+            self.transition("InProgress", "Uploading", "Packing the model and output data")
+        if pack(layout / "model", artifacts / "model.tar.gz"):
+            extra["model_artifacts"] = str(artifacts / "model.tar.gz")
+        if pack(layout / "output" / "data", artifacts / "output.tar.gz"):
+            extra["output_artifacts"] = str(artifacts / "output.tar.gz")
+        copy_to = self.run.get("copy_artifacts_to")
+        if copy_to:
+            dest = Path(copy_to) / self.run["job_name"] / "output"
+            dest.mkdir(parents=True, exist_ok=True)
+            for key in ("model_artifacts", "output_artifacts"):
+                if key in extra:
+                    extra[key] = shutil.copy2(extra[key], dest)
+        if self.stop_reason == "stop":
+            self.transition("Stopped", "Stopped", "Training job stopped", **extra)
+        elif self.stop_reason == "max_run":
+            self.transition("Stopped", "MaxRuntimeExceeded",
+                            "Training job exceeded MaxRuntimeInSeconds", **extra)
+        elif code == 0:
+            self.transition("Completed", "Completed", "Training job completed", **extra)
+        else:
+            self.transition("Failed", "Failed", "Training job failed",
+                            failure_reason=self.failure_reason(code, layout), **extra)
+
+    def failure_reason(self, code: int, layout: Path) -> str:
+        failure = layout / "output" / "failure"
+        if failure.is_file():
+            text = failure.read_text(errors="replace").strip()
+            if text:
+                return text[:FAILURE_REASON_CHARS]
+        if code in (-signal.SIGKILL, 137):
+            return "OutOfMemory: Process killed by SIGKILL (exit code 137)"
+        detail = failure_from_traceback(list(self.stderr_tail), self.run["entry_point"])
+        how = (f"killed by signal {signal.Signals(-code).name}" if code < 0
+               else f"exit code {code}")
+        reason = f"AlgorithmError: {detail}; {how}" if detail else f"AlgorithmError: {how}"
+        return reason[:FAILURE_REASON_CHARS]
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: supervisor.py JOB_DIR", file=sys.stderr)
+        return 2
+    supervisor = Supervisor(Path(argv[1]))
+    try:
+        return supervisor.main()
+    except Exception as exc:  # never leave a job InProgress forever
+        if supervisor.proc is not None and supervisor.proc.poll() is None:
+            supervisor._signal_group(signal.SIGKILL)
+        supervisor.transition("Failed", "Failed", "Training job failed",
+                              failure_reason=f"InternalError: sm_notebook supervisor: {exc!r}")
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

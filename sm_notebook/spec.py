@@ -1,0 +1,373 @@
+"""``TrainingSpec``: the one validated, serialisable description of a training job.
+
+The magic line parses into a spec and a spec renders back to an equivalent magic line
+(``to_magic_line``); later the form edits the same object.  Validation is pure: it reads
+the file system to check that paths exist but launches and creates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from . import hyperparameters as hp
+from .errors import SpecError
+from .secrets import is_secret_name, is_secret_value
+
+MODES = ("local", "container", "sagemaker")
+LOCAL_INSTANCE_TYPES = ("local", "local_cpu", "local_gpu")
+DISTRIBUTIONS = ("torchrun",)
+DEFAULT_ENTRY_SCRIPT = "train.py"
+
+JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+CHANNEL_RE = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")
+ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,511}$")
+INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9\-]+$")
+ROLE_RE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
+ENTRY_RE = re.compile(r"^[\w.\-]+$")
+TIMESTAMP_SUFFIX = len("-2026-11-24-09-19-45-123")
+
+
+@dataclass
+class Channel:
+    """One input channel: a local path or an ``s3://`` URI, staged at ``input/data/<name>``."""
+
+    name: str
+    source: str
+    content_type: str | None = None
+
+    @property
+    def is_s3(self) -> bool:
+        return self.source.startswith("s3://")
+
+
+@dataclass
+class MetricDefinition:
+    """A SageMaker ``MetricDefinitions`` entry: the first group of ``regex`` is the value."""
+
+    name: str
+    regex: str
+
+
+@dataclass
+class TrainingSpec:
+    """A script-mode training job, independent of where it runs."""
+
+    cell: str = ""
+    mode: str = "local"
+    entry_script: str = DEFAULT_ENTRY_SCRIPT
+    source_dir: str | None = None
+    dependencies: list[str] = field(default_factory=list)
+    requirements: str | None = None
+    image: str | None = None
+    instance_type: str | None = None
+    instance_count: int = 1
+    volume_gb: int | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    channels: list[Channel] = field(default_factory=list)
+    distribution: str | None = None
+    processes_per_host: int | None = None
+    max_run: int | None = None
+    spot: bool = False
+    max_wait: int | None = None
+    checkpoint_s3: str | None = None
+    keep_alive: int | None = None
+    role: str | None = None
+    output: str | None = None
+    region: str | None = None
+    job_name: str | None = None
+    base_job_name: str | None = None
+    environment: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metrics: list[MetricDefinition] = field(default_factory=list)
+    python: str | None = None
+
+    # ---- serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainingSpec:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SpecError("spec", f"unknown field(s) {', '.join(unknown)}")
+        values = dict(data)
+        values["channels"] = [Channel(**c) for c in data.get("channels", [])]
+        values["metrics"] = [MetricDefinition(**m) for m in data.get("metrics", [])]
+        return cls(**values)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainingSpec:
+        return cls.from_dict(json.loads(text))
+
+    def to_yaml(self, include_cell: bool = True, compact: bool = False) -> str:
+        """YAML of the spec; ``compact`` leaves out unset fields (for reading, not storing)."""
+        import yaml
+
+        data = self.to_dict()
+        if not include_cell:
+            data.pop("cell")
+        if compact:
+            data = {k: v for k, v in data.items() if v not in (None, [], {}, False)}
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> TrainingSpec:
+        import yaml
+
+        return cls.from_dict(yaml.safe_load(text))
+
+    # ---- derived -------------------------------------------------------------------
+    @property
+    def channel_names(self) -> dict[str, str | None]:
+        return {c.name: c.content_type for c in self.channels}
+
+    @property
+    def effective_instance_type(self) -> str:
+        if self.instance_type:
+            return self.instance_type
+        return "local" if self.mode == "local" else "ml.m5.xlarge"
+
+    def to_magic_line(self, variable: str | None = None) -> str:
+        """The ``%%sm_train`` line that parses back into this spec."""
+        from .magic_line import render_line
+
+        return render_line(self, variable)
+
+    # ---- validation ----------------------------------------------------------------
+    def validate(self, base_dir: Path | None = None) -> list[str]:
+        """Raise :class:`SpecError` on the first problem; return notes about ignored options.
+
+        ``base_dir`` resolves relative paths (the notebook's working directory).
+        """
+        base = base_dir or Path.cwd()
+        _check_choice("--mode", self.mode, MODES)
+        self._validate_compute()
+        self._validate_code(base)
+        hp.validate(self.hyperparameters)
+        self._validate_channels(base)
+        self._validate_stopping()
+        self._validate_aws()
+        self._validate_names()
+        _validate_mapping("--env", self.environment, ENV_KEY_RE, 100, 512,
+                          "a name of letters, digits and _ not starting with a digit")
+        for key, value in self.environment.items():
+            if is_secret_name(key) or is_secret_value(value):
+                raise SpecError("--env", f"{key} looks like a credential; the environment is "
+                                "stored in the job description in clear",
+                                "no credentials: set it in the kernel's environment for local "
+                                "jobs, or read it from a secret store in the script")
+        _validate_mapping("--tag", self.tags, re.compile(r"^[\w.:/=+\-@ ]{1,128}$"), 50, 256,
+                          "KEY=VALUE with letters, digits, spaces and _.:/=+-@")
+        self._validate_metrics()
+        return self._mode_notes()
+
+    def _validate_compute(self) -> None:
+        it = self.instance_type
+        if it is not None and it not in LOCAL_INSTANCE_TYPES and not INSTANCE_TYPE_RE.match(it):
+            raise SpecError("--instance-type", f"invalid instance type {it!r}",
+                            "ml.<family>.<size> such as ml.m5.xlarge, or local_cpu / local_gpu")
+        if it in ("local_cpu", "local_gpu") and self.mode != "container":
+            raise SpecError("--instance-type", f"{it} runs in Docker containers, not in "
+                            f"{self.mode} mode", "--mode container (or leave --mode out)")
+        if self.mode == "sagemaker" and it in LOCAL_INSTANCE_TYPES:
+            raise SpecError("--instance-type", f"{it} is not a SageMaker instance type",
+                            "ml.<family>.<size> such as ml.m5.xlarge")
+        _check_positive("--instance-count", self.instance_count)
+        if self.instance_count > 1 and self.mode == "local":
+            raise SpecError("--instance-count", "a local process job runs on one host",
+                            "--mode container or --mode sagemaker for several hosts")
+        if self.volume_gb is not None:
+            _check_positive("--volume-gb", self.volume_gb, maximum=16384)
+        if self.distribution is not None:
+            _check_choice("--distributed", self.distribution, DISTRIBUTIONS)
+        if self.processes_per_host is not None:
+            _check_positive("--processes-per-host", self.processes_per_host, maximum=1024)
+            if self.distribution is None:
+                raise SpecError("--processes-per-host", "only applies to a distributed launch",
+                                "--distributed torchrun --processes-per-host N")
+        if self.python is not None and self.mode != "local":
+            raise SpecError("--python", f"only applies in local mode, not {self.mode}",
+                            "--mode local")
+
+    def _validate_code(self, base: Path) -> None:
+        if not ENTRY_RE.match(self.entry_script):
+            raise SpecError("--entry-script", f"invalid file name {self.entry_script!r}",
+                            "a file name such as train.py, without directories")
+        if self.source_dir is not None:
+            src = _resolve(base, self.source_dir)
+            if not src.is_dir():
+                raise SpecError("--source-dir", f"{self.source_dir} is not a directory",
+                                "an existing directory")
+            if not self.cell.strip() and not (src / self.entry_script).is_file():
+                raise SpecError("--entry-script", f"{self.entry_script} is not in "
+                                f"{self.source_dir} and the cell is empty",
+                                "a cell holding the script, or a file of --source-dir")
+        elif not self.cell.strip():
+            raise SpecError("cell", "the cell is empty",
+                            "the training script as the cell body, or --source-dir")
+        for dep in self.dependencies:
+            if not _resolve(base, dep).exists():
+                raise SpecError("--dependencies", f"{dep} does not exist",
+                                "an existing file or directory")
+        if self.requirements is not None and self.requirements_path(base) is None:
+            raise SpecError("--requirements", f"{self.requirements} does not exist",
+                            "a requirements.txt file (relative to the notebook or --source-dir)")
+
+    def requirements_path(self, base: Path) -> Path | None:
+        """The requirements file, found beside the notebook or in ``--source-dir``."""
+        if self.requirements is None:
+            return None
+        candidates = [_resolve(base, self.requirements)]
+        if self.source_dir:
+            candidates.append(_resolve(base, self.source_dir) / self.requirements)
+        return next((c for c in candidates if c.is_file()), None)
+
+    def _validate_channels(self, base: Path) -> None:
+        if len(self.channels) > 20:
+            raise SpecError("--input", f"{len(self.channels)} channels, the limit is 20")
+        seen: set[str] = set()
+        for ch in self.channels:
+            if not CHANNEL_RE.match(ch.name):
+                raise SpecError("--input", f"invalid channel name {ch.name!r}",
+                                "NAME=PATH with a name of letters, digits and .-_")
+            if ch.name in seen:
+                raise SpecError("--input", f"channel {ch.name!r} given twice")
+            seen.add(ch.name)
+            if ch.is_s3:
+                if not S3_RE.match(ch.source):
+                    raise SpecError("--input", f"{ch.name}: invalid S3 URI {ch.source!r}",
+                                    "s3://bucket/prefix")
+            elif not _resolve(base, ch.source).exists():
+                raise SpecError("--input", f"{ch.name}: {ch.source} does not exist",
+                                "NAME=PATH with an existing file or directory, or an s3:// URI")
+            if ch.content_type is not None and not re.match(r"^[\w.+\-]+/[\w.+\-;= ]+$",
+                                                           ch.content_type):
+                raise SpecError("--content-type", f"{ch.name}: invalid type {ch.content_type!r}",
+                                "NAME=TYPE such as train=text/csv")
+
+    def _validate_stopping(self) -> None:
+        if self.max_run is not None:
+            _check_positive("--max-run", self.max_run, maximum=28 * 86400)
+        if self.max_wait is not None:
+            _check_positive("--max-wait", self.max_wait, maximum=28 * 86400)
+            if not self.spot:
+                raise SpecError("--max-wait", "only applies to spot training", "--spot --max-wait")
+            if self.max_run is not None and self.max_wait < self.max_run:
+                raise SpecError("--max-wait", f"{self.max_wait} is less than --max-run "
+                                f"{self.max_run}", "a value at least --max-run")
+        if self.keep_alive is not None:
+            _check_positive("--keep-alive", self.keep_alive, minimum=0, maximum=21600)
+
+    def _validate_aws(self) -> None:
+        if self.checkpoint_s3 is not None and not S3_RE.match(self.checkpoint_s3):
+            raise SpecError("--checkpoint-s3", f"invalid S3 URI {self.checkpoint_s3!r}",
+                            "s3://bucket/prefix")
+        if self.role is not None and not ROLE_RE.match(self.role):
+            raise SpecError("--role", f"invalid role {self.role!r}",
+                            "an IAM role ARN such as arn:aws:iam::123456789012:role/Name")
+        if self.region is not None and not REGION_RE.match(self.region):
+            raise SpecError("--region", f"invalid region {self.region!r}",
+                            "a region name such as us-east-1")
+        if self.output is not None and self.output.startswith("s3://"):
+            if not S3_RE.match(self.output):
+                raise SpecError("--output", f"invalid S3 URI {self.output!r}", "s3://bucket/prefix")
+            if self.mode == "local":
+                raise SpecError("--output", "S3 output needs --mode sagemaker",
+                                "a local directory in local mode")
+        if self.mode == "local":
+            for option, value in (("--spot", self.spot), ("--max-wait", self.max_wait),
+                                  ("--checkpoint-s3", self.checkpoint_s3),
+                                  ("--keep-alive", self.keep_alive)):
+                if value:
+                    raise SpecError(option, "not available in local mode",
+                                    "--mode sagemaker for managed spot, checkpoints and warm pools")
+        if self.spot and self.mode != "sagemaker":
+            raise SpecError("--spot", f"not available in {self.mode} mode", "--mode sagemaker")
+
+    def _validate_names(self) -> None:
+        if self.job_name is not None:
+            if self.base_job_name is not None:
+                raise SpecError("--job-name", "give --job-name or --base-job-name, not both")
+            if not JOB_NAME_RE.match(self.job_name):
+                raise SpecError("--job-name", f"invalid job name {self.job_name!r}",
+                                "1-63 letters, digits and single hyphens, not starting or ending "
+                                "with a hyphen")
+        if self.base_job_name is not None:
+            limit = 63 - TIMESTAMP_SUFFIX
+            if not JOB_NAME_RE.match(self.base_job_name) or len(self.base_job_name) > limit:
+                raise SpecError("--base-job-name", f"invalid base name {self.base_job_name!r}",
+                                f"1-{limit} letters, digits and hyphens")
+
+    def _validate_metrics(self) -> None:
+        if len(self.metrics) > 40:
+            raise SpecError("--metric", f"{len(self.metrics)} definitions, the limit is 40")
+        names = set()
+        for m in self.metrics:
+            if not m.name or len(m.name) > 255 or not re.match(r"^[\w.:/\-]+$", m.name):
+                raise SpecError("--metric", f"invalid metric name {m.name!r}",
+                                "NAME=REGEX with a name of letters, digits and _.:/-")
+            if m.name in names:
+                raise SpecError("--metric", f"metric {m.name!r} defined twice")
+            names.add(m.name)
+            if len(m.regex) > 500:
+                raise SpecError("--metric", f"{m.name}: regex longer than 500 characters")
+            try:
+                compiled = re.compile(m.regex)
+            except re.error as exc:
+                raise SpecError("--metric", f"{m.name}: invalid regex: {exc}",
+                                "NAME=REGEX with one capture group for the value") from None
+            if compiled.groups < 1:
+                raise SpecError("--metric", f"{m.name}: the regex has no capture group",
+                                "a regex whose first group captures the number, "
+                                "e.g. loss='loss: ([0-9.]+)'")
+
+    def _mode_notes(self) -> list[str]:
+        """Options that are accepted but have no effect in this mode (said, never silent)."""
+        notes = []
+        if self.mode == "local":
+            for option, value in (("--image", self.image), ("--volume-gb", self.volume_gb),
+                                  ("--role", self.role)):
+                if value is not None:
+                    notes.append(f"{option} is not used in local mode (the script runs as a "
+                                 "process on this machine)")
+        if self.mode != "sagemaker" and self.tags:
+            notes.append("--tag is recorded with the job; tags reach AWS only in sagemaker mode")
+        return notes
+
+
+def _resolve(base: Path, path: str) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise SpecError(option, f"unknown value {value!r}", " | ".join(choices))
+
+
+def _check_positive(option: str, value: Any, minimum: int = 1, maximum: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
+            maximum is not None and value > maximum):
+        bound = f"an integer from {minimum}" + (f" to {maximum}" if maximum else " up")
+        raise SpecError(option, f"invalid value {value!r}", bound)
+
+
+def _validate_mapping(option: str, mapping: dict[str, str], key_re: re.Pattern[str], limit: int,
+                      value_limit: int, expected: str) -> None:
+    if len(mapping) > limit:
+        raise SpecError(option, f"{len(mapping)} entries, the limit is {limit}")
+    for key, value in mapping.items():
+        if not key_re.match(key):
+            raise SpecError(option, f"invalid name {key!r}", expected)
+        if len(str(value)) > value_limit:
+            raise SpecError(option, f"{key}: value longer than {value_limit} characters")

@@ -1,0 +1,148 @@
+"""Plain status of a job: text and HTML renderings, and a throttled display handle.
+
+The pump thread never prints: it only updates a display handle (routed by display id to
+the cell that started the job), at most ``rate`` times a second, with a deferred update
+so the last change is always shown.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..job import Job
+
+STATUS_COLOURS = {"Completed": "#1a7f37", "Failed": "#cf222e", "Stopped": "#9a6700",
+                  "Stopping": "#9a6700", "InProgress": "#0969da"}
+
+
+def _clock(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else \
+        f"{s // 60:02d}:{s % 60:02d}"
+
+
+def latest_metrics(job: Job) -> dict[str, float]:
+    latest: dict[str, float] = {}
+    for point in job.metric_points()[-200:]:
+        latest[point.metric] = point.value
+    return latest
+
+
+def summary_line(job: Job) -> str:
+    """``name · mode · status (secondary) · elapsed · lines · metrics``."""
+    parts = [job.name, job.mode, f"{job.status} ({job.secondary_status})",
+             _clock(job.elapsed()), f"{job.line_count:,} lines"]
+    metrics = latest_metrics(job)
+    if metrics:
+        parts.append(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    return " · ".join(parts)
+
+
+def final_lines(job: Job) -> list[str]:
+    out = []
+    if job.failure_reason:
+        out.append(f"failure reason: {job.failure_reason}")
+    info = job.describe()
+    for key in ("model_artifacts", "output_artifacts"):
+        if info.get(key):
+            out.append(f"{key.replace('_', ' ')}: {info[key]}")
+    out.append(f"log: {job.log_path}")
+    return out
+
+
+def status_text(job: Job, lines: int = 8) -> str:
+    out = [summary_line(job)]
+    if job.done or job.status in ("Failed", "Stopped", "Completed"):
+        out += final_lines(job)
+    recent = job.recent_lines(lines) if lines else []
+    if recent:
+        out.append("--- last lines ---")
+        out += [f"[{ev.host}] {ev.message}" for ev in recent]
+    return "\n".join(out)
+
+
+def status_html(job: Job, lines: int = 8) -> str:
+    colour = STATUS_COLOURS.get(job.status, "#57606a")
+    head = (f'<b>{html.escape(job.name)}</b> · {html.escape(job.mode)} · '
+            f'<span style="color:{colour};font-weight:bold">{html.escape(job.status)}</span> '
+            f'({html.escape(job.secondary_status)}) · {_clock(job.elapsed())} · '
+            f'{job.line_count:,} lines')
+    metrics = latest_metrics(job)
+    if metrics:
+        head += " · " + html.escape(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+    body = []
+    if job.done or job.status in ("Failed", "Stopped", "Completed"):
+        body = [html.escape(line) for line in final_lines(job)]
+        if job.failure_reason:
+            body[0] = f'<span style="color:{STATUS_COLOURS["Failed"]}">{body[0]}</span>'
+    recent = job.recent_lines(lines) if lines else []
+    log = "\n".join(html.escape(f"[{ev.host}] {ev.message}") for ev in recent)
+    parts = [f"<div class='sm-notebook-status'>{head}"]
+    parts += [f"<div>{b}</div>" for b in body]
+    if log:
+        parts.append(f"<pre style='margin:4px 0;max-height:12em;overflow:auto'>{log}</pre>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+class StatusView:
+    """A snapshot with text and HTML forms, for ``display`` and handle updates."""
+
+    def __init__(self, job: Job, lines: int = 8):
+        self.text = status_text(job, lines)
+        self.html = status_html(job, lines)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        return {"text/plain": self.text, "text/html": self.html}
+
+
+class ThrottledStatus:
+    """Keeps one display handle in step with a job, at most ``rate`` updates a second."""
+
+    def __init__(self, job: Job, rate: float = 2.0, lines: int = 8, final_only: bool = False):
+        from IPython.display import display
+
+        self.job = job
+        self.interval = 1.0 / rate if rate > 0 else 0.5
+        self.lines = lines
+        self.final_only = final_only
+        self.updates = 0
+        self._last = 0.0
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+        self.handle = display(StatusView(job, lines), display_id=True)
+        job.add_listener(self)
+
+    def __call__(self, job: Job) -> None:
+        if job.done:
+            self._render()
+            return
+        if self.final_only:
+            return
+        with self._lock:
+            wait = self._last + self.interval - time.monotonic()
+            if wait > 0:
+                if self._timer is None:
+                    self._timer = threading.Timer(wait, self._deferred)
+                    self._timer.daemon = True
+                    self._timer.start()
+                return
+        self._render()
+
+    def _deferred(self) -> None:
+        with self._lock:
+            self._timer = None
+        self._render()
+
+    def _render(self) -> None:
+        with self._lock:
+            self._last = time.monotonic()
+            self.updates += 1
+        if self.handle is not None:
+            self.handle.update(StatusView(self.job, self.lines))
