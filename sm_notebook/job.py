@@ -50,7 +50,7 @@ class Job:
         self.secondary_status = "Starting"
         self.status_message = ""
         self.failure_reason: str | None = None
-        self.transitions: list[StatusEvent] = []
+        self._observed: list[StatusEvent] = []
         self.error: BaseException | None = None
         self._done = threading.Event()
         self._listeners: list[Callable[[Job], None]] = []
@@ -69,6 +69,11 @@ class Job:
     @property
     def output_artifacts(self) -> str | None:
         return self.describe().get("output_artifacts")
+
+    @property
+    def transitions(self) -> list[dict[str, Any]]:
+        """Secondary-status transitions (``Status``, ``StartTime``, ``EndTime``, message)."""
+        return list(self.describe().get("transitions", []))
 
     @property
     def log_path(self) -> Path:
@@ -190,7 +195,7 @@ class Job:
             self.status_message = st.message
             if st.failure_reason:
                 self.failure_reason = st.failure_reason
-            self.transitions.append(st)
+            self._observed.append(st)
         if batch.statuses and not self._backend.persists:
             self._persist_state()
         if batch.logs or batch.statuses:

@@ -48,7 +48,7 @@ def lay_out(spec: TrainingSpec, base: Path, dest: Path) -> list[str]:
     for dep in spec.dependencies:
         path = _resolve(base, dep)
         _copy(path, dest / path.name)
-    if spec.cell.strip():
+    if spec.has_script:
         target = dest / spec.entry_script
         if target.exists():
             notes.append(f"the cell replaces {spec.entry_script} from --source-dir")

@@ -132,6 +132,13 @@ class TrainingSpec:
         return {c.name: c.content_type for c in self.channels}
 
     @property
+    def has_script(self) -> bool:
+        """False when the cell holds only blank lines and comments (IPython refuses an empty
+        cell body, so a comment says "the entry script comes from --source-dir")."""
+        return any(line.strip() and not line.lstrip().startswith("#")
+                   for line in self.cell.splitlines())
+
+    @property
     def effective_instance_type(self) -> str:
         if self.instance_type:
             return self.instance_type
@@ -208,13 +215,14 @@ class TrainingSpec:
             if not src.is_dir():
                 raise SpecError("--source-dir", f"{self.source_dir} is not a directory",
                                 "an existing directory")
-            if not self.cell.strip() and not (src / self.entry_script).is_file():
+            if not self.has_script and not (src / self.entry_script).is_file():
                 raise SpecError("--entry-script", f"{self.entry_script} is not in "
-                                f"{self.source_dir} and the cell is empty",
+                                f"{self.source_dir} and the cell holds no code",
                                 "a cell holding the script, or a file of --source-dir")
-        elif not self.cell.strip():
-            raise SpecError("cell", "the cell is empty",
-                            "the training script as the cell body, or --source-dir")
+        elif not self.has_script:
+            raise SpecError("cell", "the cell holds no code",
+                            "the training script as the cell body, or --source-dir with "
+                            "--entry-script")
         for dep in self.dependencies:
             if not _resolve(base, dep).exists():
                 raise SpecError("--dependencies", f"{dep} does not exist",

@@ -231,10 +231,13 @@ class LocalBackend:
 
     def _check_alive(self, ref: JobRef, cur: _Cursor) -> list[StatusEvent]:
         state = read_json(ref.directory / "state.json")
-        pid = state.get("supervisor_pid")
-        if pid is None or state.get("status") in ("Completed", "Failed", "Stopped"):
+        if state.get("status") in ("Completed", "Failed", "Stopped"):
             return []
-        if _alive(pid):
+        pid = state.get("supervisor_pid")
+        process = ref.handle.get("process")
+        if pid is None and process is not None:
+            pid = process.pid
+        if pid is None or _alive(pid):
             return []
         state = read_json(ref.directory / "state.json")  # it may have just finished
         if state.get("status") in ("Completed", "Failed", "Stopped"):

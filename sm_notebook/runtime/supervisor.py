@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import selectors
 import shutil
 import signal
 import subprocess
@@ -160,18 +161,27 @@ class Supervisor:
         if stream == "stderr":
             self.stderr_tail.extend(lines)
 
-    def pump(self, fd: int, stream: str) -> None:
-        splitter = LineSplitter()
-        while True:
-            try:
-                chunk = os.read(fd, 1 << 16)
-            except OSError:
-                break
-            if not chunk:
-                break
-            self.write_lines(splitter.feed(chunk), stream)
-        self.write_lines(splitter.flush(), stream)
-        os.close(fd)
+    def pump(self, streams: dict[int, str]) -> None:
+        """Read stdout and stderr in one thread; when both are ready stdout goes first,
+        so a script's last prints stay ahead of the traceback that follows them."""
+        splitters = {fd: LineSplitter() for fd in streams}
+        selector = selectors.DefaultSelector()
+        for fd in streams:
+            selector.register(fd, selectors.EVENT_READ)
+        while selector.get_map():
+            ready = sorted(key.fd for key, _ in selector.select())
+            for fd in sorted(ready, key=lambda f: streams[f] != "stdout"):
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    self.write_lines(splitters[fd].feed(chunk), streams[fd])
+                    continue
+                selector.unregister(fd)
+                self.write_lines(splitters[fd].flush(), streams[fd])
+                os.close(fd)
+        selector.close()
 
     # ---- stopping -----------------------------------------------------------------------
     def request_stop(self, reason: str) -> None:
@@ -202,7 +212,6 @@ class Supervisor:
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop("stop"))
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         env = {**os.environ, **self.run["env"]}
-        self.transition("InProgress", "Training", "Training in progress", supervisor_pid=os.getpid())
         try:
             self.proc = subprocess.Popen(self.run["argv"], cwd=self.run["cwd"], env=env,
                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -210,13 +219,14 @@ class Supervisor:
         except OSError as exc:
             reason = f"ClientError: cannot start {self.run['argv'][0]}: {exc.strerror}"
             self.write_lines([reason], "stderr")
-            self.transition("Failed", "Failed", "Training job failed", failure_reason=reason)
+            self.transition("Failed", "Failed", "Training job failed", failure_reason=reason,
+                            supervisor_pid=os.getpid())
             return 1
-        self.state["pid"] = self.proc.pid
-        readers = [threading.Thread(target=self.pump, args=(p.fileno(), name), daemon=True)
-                   for p, name in ((self.proc.stdout, "stdout"), (self.proc.stderr, "stderr"))]
-        for r in readers:
-            r.start()
+        self.transition("InProgress", "Training", "Training in progress",
+                        supervisor_pid=os.getpid(), pid=self.proc.pid)
+        streams = {self.proc.stdout.fileno(): "stdout", self.proc.stderr.fileno(): "stderr"}
+        reader = threading.Thread(target=self.pump, args=(streams,), daemon=True)
+        reader.start()
         max_run = self.run.get("max_run")
         timer = None
         if max_run:
@@ -226,12 +236,10 @@ class Supervisor:
         code = self.proc.wait()
         if timer:
             timer.cancel()
-        for r in readers:
-            r.join(timeout=5)
-        if any(r.is_alive() for r in readers):  # a background child still holds the pipes
+        reader.join(timeout=5)
+        if reader.is_alive():  # a background child still holds the pipes
             self._signal_group(signal.SIGKILL)
-            for r in readers:
-                r.join(timeout=5)
+            reader.join(timeout=5)
         with self.log_lock:
             self.log.flush()
         self.finish(code)

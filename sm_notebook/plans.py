@@ -1,0 +1,159 @@
+"""What a container or SageMaker job would run, built from a spec without running it.
+
+``--dry-run`` prints these; the container and SageMaker backends build their real requests
+from the same functions, so the dry run is exactly what would be sent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from . import contract
+from . import hyperparameters as hp
+from .secrets import mask_env
+from .spec import TrainingSpec
+
+DEFAULT_VOLUME_GB = 30
+DEFAULT_MAX_RUN = 86400
+PLACEHOLDER_BUCKET = "sagemaker-{region}-{account}"
+
+
+def code_s3_uri(bucket: str, name: str) -> str:
+    return f"s3://{bucket}/{name}/source/sourcedir.tar.gz"
+
+
+def channel_s3_uri(spec_source: str, bucket: str, name: str, channel: str) -> str:
+    """Where a channel's data lives in S3 (local paths are uploaded under the job)."""
+    return spec_source if spec_source.startswith("s3://") else \
+        f"s3://{bucket}/{name}/input/{channel}"
+
+
+def sagemaker_hyperparameters(spec: TrainingSpec, name: str, bucket: str,
+                              region: str) -> dict[str, str]:
+    """User hyperparameters plus the keys through which the toolkit finds the code."""
+    stored = hp.encode(spec.hyperparameters)
+    stored.update({
+        "sagemaker_program": json.dumps(spec.entry_script),
+        "sagemaker_submit_directory": json.dumps(code_s3_uri(bucket, name)),
+        "sagemaker_region": json.dumps(region),
+        "sagemaker_job_name": json.dumps(name),
+        "sagemaker_container_log_level": "20",
+    })
+    if spec.distribution == "torchrun":
+        stored["sagemaker_torch_distributed_enabled"] = "true"
+        if spec.processes_per_host:
+            stored["sagemaker_mpi_num_of_processes_per_host"] = str(spec.processes_per_host)
+    return stored
+
+
+def create_training_job_request(spec: TrainingSpec, name: str, *, bucket: str, region: str,
+                                role: str | None) -> dict[str, Any]:
+    """The CreateTrainingJob request for a spec (V2 script-mode layout)."""
+    algorithm: dict[str, Any] = {"TrainingImage": spec.image or "<--image required>",
+                                 "TrainingInputMode": "File"}
+    if spec.metrics:
+        algorithm["MetricDefinitions"] = [{"Name": m.name, "Regex": m.regex}
+                                          for m in spec.metrics]
+        algorithm["EnableSageMakerMetricsTimeSeries"] = True
+    resource: dict[str, Any] = {"InstanceType": spec.effective_instance_type,
+                                "InstanceCount": spec.instance_count,
+                                "VolumeSizeInGB": spec.volume_gb or DEFAULT_VOLUME_GB}
+    if spec.keep_alive is not None:
+        resource["KeepAlivePeriodInSeconds"] = spec.keep_alive
+    stopping: dict[str, Any] = {"MaxRuntimeInSeconds": spec.max_run or DEFAULT_MAX_RUN}
+    if spec.max_wait is not None:
+        stopping["MaxWaitTimeInSeconds"] = spec.max_wait
+    request: dict[str, Any] = {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": algorithm,
+        "RoleArn": role or "<--role required>",
+        "HyperParameters": sagemaker_hyperparameters(spec, name, bucket, region),
+        "OutputDataConfig": {"S3OutputPath": spec.output or f"s3://{bucket}/"},
+        "ResourceConfig": resource,
+        "StoppingCondition": stopping,
+    }
+    if spec.channels:
+        request["InputDataConfig"] = [_channel(c.name, channel_s3_uri(c.source, bucket, name,
+                                                                      c.name), c.content_type)
+                                      for c in spec.channels]
+    if spec.spot:
+        request["EnableManagedSpotTraining"] = True
+    if spec.checkpoint_s3:
+        request["CheckpointConfig"] = {"S3Uri": spec.checkpoint_s3,
+                                       "LocalPath": str(contract.Layout().checkpoints_dir)}
+    if spec.environment:
+        request["Environment"] = dict(spec.environment)
+    if spec.tags:
+        request["Tags"] = [{"Key": k, "Value": v} for k, v in spec.tags.items()]
+    return request
+
+
+def _channel(name: str, uri: str, content_type: str | None) -> dict[str, Any]:
+    channel: dict[str, Any] = {"ChannelName": name, "DataSource": {"S3DataSource": {
+        "S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}}}
+    if content_type:
+        channel["ContentType"] = content_type
+    return channel
+
+
+def validate_request(request: dict[str, Any]) -> None:
+    """Check a request against botocore's model of the service (no network)."""
+    import botocore.session
+    from botocore.validate import validate_parameters
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    shape = model.operation_model("CreateTrainingJob").input_shape
+    validate_parameters(request, shape)
+
+
+def container_commands(spec: TrainingSpec, name: str, root: Path) -> list[list[str]]:
+    """One ``docker run`` argv per host, as the container backend will start them."""
+    cluster = contract.Cluster(spec.effective_instance_type, spec.instance_count)
+    network = f"sm-{name}"
+    commands = []
+    for host in cluster.hosts:
+        run = contract.ScriptRun(job_name=name, cluster=cluster, current_host=host,
+                                 entry_point=spec.entry_script,
+                                 hyperparameters=spec.hyperparameters,
+                                 channels=spec.channel_names, region=spec.region,
+                                 processes_per_host=(spec.processes_per_host or 1)
+                                 if spec.distribution else None)
+        argv = ["docker", "run", "--name", f"{name}-{host}", "--hostname", host,
+                "--network", network, "--network-alias", host,
+                "-v", f"{root / host / 'input'}:/opt/ml/input",
+                "-v", f"{root / host / 'output'}:/opt/ml/output",
+                "-v", f"{root / host / 'model'}:/opt/ml/model",
+                "-v", f"{root / 'code'}:/opt/ml/code"]
+        for channel in spec.channels:
+            argv += ["-v", f"{channel.source}:/opt/ml/input/data/{channel.name}:ro"]
+        env = mask_env({**run.environment(), **spec.environment})
+        for key in ("TRAINING_JOB_NAME", "SM_CURRENT_HOST", "SM_HOSTS"):
+            argv += ["-e", f"{key}={env[key]}"]
+        if spec.instance_type == "local_gpu":
+            argv += ["--gpus", "all"]
+        argv += [spec.image or "<--image required>", "train"]
+        commands.append(argv)
+    return commands
+
+
+def describe_plan(spec: TrainingSpec, name: str, base: Path) -> str:
+    """Text for ``--dry-run`` in container and sagemaker modes."""
+    if spec.mode == "container":
+        root = Path("<jobs dir>") / name
+        lines = [f"container job {name}: {spec.instance_count} host(s) on a private network "
+                 f"sm-{name}; each gets the full SM_* environment and its own "
+                 "resourceconfig.json; images with the SageMaker training toolkit run 'train', "
+                 "plain images run sm_notebook's launcher"]
+        lines += [contract.render_command(argv) for argv in container_commands(spec, name, root)]
+        return "\n".join(lines)
+    region = spec.region or "<region>"
+    bucket = PLACEHOLDER_BUCKET.format(region=region, account="<account>")
+    request = create_training_job_request(spec, name, bucket=bucket, region=region,
+                                          role=spec.role)
+    uploads = [f"upload  {code_s3_uri(bucket, name)}  (the cell"
+               + (f" + {spec.source_dir}" if spec.source_dir else "") + ")"]
+    uploads += [f"upload  {channel_s3_uri(c.source, bucket, name, c.name)}  ({c.source})"
+                for c in spec.channels if not c.is_s3]
+    return "\n".join([*uploads, "CreateTrainingJob " + json.dumps(request, indent=2)])

@@ -1,0 +1,305 @@
+"""Local process jobs, run for real through ``%%sm_train`` in a real IPython shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+
+import pytest
+
+from sm_notebook.errors import JobFailedError, SmNotebookError
+
+
+def train(ip, line: str, cell: str, name: str = "job"):
+    """Run ``%%sm_train NAME LINE`` and return the bound job."""
+    ip.run_cell_magic("sm_train", f"{name} {line}", cell)
+    return ip.user_ns[name]
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def test_completed_job_packs_model_and_output_data(ip):
+    job = train(ip, "--wait", """
+import os
+open(os.path.join(os.environ["SM_MODEL_DIR"], "weights.txt"), "w").write("w")
+os.makedirs(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "plots"))
+open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "plots", "p.txt"), "w").write("p")
+print("done")
+""")
+    assert (job.status, job.secondary_status) == ("Completed", "Completed")
+    with tarfile.open(job.model_artifacts) as tar:
+        assert tar.getnames() == ["weights.txt"]
+    with tarfile.open(job.output_artifacts) as tar:
+        assert sorted(tar.getnames()) == ["plots", "plots/p.txt"]
+    transitions = [t["Status"] for t in job.transitions]
+    assert transitions == ["Starting", "Training", "Uploading", "Completed"]
+    assert all("EndTime" in t for t in job.transitions)
+    assert job.failure_reason is None
+    assert (job.directory / "opt/ml/output/success").exists()
+
+
+def test_failing_script_reports_the_last_traceback_with_its_line(ip):
+    with pytest.raises(JobFailedError, match="ValueError: bad data"):
+        train(ip, "--wait", "import sys\nprint('starting')\n\nraise ValueError('bad data')\n")
+    job = ip.user_ns["job"]
+    assert job.status == "Failed"
+    assert "ValueError: bad data (train.py, line 4)" in job.failure_reason
+    assert "exit code 1" in job.failure_reason
+    assert job.logs()["message"].iloc[0] == "starting"
+
+
+def test_failure_file_written_by_the_script_is_the_failure_reason(ip):
+    cell = """
+import os, sys
+with open(os.path.join(os.environ["SM_OUTPUT_DIR"], "failure"), "w") as f:
+    f.write("CustomError: the data had no labels")
+sys.exit(3)
+"""
+    with pytest.raises(JobFailedError):
+        train(ip, "--wait", cell)
+    assert ip.user_ns["job"].failure_reason == "CustomError: the data had no labels"
+
+
+def test_stop_sends_sigterm_to_the_whole_process_group_and_keeps_the_model(ip):
+    cell = """
+import os, signal, subprocess, sys, time
+child = subprocess.Popen(["sleep", "300"])
+open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "child.pid"), "w").write(str(child.pid))
+def on_term(*_):
+    open(os.path.join(os.environ["SM_MODEL_DIR"], "last.ckpt"), "w").write("saved")
+    print("got SIGTERM, saved")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, on_term)
+print("ready", flush=True)
+while True:
+    time.sleep(0.05)
+"""
+    job = train(ip, "", cell)
+    wait_for(lambda: any(e.message == "ready" for e in job.recent_lines()))
+    child_pid = int((job.directory / "opt/ml/output/data/child.pid").read_text())
+    job.stop()
+    assert job.wait(timeout=30) == "Stopped"
+    assert job.secondary_status == "Stopped"
+    assert "got SIGTERM, saved" in list(job.logs()["message"])
+    with tarfile.open(job.model_artifacts) as tar:
+        assert tar.getnames() == ["last.ckpt"]
+    wait_for(lambda: not _alive(child_pid), timeout=10)
+
+
+def test_a_script_ignoring_sigterm_is_killed_after_the_grace_period(ip):
+    ip.run_line_magic("config", "SmTrainMagics.stop_grace = 1.0")
+    try:
+        job = train(ip, "", "import signal, time\nsignal.signal(signal.SIGTERM, "
+                    "signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(600)\n")
+        wait_for(lambda: job.line_count > 0)
+        started = time.monotonic()
+        job.stop()
+        assert job.wait(timeout=30) == "Stopped"
+        assert time.monotonic() - started < 10
+    finally:
+        ip.run_line_magic("config", "SmTrainMagics.stop_grace = 30.0")
+
+
+def test_max_run_stops_the_job_as_the_service_does(ip):
+    job = train(ip, "--max-run 1", "import time\nprint('working', flush=True)\ntime.sleep(600)\n")
+    assert job.wait(timeout=60) == "Stopped"
+    assert job.secondary_status == "MaxRuntimeExceeded"
+
+
+def test_a_process_killed_by_sigkill_is_reported_as_out_of_memory(ip):
+    with pytest.raises(JobFailedError, match="OutOfMemory"):
+        train(ip, "--wait", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+
+
+def test_100000_numbered_lines_all_arrive_in_order_without_duplicates(ip):
+    cell = "for i in range(100000):\n    print(f'line {i}')\n"
+    job = train(ip, "--wait", cell)
+    assert job.status == "Completed"
+    assert job.line_count == 100_000
+    messages = job.logs()["message"].tolist()
+    assert messages == [f"line {i}" for i in range(100_000)]
+    window = job.recent_lines()
+    assert len(window) == 10_000 and window[-1].message == "line 99999"
+
+
+def test_stdout_and_stderr_are_both_kept_with_their_stream(ip):
+    job = train(ip, "--wait", "import sys\nprint('out', flush=True)\n"
+                "print('err', file=sys.stderr, flush=True)\n")
+    streams = {e.message: e.stream for e in job.recent_lines()}
+    assert streams == {"out": "stdout", "err": "stderr"}
+
+
+def test_progress_lines_invalid_utf8_and_unterminated_lines(ip):
+    cell = r"""
+import sys, time
+out = sys.stdout.buffer
+for i in range(5):
+    out.write(f"\rprogress {i}/4".encode()); out.flush()
+out.write(b"\n")
+out.write(b"bad bytes \xff\xfe here\n")
+out.write(b"windows line\r\n")
+out.write(b"no newline at the end")
+"""
+    job = train(ip, "--wait", cell)
+    messages = job.logs()["message"].tolist()
+    assert messages[0] == "progress 0/4"  # first progress state is shown at once
+    assert messages[1] == "progress 4/4"  # the final state is always kept
+    assert "progress 2/4" not in messages  # rapid rewrites are coalesced
+    assert messages[2:] == ["bad bytes \ufffd\ufffd here", "windows line",
+                            "no newline at the end"]
+
+
+def test_interrupting_wait_stops_a_local_job_and_says_so(ip, capsys):
+    timer = threading.Timer(1.5, lambda: __import__("_thread").interrupt_main())
+    timer.start()
+    with pytest.raises(SmNotebookError, match="interrupted; job .* is Stopped"):
+        train(ip, "--wait", "import time\nprint('started', flush=True)\ntime.sleep(600)\n")
+    assert ip.user_ns["job"].status == "Stopped"
+    assert "stopping local job" in capsys.readouterr().err
+
+
+def test_the_script_sees_the_sagemaker_contract(ip, run_dir):
+    (run_dir / "data" / "train").mkdir(parents=True)
+    (run_dir / "data" / "train" / "a.csv").write_text("1,2\n")
+    (run_dir / "val.csv").write_text("3,4\n")
+    cell = """
+import json, os, sys
+env = {k: v for k, v in os.environ.items() if k.startswith("SM_") or k == "TRAINING_JOB_NAME"}
+env["argv"] = sys.argv[1:]
+env["cwd"] = os.getcwd()
+env["train_files"] = sorted(os.listdir(os.environ["SM_CHANNEL_TRAIN"]))
+env["val_files"] = sorted(os.listdir(os.environ["SM_CHANNEL_VALIDATION"]))
+config = os.environ["SM_INPUT_CONFIG_DIR"]
+for name in ("hyperparameters", "inputdataconfig", "resourceconfig"):
+    env[name] = json.load(open(os.path.join(config, name + ".json")))
+json.dump(env, open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "env.json"), "w"))
+"""
+    job = train(ip, "--input train=data/train --input validation=val.csv --content-type "
+                "train=text/csv --hp epochs=3 --hp lr=0.1 --hp use-amp=true --hp opt=adam "
+                "--env MY_SETTING=on --wait", cell)
+    env = json.loads((job.directory / "opt/ml/output/data/env.json").read_text())
+    root = job.directory / "opt/ml"
+    assert env["TRAINING_JOB_NAME"] == job.name
+    assert env["SM_MODEL_DIR"] == str(root / "model")
+    assert env["SM_CHANNEL_TRAIN"] == str(root / "input/data/train")
+    assert env["train_files"] == ["a.csv"] and env["val_files"] == ["val.csv"]
+    assert env["SM_CHANNELS"] == '["train","validation"]'
+    assert json.loads(env["SM_HPS"]) == {"epochs": 3, "lr": 0.1, "use-amp": True, "opt": "adam"}
+    assert env["SM_HP_USE-AMP"] == env["SM_HP_USE_AMP"] == "true"
+    assert env["argv"] == ["--epochs", "3", "--lr", "0.1", "--opt", "adam", "--use-amp", "True"]
+    assert env["cwd"] == str(root / "code")
+    assert env["hyperparameters"] == {"epochs": "3", "lr": "0.1", "use-amp": "true",
+                                      "opt": "adam"}
+    assert env["inputdataconfig"]["train"]["ContentType"] == "text/csv"
+    assert env["resourceconfig"]["current_host"] == "algo-1"
+    assert env["resourceconfig"]["hosts"] == ["algo-1"]
+    assert json.loads(env["SM_TRAINING_ENV"])["hyperparameters"]["use-amp"] is True
+
+
+def test_source_dir_and_dependencies_are_laid_out_beside_the_cell(ip, run_dir):
+    src = run_dir / "src"
+    (src / "pkg").mkdir(parents=True)
+    (src / "pkg" / "__init__.py").write_text("VALUE = 41\n")
+    (src / "train.py").write_text("raise SystemExit('replaced by the cell')\n")
+    (src / ".git").mkdir()
+    (src / "__pycache__").mkdir()
+    (run_dir / "helpers.py").write_text("def plus_one(x):\n    return x + 1\n")
+    job = train(ip, "--source-dir src --dependencies helpers.py --wait",
+                "import os, pkg, helpers\nprint(helpers.plus_one(pkg.VALUE))\n"
+                "print(sorted(os.listdir('.')))\n")
+    messages = [e.message for e in job.recent_lines()]
+    assert messages == ["42", "['helpers.py', 'pkg', 'train.py']"]
+
+
+def test_an_entry_script_from_source_dir_runs_when_the_cell_holds_only_comments(ip, run_dir):
+    (run_dir / "src").mkdir()
+    (run_dir / "src" / "fit.py").write_text("print('from the file')\n")
+    job = train(ip, "--source-dir src --entry-script fit.py --wait", "# runs src/fit.py\n")
+    assert [e.message for e in job.recent_lines()] == ["from the file"]
+
+
+def test_requirements_that_are_installed_pass_and_are_shipped(ip, run_dir):
+    (run_dir / "requirements.txt").write_text("ipython>=8\n# a comment\npandas\n")
+    job = train(ip, "--requirements requirements.txt --wait", "print('ok')\n")
+    assert job.status == "Completed"
+    assert (job.directory / "opt/ml/code/requirements.txt").read_text().startswith("ipython")
+
+
+def test_output_directory_receives_a_copy_of_the_artifacts(ip, run_dir):
+    job = train(ip, "--output results --wait", "import os\nopen(os.path.join("
+                "os.environ['SM_MODEL_DIR'], 'm'), 'w').write('1')\n")
+    copy = run_dir / "results" / job.name / "output" / "model.tar.gz"
+    assert job.model_artifacts == str(copy) and copy.is_file()
+
+
+def test_another_python_interpreter_runs_the_script(ip):
+    python = "/usr/bin/python3"
+    job = train(ip, f"--python {python} --wait", "import sys\nprint(sys.executable)\n")
+    assert job.recent_lines()[0].message == python
+
+
+def test_a_job_survives_the_kernel_and_attach_resumes_without_duplicates(ip, jobs_dir, run_dir):
+    script = run_dir / "driver.py"
+    script.write_text(
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "ip = start_ipython()\nip.run_line_magic('load_ext', 'sm_notebook')\n"
+        "ip.run_cell_magic('sm_train', 'job --job-name survivor', "
+        "'import time\\nfor i in range(30):\\n    print(f\"tick {i}\", flush=True)\\n"
+        "    time.sleep(0.05)\\n')\n"
+        "import os\nos._exit(0)  # the 'kernel' dies at once\n")
+    subprocess.run([sys.executable, str(script)], check=True, timeout=60,
+                   env={**os.environ, "SM_NOTEBOOK_JOBS_DIR": str(jobs_dir)})
+    job = ip.run_line_magic("sm_attach", "survivor")
+    assert job.wait(timeout=60) == "Completed"
+    assert [e.message for e in job.recent_lines()] == [f"tick {i}" for i in range(30)]
+    assert job.logs()["message"].tolist() == [f"tick {i}" for i in range(30)]
+    frame = ip.run_line_magic("sm_jobs", "")
+    assert frame.loc[frame["name"] == "survivor", "status"].item() == "Completed"
+
+
+def test_a_job_whose_supervisor_dies_is_marked_failed(ip):
+    job = train(ip, "", "import time\nprint('up', flush=True)\ntime.sleep(600)\n")
+    wait_for(lambda: job.line_count > 0)
+    state = json.loads((job.directory / "state.json").read_text())
+    os.kill(state["supervisor_pid"], signal.SIGKILL)
+    assert job.wait(timeout=30) == "Failed"
+    assert "supervisor process ended unexpectedly" in job.failure_reason
+    wait_for(lambda: not _alive(state["pid"]), timeout=10)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_processes():
+    yield
+    # every test above waits for or stops its job; nothing may keep running afterwards
+    leftovers = subprocess.run(["pgrep", "-f", "runtime/supervisor.py"], capture_output=True,
+                               text=True).stdout.split()
+    deadline = time.monotonic() + 10
+    while leftovers and time.monotonic() < deadline:
+        time.sleep(0.1)
+        leftovers = subprocess.run(["pgrep", "-f", "runtime/supervisor.py"],
+                                   capture_output=True, text=True).stdout.split()
+    assert leftovers == [], "a supervisor process outlived its test"
