@@ -7,13 +7,13 @@ imports none of boto3, docker, plotly, pandas or ipywidgets (they load when used
 __version__ = "0.1.0"
 
 
-def load_ipython_extension(ipython):  # noqa: ANN001 - IPython's hook signature
+def load_ipython_extension(ipython) -> None:
     from .magics import register
 
     register(ipython)
 
 
-def unload_ipython_extension(ipython):  # noqa: ANN001
+def unload_ipython_extension(ipython) -> None:
     from .magics import unregister
 
     unregister(ipython)

@@ -7,6 +7,7 @@ bounded window of lines and the metric points.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -209,10 +210,8 @@ class Job:
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
-            try:
+            with contextlib.suppress(Exception):  # a renderer must never break the pump
                 listener(self)
-            except Exception:  # a renderer must never break the pump
-                pass
 
     # ---- display ----------------------------------------------------------------------
     def elapsed(self) -> float | None:

@@ -68,7 +68,8 @@ class Registry:
         if spec.job_name:
             if self.exists(spec.job_name):
                 raise SpecError("--job-name", f"a job named {spec.job_name!r} already exists in "
-                                f"{self.root}", "a new name, or --base-job-name for a generated one")
+                                f"{self.root}",
+                                "a new name, or --base-job-name for a generated one")
             return spec.job_name
         base = spec.base_job_name or default_base_name(spec)
         stamp = now or datetime.now(UTC)
@@ -109,7 +110,8 @@ class Registry:
                 "secondary_status": state.get("secondary_status"),
                 "created": meta.get("created"),
                 "ended": state.get("ended"),
-                "instance_type": spec.get("instance_type") or meta.get("instance_type"),
+                "instance_type": spec.get("instance_type") or (
+                    "local" if meta.get("mode") == "local" else "ml.m5.xlarge"),
                 "instance_count": spec.get("instance_count", 1),
                 "model_artifacts": state.get("model_artifacts"),
                 "failure_reason": state.get("failure_reason"),

@@ -164,7 +164,7 @@ out.write(b"no newline at the end")
 def test_interrupting_wait_stops_a_local_job_and_says_so(ip, capsys):
     timer = threading.Timer(1.5, lambda: __import__("_thread").interrupt_main())
     timer.start()
-    with pytest.raises(SmNotebookError, match="interrupted; job .* is Stopped"):
+    with pytest.raises(SmNotebookError, match=r"interrupted; job .* is Stopped"):
         train(ip, "--wait", "import time\nprint('started', flush=True)\ntime.sleep(600)\n")
     assert ip.user_ns["job"].status == "Stopped"
     assert "stopping local job" in capsys.readouterr().err

@@ -7,6 +7,7 @@ outlives the kernel; this backend follows it by tailing ``job.log`` and ``state.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -315,7 +316,5 @@ def _alive(pid: int) -> bool:
 
 
 def _kill_group(pid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -12,6 +12,7 @@ Usage: ``python supervisor.py JOB_DIR`` where ``JOB_DIR/run.json`` says what to 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -125,7 +126,7 @@ class Supervisor:
         self.job_dir = job_dir
         self.run = json.loads((job_dir / "run.json").read_text())
         self.state = json.loads((job_dir / "state.json").read_text())
-        self.log = open(job_dir / "job.log", "a", encoding="utf-8", buffering=1 << 16)
+        self.log = open(job_dir / "job.log", "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115 - open for the process's life
         self.log_lock = threading.Lock()
         self.stderr_tail: deque[str] = deque(maxlen=200)
         self.stop_reason: str | None = None  # "stop" or "max_run"
@@ -202,10 +203,8 @@ class Supervisor:
             self._signal_group(signal.SIGKILL)
 
     def _signal_group(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, sig)  # type: ignore[union-attr]
-        except (ProcessLookupError, PermissionError):
-            pass
 
     # ---- main -------------------------------------------------------------------------
     def main(self) -> int:

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's test command: provision what the tests need on a fresh Debian machine
+# (run as root) and run every test. Nothing is skipped: a missing piece fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=()
+[ -x /usr/bin/python3 ] || apt_packages+=(python3)          # the --python test's interpreter
+command -v pgrep >/dev/null || apt_packages+=(procps)       # stray-process checks
+if [ ${#apt_packages[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip 2> >(grep -v "^WARNING: Location" >&2)
+.venv/bin/python -m pip install -q -e ".[test]" 2> >(grep -v "^WARNING: Location" >&2)
+
+.venv/bin/ruff check sm_notebook tests benchmarks
+.venv/bin/python -m pytest "$@"
