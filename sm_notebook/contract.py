@@ -269,7 +269,8 @@ class ScriptRun:
         """The argv that runs the entry script, as the toolkit builds it (never via a shell)."""
         args = hp.to_cli_args(self.hyperparameters)
         if self.processes_per_host is not None:
-            launcher = [python, "-m", "torch.distributed.run", f"--nnodes={len(self.cluster.hosts)}",
+            launcher = [python, "-m", "torch.distributed.run",
+                        f"--nnodes={len(self.cluster.hosts)}",
                         f"--nproc_per_node={self.processes_per_host}"]
             if len(self.cluster.hosts) > 1:
                 launcher += [f"--master_addr={self.master_host}", f"--master_port={MASTER_PORT}",

@@ -128,7 +128,8 @@ def validate(hyperparameters: Mapping[str, Any], option: str = "--hp") -> None:
         if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
             raise SpecError(option, f"invalid name {key!r}", f"1 to {MAX_KEY_LENGTH} characters")
         if key.startswith("sagemaker_"):
-            raise SpecError(option, f"{key!r} is reserved for SageMaker (names starting sagemaker_)")
+            raise SpecError(option, f"{key!r} is reserved for SageMaker",
+                            "a name not starting with sagemaker_")
         if any(c.isspace() for c in key) or key.startswith("-"):
             raise SpecError(option, f"invalid name {key!r}", "a name without spaces or leading '-'")
         try:
@@ -142,6 +143,6 @@ def validate(hyperparameters: Mapping[str, Any], option: str = "--hp") -> None:
             raise SpecError(option, f"{key}: value is {len(text)} characters, the limit is "
                             f"{MAX_VALUE_LENGTH}")
         if is_secret_value(text):
-            raise SpecError(option, f"{key}: the value looks like a credential, and hyperparameters "
-                            "are stored and logged in clear", "credentials from the job's role or "
-                            "a secret store, read by the script")
+            raise SpecError(option, f"{key}: the value looks like a credential, and "
+                            "hyperparameters are stored and logged in clear",
+                            "credentials from the job's role or a secret store, read by the script")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backends.base import Backend, Batch, JobRef
-from .errors import JobFailedError
+from .errors import JobFailedError, SmNotebookError
 from .events import TERMINAL, LogEvent, MetricParser, MetricPoint, StatusEvent, iso_to_epoch
 from .registry import read_json, write_json
 from .spec import TrainingSpec
@@ -79,6 +79,15 @@ class Job:
     @property
     def log_path(self) -> Path:
         return self.directory / "job.log"
+
+    def extract_model(self, target: str | Path | None = None) -> Path:
+        """Unpack ``model.tar.gz`` (default: ``<job dir>/model``), refusing unsafe paths."""
+        from .artifacts import safe_extract
+
+        if not self.model_artifacts:
+            raise SmNotebookError(f"job {self.name} has no model artifacts "
+                                  f"(status {self.status})")
+        return safe_extract(self.model_artifacts, target or self.directory / "model")
 
     def wait(self, timeout: float | None = None, raise_on_failure: bool = False) -> str:
         """Block until the job ends; return its final status.

@@ -234,7 +234,7 @@ def _expand_segment(text: str, namespace: Mapping[str, Any], option: str) -> lis
             parts.append(token)  # {3} or {1,5}: a regex quantifier, not an expression
         else:
             try:
-                value = eval(expr, dict(namespace))  # noqa: S307 - the user's own expression
+                value = eval(expr, dict(namespace))
             except Exception as exc:
                 raise SpecError(option, f"{{{expr}}}: {type(exc).__name__}: {exc}",
                                 "a Python expression, or '...' quotes for literal text") from None
