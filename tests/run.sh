@@ -16,6 +16,10 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip 2> >(grep -v "^WARNING: Location" >&2)
 .venv/bin/python -m pip install -q -e ".[test]" 2> >(grep -v "^WARNING: Location" >&2)
+# torchrun tests: the pinned CPU build (on this workplace's machines pip finds it on disk;
+# elsewhere pass PIP_INDEX_URL=https://download.pytorch.org/whl/cpu to avoid CUDA packages).
+.venv/bin/python -c "import torch" 2>/dev/null \
+  || .venv/bin/python -m pip install -q "torch==2.13.0" 2> >(grep -v "^WARNING: Location" >&2)
 
 .venv/bin/ruff check sm_notebook tests benchmarks
 .venv/bin/python -m pytest "$@"

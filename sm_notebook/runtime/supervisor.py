@@ -103,22 +103,40 @@ def pack(source: Path, target: Path) -> bool:
     return True
 
 
+_RANK_PREFIX = re.compile(r"^\[(?:default)?rank\d+\]:\s?")
+_FRAME = re.compile(r'\s*File "(.+)", line (\d+)')
+
+
 def failure_from_traceback(lines: list[str], entry_point: str) -> str | None:
-    """``ValueError: boom (train.py, line 12)`` from the last traceback on stderr."""
+    """``ValueError: boom (train.py, line 12)`` from the tracebacks on stderr.
+
+    torchrun prefixes a worker's lines with ``[rankN]:`` and then prints its own launcher
+    traceback, so the last traceback through the entry script wins over a later one.
+    """
+    lines = [_RANK_PREFIX.sub("", line) for line in lines]
     starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
     if not starts:
         return None
-    block = lines[starts[-1]:]
-    error = next((ln for ln in reversed(block) if ln and not ln[0].isspace()
-                  and not ln.startswith(("Traceback", "During handling"))), None)
+    blocks = [lines[a:b] for a, b in zip(starts, [*starts[1:], len(lines)], strict=True)]
+    in_script = [b for b in blocks if any(_frame_file(ln) == entry_point for ln in b)]
+    block = (in_script or blocks)[-1]
+    frames = [i for i, line in enumerate(block) if _FRAME.match(line)]
+    if not frames:
+        return None
+    error = next((ln for ln in block[frames[-1] + 1:] if ln and not ln[0].isspace()), None)
     if error is None:
         return None
     where = None
     for line in block:
-        m = re.match(r'\s*File "(.+)", line (\d+)', line)
+        m = _FRAME.match(line)
         if m and Path(m.group(1)).name == entry_point:
             where = f"{entry_point}, line {m.group(2)}"
     return f"{error} ({where})" if where else error
+
+
+def _frame_file(line: str) -> str | None:
+    m = _FRAME.match(line)
+    return Path(m.group(1)).name if m else None
 
 
 class Supervisor:
