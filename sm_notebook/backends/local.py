@@ -20,14 +20,14 @@ from typing import Any
 
 from .. import contract, sourcedir
 from ..errors import SmNotebookError, SpecError
-from ..events import LogEvent, StatusEvent, utc_now_iso
+from ..events import LogEvent, StatusEvent, gc_paused, utc_now_iso
 from ..registry import read_json, write_json
 from ..spec import TrainingSpec, _resolve
 from .base import Batch, JobRef
 
 SUPERVISOR = Path(__file__).resolve().parent.parent / "runtime" / "supervisor.py"
 HOST = "algo-1"
-READ_LIMIT = 16 << 20
+READ_LIMIT = 1 << 20
 LIVENESS_INTERVAL = 2.0
 
 
@@ -273,13 +273,9 @@ class LocalBackend:
 
 def parse_records(data: bytes) -> list[LogEvent]:
     """``job.log`` bytes (whole lines) → events."""
-    events = []
-    for record in data.decode("utf-8", "replace").split("\n"):
-        if record:
-            parts = record.split("\t", 3)
-            if len(parts) == 4:
-                events.append(LogEvent(parts[0], parts[1], parts[3], parts[2]))
-    return events
+    with gc_paused():
+        split = [rec.split("\t", 3) for rec in data.decode("utf-8", "replace").split("\n")]
+        return [LogEvent(p[0], p[1], p[3], p[2]) for p in split if len(p) == 4]
 
 
 def _stage_channel(source: Path, channel_dir: Path) -> None:

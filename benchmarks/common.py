@@ -1,0 +1,37 @@
+"""What every benchmark returns, and the timing helpers they share."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    """One row of the table: a measured median against a baseline and a target."""
+
+    name: str
+    measured: float
+    unit: str
+    target: str
+    passed: bool
+    baseline_name: str = ""
+    baseline: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def delta(self) -> float | None:
+        return None if self.baseline is None else self.measured - self.baseline
+
+    @property
+    def ratio(self) -> float | None:
+        return None if not self.baseline else self.measured / self.baseline
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def spread(values: list[float]) -> str:
+    """``min–max`` of a sample, for judging how noisy a median is."""
+    return f"{min(values):.1f}–{max(values):.1f}"

@@ -1,0 +1,63 @@
+"""Run the benchmarks and print a table of medians and ratios against each baseline.
+
+    python -m benchmarks.run            # full run (a few minutes)
+    python -m benchmarks.run --quick    # fewer repeats, for CI
+
+Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from . import bench_first_line, bench_ingestion, bench_load_ext
+from .common import Result
+
+COLUMNS = ("benchmark", "baseline", "median", "Δ vs baseline", "ratio", "target", "result")
+
+
+def _cells(r: Result) -> tuple[str, ...]:
+    if r.unit == "lines/s":
+        median, baseline = f"{r.measured:,.0f} lines/s", "—"
+        delta = ratio = "—"
+    else:
+        median, baseline = f"{r.measured:.1f} {r.unit}", f"{r.baseline:.1f} {r.unit}"
+        delta, ratio = f"{r.delta:+.1f} {r.unit}", f"{r.ratio:.2f}×"
+        baseline = f"{r.baseline_name}: {baseline}"
+    return (r.name, baseline, median, delta, ratio, r.target, "PASS" if r.passed else "FAIL")
+
+
+def table(results: list[Result]) -> str:
+    rows = [COLUMNS, *(_cells(r) for r in results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for r in results:
+        lines += [f"· {r.name}: {note}" for note in r.notes]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (CI)")
+    parser.add_argument("--repeat", type=int, help="repeats per timing benchmark")
+    parser.add_argument("--lines", type=int, help="lines for the ingestion benchmark")
+    args = parser.parse_args(argv)
+    repeat = args.repeat or (5 if args.quick else 21)
+    lines = args.lines or (300_000 if args.quick else 1_000_000)
+
+    began = time.perf_counter()
+    results = [bench_load_ext.run(repeat), bench_first_line.run(repeat),
+               bench_ingestion.run(lines, 3 if args.quick else 5)]
+    print(table(results))
+    print(f"({repeat} repeats per timing, {time.perf_counter() - began:.0f} s in all, "
+          f"Python {sys.version.split()[0]})")
+    return 0 if all(r.passed for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
