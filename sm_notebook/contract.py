@@ -18,6 +18,9 @@ from typing import Any
 
 from . import hyperparameters as hp
 
+# Variables besides SM_* that the contract sets for every job; --env may not replace them.
+CONTRACT_ENV = frozenset({"TRAINING_JOB_NAME", "MASTER_ADDR", "MASTER_PORT"})
+
 CONTAINER_ROOT = PurePosixPath("/opt/ml")
 GROUP_NAME = "homogeneousCluster"
 MASTER_PORT = 7777

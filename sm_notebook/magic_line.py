@@ -154,18 +154,50 @@ def split_line(line: str) -> list[list[tuple[str, bool]]]:
             add("".join(buf), True)
             if current is None:
                 add("", False)
-        elif c == "\\" and i + 1 < n:
+        elif _escapes(line, i):
             add(line[i + 1], False)
             i += 2
         else:
             j = i
-            while j < n and not line[j].isspace() and line[j] not in "'\"\\":
-                j += 1
+            while j < n and not line[j].isspace() and line[j] not in "'\"" \
+                    and not _escapes(line, j):
+                j = _skip_braces(line, j)
             add(line[i:j], True)
             i = j
     if current is not None:
         tokens.append(current)
     return tokens
+
+
+def _escapes(line: str, i: int) -> bool:
+    """Outside quotes a backslash escapes only what the line gives meaning to (space, quotes,
+    ``$``, braces, backslash); elsewhere it stays, so an unquoted ``\\d+`` regex survives."""
+    return line[i] == "\\" and i + 1 < len(line) and line[i + 1] in _ESCAPABLE
+
+
+_ESCAPABLE = frozenset(" \t'\"\\$`{}")
+
+
+def _skip_braces(line: str, i: int) -> int:
+    """Index after the character at ``i``; after the whole ``{expression}`` when one opens
+    there, so ``--hp lr={base * 2}`` is one token (quotes and nesting inside are kept)."""
+    if line[i] != "{" or line.startswith("{{", i):
+        return i + 2 if line.startswith("{{", i) else i + 1
+    depth, quote, j = 0, "", i
+    while j < len(line):
+        c = line[j]
+        if quote:
+            quote = "" if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        j += 1
+    return i + 1  # no closing brace: an ordinary character
 
 
 @dataclass
@@ -301,8 +333,8 @@ def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | No
     hyper: dict[str, Any] = {}
     if args.hps:
         hyper.update(_load_hps(line.resolve(args.hps), base))
-    for item in args.hp:
-        key, value = _pair("--hp", item, line, "KEY=VALUE")
+    for (key, value), item in zip(_pairs("--hp", args.hp, line, "KEY=VALUE"), args.hp,
+                                  strict=True):  # --hp may override --hps, not itself
         whole_object = _PLACEHOLDER.fullmatch(item.split("=", 1)[1]) is not None
         hyper[key] = value if whole_object else hp.parse_value(value)
 

@@ -179,9 +179,10 @@ class SmTrainMagics(Magics):
             return
         job.start()
         if not launch.quiet and not launch.wait:
-            name = launch.variable or "job"
-            print(f"started {job.mode} job {job.name}; {name}.status, {name}.wait(), "
-                  f"{name}.logs()")
+            handle = (f"{launch.variable}.status, {launch.variable}.wait(), "
+                      f"{launch.variable}.logs()" if launch.variable else
+                      f"job = %sm_attach {job.name} gives its handle")
+            print(f"started {job.mode} job {job.name}; {handle}")
 
     def _wait(self, job: Any, launch: Any) -> None:
         printed = 0
@@ -317,8 +318,13 @@ def _friendly_argparse_error(message: str) -> UsageError:
     if message.startswith("unrecognized arguments:"):
         words = message.split(":", 1)[1].split()
         bad = next((w for w in words if w.startswith("-")), words[0] if words else "")
-        close = difflib.get_close_matches(bad.split("=")[0], flags, n=1)
-        hint = f"; did you mean {close[0]}?" if close else " (see %%sm_train? for the options)"
+        typed = bad.split("=")[0]
+        prefixed = [f for f in flags if f.startswith(typed) and len(typed) > 2]
+        close = prefixed or difflib.get_close_matches(typed, flags, n=1)
+        hint = (f"; did you mean {' or '.join(close)}?" if close
+                else " (see %%sm_train? for the options)")
+        if prefixed:
+            hint = f" (options are not abbreviated){hint}"
         if not bad.startswith("-"):
             return UsageError(f"{bad!r}: unexpected value (only one variable name may come "
                               "before the options; quote values that contain spaces)")

@@ -8,12 +8,14 @@ the file system to check that paths exist but launches and creates nothing.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from . import hyperparameters as hp
+from .contract import CONTRACT_ENV
 from .errors import SpecError
 from .secrets import is_secret_name, is_secret_value
 
@@ -159,6 +161,8 @@ class TrainingSpec:
         base = base_dir or Path.cwd()
         _check_choice("--mode", self.mode, MODES)
         self._validate_compute()
+        if self.output is not None and not self.output.startswith("s3://"):
+            _check_writable_dir("--output", _resolve(base, self.output))
         self._validate_code(base)
         hp.validate(self.hyperparameters)
         self._validate_channels(base)
@@ -168,6 +172,10 @@ class TrainingSpec:
         _validate_mapping("--env", self.environment, ENV_KEY_RE, 100, 512,
                           "a name of letters, digits and _ not starting with a digit")
         for key, value in self.environment.items():
+            if key.startswith("SM_") or key in CONTRACT_ENV:
+                raise SpecError("--env", f"{key} is set by the SageMaker contract",
+                                "a variable the contract does not set (not SM_*); use --hp, "
+                                "--input or --instance-type to change what it describes")
             if is_secret_name(key) or is_secret_value(value):
                 raise SpecError("--env", f"{key} looks like a credential; the environment is "
                                 "stored in the job description in clear",
@@ -175,6 +183,10 @@ class TrainingSpec:
                                 "jobs, or read it from a secret store in the script")
         _validate_mapping("--tag", self.tags, re.compile(r"^[\w.:/=+\-@ ]{1,128}$"), 50, 256,
                           "KEY=VALUE with letters, digits, spaces and _.:/=+-@")
+        for key in self.tags:
+            if key.lower().startswith("aws:"):
+                raise SpecError("--tag", f"{key!r}: the aws: prefix is reserved by AWS",
+                                "a tag key not starting with aws:")
         self._validate_metrics()
         return self._mode_notes()
 
@@ -348,9 +360,21 @@ class TrainingSpec:
                 if value is not None:
                     notes.append(f"{option} is not used in local mode (the script runs as a "
                                  "process on this machine)")
+        if self.mode == "local" and self.instance_type is not None:
+            notes.append(f"--instance-type {self.instance_type} is only described to the script "
+                         "in local mode (resourceconfig.json, SM_CURRENT_INSTANCE_TYPE)")
         if self.mode != "sagemaker" and self.tags:
             notes.append("--tag is recorded with the job; tags reach AWS only in sagemaker mode")
         return notes
+
+
+def _check_writable_dir(option: str, path: Path) -> None:
+    """``path`` is a directory, or can be made one, that this user can write to."""
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise SpecError(option, f"{existing} is not a directory", "a directory path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SpecError(option, f"{existing} is not writable", "a directory you can write to")
 
 
 def _resolve(base: Path, path: str) -> Path:
