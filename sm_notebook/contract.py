@@ -134,7 +134,7 @@ class ScriptRun:
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     channels: dict[str, str | None] = field(default_factory=dict)
     layout: Layout = field(default_factory=Layout)
-    module_dir: str = str(CONTAINER_ROOT / "code")
+    module_dir: str | None = None  # where the code came from; default: the layout's code dir
     num_cpus: int = 1
     num_gpus: int = 0
     region: str | None = None
@@ -197,7 +197,7 @@ class ScriptRun:
             "log_level": self.log_level,
             "master_hostname": self.master_host,
             "model_dir": str(lay.model_dir),
-            "module_dir": self.module_dir,
+            "module_dir": self.module_dir or str(lay.code_dir),
             "module_name": _module_name(self.entry_point),
             "network_interface_name": self.cluster.network_interface,
             "num_cpus": self.num_cpus,
@@ -231,7 +231,7 @@ class ScriptRun:
             "SM_USER_ARGS": val(hp.to_cli_args(self.hyperparameters)),
             "SM_USER_ENTRY_POINT": self.entry_point,
             "SM_MODULE_NAME": _module_name(self.entry_point),
-            "SM_MODULE_DIR": self.module_dir,
+            "SM_MODULE_DIR": te["module_dir"],
             "SM_FRAMEWORK_MODULE": self.framework_module or "",
             "SM_FRAMEWORK_PARAMS": val(self.framework_params),
             "SM_CHANNELS": val(sorted(self.channels)),

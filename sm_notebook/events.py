@@ -22,9 +22,11 @@ TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 _SEP = r"['\"]?\s*[:=]?\s*"
 _EVAL = r"(?:val|valid|validation|eval|test)"
+# "val loss" / "test acc" with a space belong to the validation metrics, not these.
+_NOT_EVAL = "".join(f"(?<!{w} )" for w in ("val", "valid", "validation", "eval", "test"))
 DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
-    ("loss", rf"(?i)(?<![\w.])(?:train[_ ])?loss{_SEP}{_NUM}"),
-    ("accuracy", rf"(?i)(?<![\w.])(?:train[_ ])?acc(?:uracy)?{_SEP}{_NUM}"),
+    ("loss", rf"(?i)(?<![\w.]){_NOT_EVAL}(?:train[_ ])?loss{_SEP}{_NUM}"),
+    ("accuracy", rf"(?i)(?<![\w.]){_NOT_EVAL}(?:train[_ ])?acc(?:uracy)?{_SEP}{_NUM}"),
     ("val_loss", rf"(?i)\b{_EVAL}[_ ]loss{_SEP}{_NUM}"),
     ("val_accuracy", rf"(?i)\b{_EVAL}[_ ]acc(?:uracy)?{_SEP}{_NUM}"),
 )

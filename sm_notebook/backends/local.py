@@ -99,7 +99,6 @@ class LocalBackend:
             hyperparameters=spec.hyperparameters,
             channels=spec.channel_names,
             layout=layout,
-            module_dir=str(layout.code_dir),
             num_cpus=os.cpu_count() or 1,
             num_gpus=_gpu_count(),
             region=spec.region,

@@ -67,11 +67,15 @@ class LineSplitter:
             if not segment and self._pending is not None:
                 segment = self._pending
             self._pending = None
-            out.append(segment.decode("utf-8", "replace"))
+            if len(segment) > MAX_LINE_BYTES:
+                out += _pieces(segment)
+            else:
+                out.append(segment.decode("utf-8", "replace"))
         self._buf = buf[start:]
-        while len(self._buf) > MAX_LINE_BYTES:
-            out.append(self._buf[:MAX_LINE_BYTES].decode("utf-8", "replace"))
-            self._buf = self._buf[MAX_LINE_BYTES:]
+        if len(self._buf) > MAX_LINE_BYTES:  # no line end yet: pass on whole pieces now
+            whole = (len(self._buf) - 1) // MAX_LINE_BYTES * MAX_LINE_BYTES  # keep a tail
+            out += _pieces(self._buf[:whole])
+            self._buf = self._buf[whole:]
         return out
 
     def _progress(self, segment: bytes, out: list[str]) -> None:
@@ -87,6 +91,11 @@ class LineSplitter:
         rest = self._buf.rstrip(b"\r") or self._pending
         self._buf, self._pending = b"", None
         return [rest.decode("utf-8", "replace")] if rest else []
+
+
+def _pieces(data: bytes) -> list[str]:
+    return [data[i:i + MAX_LINE_BYTES].decode("utf-8", "replace")
+            for i in range(0, len(data), MAX_LINE_BYTES)]
 
 
 def pack(source: Path, target: Path) -> bool:

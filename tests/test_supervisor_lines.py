@@ -1,0 +1,135 @@
+"""The supervisor's pure pieces: splitting output into lines, packing, failure reasons."""
+
+from __future__ import annotations
+
+import tarfile
+
+from sm_notebook.runtime.supervisor import (
+    MAX_LINE_BYTES,
+    LineSplitter,
+    failure_from_traceback,
+    pack,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def feed_all(splitter: LineSplitter, *chunks: bytes) -> list[str]:
+    lines = [line for chunk in chunks for line in splitter.feed(chunk)]
+    return lines + splitter.flush()
+
+
+def test_lines_split_across_chunk_boundaries_arrive_whole():
+    assert feed_all(LineSplitter(), b"al", b"pha\nbe", b"ta\r", b"\ngam", b"ma") == [
+        "alpha", "beta", "gamma"]
+
+
+def test_crlf_is_one_line_end_even_split_between_chunks():
+    assert feed_all(LineSplitter(), b"one\r", b"\ntwo\r\n") == ["one", "two"]
+
+
+def test_progress_redraws_are_throttled_and_the_final_state_is_kept():
+    clock = Clock()
+    splitter = LineSplitter(progress_interval=1.0, clock=clock)
+    out = splitter.feed(b"  0%\r")
+    clock.now = 0.3
+    out += splitter.feed(b" 50%\r")
+    clock.now = 0.6
+    out += splitter.feed(b" 99%\r")
+    clock.now = 0.9
+    out += splitter.feed(b"100%\ndone\n")
+    assert out == ["  0%", "100%", "done"]
+
+
+def test_a_progress_line_left_unterminated_is_flushed_at_the_end():
+    clock = Clock()
+    splitter = LineSplitter(clock=clock)
+    assert feed_all(splitter, b"10%\r", b"20%\r") == ["10%", "20%"]
+
+
+def test_invalid_utf8_is_replaced_not_fatal():
+    assert feed_all(LineSplitter(), b"ok \xff\xfe end\n", "ünï\n".encode()) == [
+        "ok \ufffd\ufffd end", "ünï"]
+
+
+def test_a_line_over_the_limit_is_cut_into_pieces():
+    lines = feed_all(LineSplitter(), b"x" * (MAX_LINE_BYTES * 2 + 10) + b"\nnext\n")
+    assert [len(line) for line in lines] == [MAX_LINE_BYTES, MAX_LINE_BYTES, 10, 4]
+
+
+def test_a_long_line_arriving_in_pipe_sized_chunks_is_cut_the_same_way():
+    data = b"y" * (MAX_LINE_BYTES * 2 + 10) + b"\nnext\n"
+    splitter = LineSplitter()
+    lines = feed_all(splitter, *(data[i:i + 65536] for i in range(0, len(data), 65536)))
+    assert [len(line) for line in lines] == [MAX_LINE_BYTES, MAX_LINE_BYTES, 10, 4]
+
+
+def test_pack_puts_files_at_the_archive_root(tmp_path):
+    source = tmp_path / "model"
+    (source / "sub").mkdir(parents=True)
+    (source / "weights.bin").write_bytes(b"w")
+    (source / "sub" / "config.json").write_text("{}")
+    target = tmp_path / "artifacts" / "model.tar.gz"
+    assert pack(source, target)
+    with tarfile.open(target) as tar:
+        assert sorted(tar.getnames()) == ["sub", "sub/config.json", "weights.bin"]
+    assert not target.with_name("model.tar.gz.partial").exists()
+
+
+def test_pack_of_an_empty_or_missing_directory_makes_no_archive(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert not pack(tmp_path / "empty", tmp_path / "a.tar.gz")
+    assert not pack(tmp_path / "missing", tmp_path / "b.tar.gz")
+    assert not list(tmp_path.glob("*.tar.gz"))
+
+
+TRACEBACK = """Traceback (most recent call last):
+  File "/job/opt/ml/code/train.py", line 12, in <module>
+    main()
+  File "/job/opt/ml/code/train.py", line 9, in main
+    load(path)
+  File "/usr/lib/python3/site-packages/lib.py", line 40, in load
+    raise FileNotFoundError(path)
+FileNotFoundError: /opt/ml/input/data/train/x.csv""".splitlines()
+
+
+def test_the_failure_reason_is_the_exception_and_the_scripts_deepest_line():
+    assert failure_from_traceback(["some output", *TRACEBACK], "train.py") == (
+        "FileNotFoundError: /opt/ml/input/data/train/x.csv (train.py, line 9)")
+
+
+def test_the_last_exception_of_a_chain_wins():
+    chained = [*TRACEBACK, "", "During handling of the above exception, another exception "
+               "occurred:", "", "Traceback (most recent call last):",
+               '  File "/job/train.py", line 14, in <module>',
+               "    raise RuntimeError('no data')", "RuntimeError: no data"]
+    assert failure_from_traceback(chained, "train.py") == (
+        "RuntimeError: no data (train.py, line 14)")
+
+
+def test_a_syntax_error_keeps_its_message_not_the_caret_line():
+    lines = ["Traceback (most recent call last):", '  File "/job/train.py", line 3',
+             "    x = (", "        ^", "SyntaxError: '(' was never closed"]
+    assert failure_from_traceback(lines, "train.py") == (
+        "SyntaxError: '(' was never closed (train.py, line 3)")
+
+
+def test_a_torchrun_workers_traceback_wins_over_the_launchers():
+    worker = [f"[rank1]: {line}" for line in TRACEBACK]
+    launcher = ["Traceback (most recent call last):",
+                '  File "/usr/lib/python3/site-packages/torch/distributed/run.py", line 9, '
+                "in <module>", "    main()",
+                "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: ",
+                "============================================================"]
+    reason = failure_from_traceback([*worker, *launcher], "train.py")
+    assert reason == "FileNotFoundError: /opt/ml/input/data/train/x.csv (train.py, line 9)"
+
+
+def test_no_traceback_gives_no_reason():
+    assert failure_from_traceback(["just output", "exit"], "train.py") is None
