@@ -13,6 +13,10 @@ def check_cell(cell: str, filename: str) -> None:
     """Raise :class:`SpecError` naming the line when a Python entry script does not compile."""
     if not cell.strip() or not filename.endswith(".py"):
         return
+    if "\x00" in cell:  # compile() reports no line for it (and, on some 3.11s, no SyntaxError)
+        number = cell.count("\n", 0, cell.index("\x00")) + 1
+        raise SpecError("cell", f"line {number} of {filename}: a NUL character (\\x00)",
+                        "a Python script that compiles")
     try:
         compile(cell, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:

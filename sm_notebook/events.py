@@ -167,11 +167,11 @@ _line_of = itemgetter(0)
 def required_literal(regex: re.Pattern[str]) -> tuple[str, bool]:
     """The longest run of literal text every match of ``regex`` contains, and whether to
     compare it case-folded; ``("", False)`` when nothing is certain."""
-    import re._parser as sre  # the stdlib's own regex parser (sre_parse)
+    try:  # the stdlib's own regex parser (sre_parse); private, so any failure → no filter
+        import re._parser as sre
 
-    try:
         parsed = sre.parse(regex.pattern, regex.flags)
-    except (re.error, TypeError):
+    except Exception:
         return "", False
     runs: list[str] = []
     _literal_runs(parsed, runs)

@@ -319,6 +319,9 @@ def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | No
     d = defaults or Defaults()
     base = base_dir or Path.cwd()
     text = line.resolve
+    _check_values_given(args, line)
+    if args.variable is not None and line.args[0] != args.variable:
+        raise stray_value(args.variable, line)
     variable = text(args.variable) if args.variable else None
     if variable is not None and (not str(variable).isidentifier() or variable in _KEYWORDS):
         raise SpecError("variable", f"{variable!r} is not a valid Python name",
@@ -344,10 +347,11 @@ def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | No
         if not isinstance(source, str):
             raise SpecError("--input", f"{name}: a {type(source).__name__} is not a path",
                             "NAME=PATH or NAME=s3://bucket/prefix (save a DataFrame to CSV first)")
+        if not source.strip():
+            raise SpecError("--input", f"{name}: no path after '='", "NAME=PATH_OR_S3_URI")
         channels.append(Channel(name, source))
     by_name = {c.name: c for c in channels}
-    for item in args.content_type:
-        name, ctype = _pair("--content-type", item, line, "NAME=TYPE")
+    for name, ctype in _pairs("--content-type", args.content_type, line, "NAME=TYPE"):
         if name not in by_name:
             raise SpecError("--content-type", f"no --input channel named {name!r}",
                             "NAME=TYPE for a channel given with --input")
@@ -391,6 +395,30 @@ def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | No
 
 _KEYWORDS = {"None", "True", "False", "and", "or", "not", "in", "is", "if", "else", "for", "def",
              "class", "return", "import", "from", "lambda", "with", "as", "try", "while", "pass"}
+
+
+def _check_values_given(args: Any, line: ExpandedLine) -> None:
+    """An option given an empty value (``--mode ''``, ``--region $blank``) is an error, never
+    silently the default."""
+    for opt in OPTIONS:
+        if opt.kwargs.get("action") == "store_true":
+            continue
+        given = getattr(args, opt.dest)
+        for raw in given if isinstance(given, list) else [given]:
+            value = None if raw is None else line.resolve(raw)
+            if isinstance(value, str) and not value.strip():
+                raise SpecError(opt.flags[0], "empty value",
+                                f"{opt.flags[0]} {opt.kwargs.get('metavar', 'VALUE')}")
+
+
+def stray_value(raw: str, line: ExpandedLine) -> SpecError:
+    """The error for a word no option takes (argparse would make a word after the options
+    the variable name; only the first word is), naming the option it follows."""
+    before = line.args[:line.args.index(raw)] if raw in line.args else []
+    option = next((a.split("=", 1)[0] for a in reversed(before) if a.startswith("-")), "line")
+    return SpecError(option, f"unexpected extra value {_str(line.resolve(raw))!r}",
+                     "one value per option, quoted when it holds spaces; a variable name "
+                     "comes first, as in %%sm_train job --wait")
 
 
 def _str(value: Any) -> str:

@@ -23,7 +23,7 @@ from . import __version__
 from .cellscript import check_cell
 from .errors import JobFailedError, SmNotebookError, SpecError
 from .events import utc_now_iso
-from .magic_line import OPTIONS, Defaults, build_spec, expand_line
+from .magic_line import OPTIONS, Defaults, ExpandedLine, build_spec, expand_line, stray_value
 from .registry import Registry, jobs_dir_from, read_json, write_json
 from .spec import MODES, TrainingSpec
 
@@ -96,9 +96,11 @@ class SmTrainMagics(Magics):
         parser = self.sm_train.parser
         parser.allow_abbrev = False
         try:
-            args = parser.parse_args(expanded.args)
+            args, extra = parser.parse_known_args(expanded.args)
         except UsageError as exc:
             raise _friendly_argparse_error(str(exc)) from None
+        if extra:
+            raise _unrecognized(extra, expanded) from None
         defaults = Defaults(self.default_mode, self.region, self.role, self.default_image,
                             self.default_instance_type)
         try:
@@ -312,29 +314,34 @@ def _print_new_lines(job: Any, printed: int) -> int:
     return total
 
 
+def _unrecognized(extra: list[str], line: ExpandedLine) -> UsageError:
+    """Words argparse left over: an unknown option (with the options it may mean), else a
+    value no option takes."""
+    bad = next((w for w in extra if w.startswith("-")), extra[0])
+    if not bad.startswith("-"):
+        return _usage(stray_value(bad, line))
+    flags = [f for opt in OPTIONS for f in opt.flags]
+    typed = bad.split("=")[0]
+    prefixed = [f for f in flags if f.startswith(typed) and len(typed) > 2]
+    close = prefixed or difflib.get_close_matches(typed, flags, n=1)
+    hint = (f"; did you mean {' or '.join(close)}?" if close
+            else " (see %%sm_train? for the options)")
+    if prefixed:
+        hint = f" (options are not abbreviated){hint}"
+    return UsageError(f"{typed}: unknown option{hint}")
+
+
 def _friendly_argparse_error(message: str) -> UsageError:
     """argparse wording → one line naming the option and the accepted form."""
-    flags = [f for opt in OPTIONS for f in opt.flags]
-    if message.startswith("unrecognized arguments:"):
-        words = message.split(":", 1)[1].split()
-        bad = next((w for w in words if w.startswith("-")), words[0] if words else "")
-        typed = bad.split("=")[0]
-        prefixed = [f for f in flags if f.startswith(typed) and len(typed) > 2]
-        close = prefixed or difflib.get_close_matches(typed, flags, n=1)
-        hint = (f"; did you mean {' or '.join(close)}?" if close
-                else " (see %%sm_train? for the options)")
-        if prefixed:
-            hint = f" (options are not abbreviated){hint}"
-        if not bad.startswith("-"):
-            return UsageError(f"{bad!r}: unexpected value (only one variable name may come "
-                              "before the options; quote values that contain spaces)")
-        return UsageError(f"{bad}: unknown option{hint}")
     if message.startswith("argument "):
         option, _, problem = message[len("argument "):].partition(": ")
         option = option.split("/")[-1]
         metavar = next((o.kwargs.get("metavar", "") for o in OPTIONS if option in o.flags), "")
         if "expected one argument" in problem:
             return UsageError(f"{option}: expected a value ({option} {metavar})")
+        if problem.startswith("ignored explicit argument"):
+            return UsageError(f"{option}: takes no value, got {problem.split(' ', 3)[-1]} "
+                              f"(expected {option} alone)")
         return UsageError(f"{option}: {problem}")
     return UsageError(f"%%sm_train: {message} (see %%sm_train? for the options)")
 

@@ -31,7 +31,7 @@ INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9\-]+$")
 ROLE_RE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$")
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
-ENTRY_RE = re.compile(r"^[\w.\-]+$")
+ENTRY_RE = re.compile(r"^\w[\w.\-]*$")
 TIMESTAMP_SUFFIX = len("-2026-11-24-09-19-45-123")
 
 
@@ -222,6 +222,10 @@ class TrainingSpec:
         if not ENTRY_RE.match(self.entry_script):
             raise SpecError("--entry-script", f"invalid file name {self.entry_script!r}",
                             "a file name such as train.py, without directories")
+        if self.has_script and not self.entry_script.endswith(".py"):
+            raise SpecError("--entry-script", f"{self.entry_script}: the cell runs as a Python "
+                            "script", "a .py name such as train.py; other entry scripts come "
+                            "from --source-dir with a comment-only cell")
         if self.source_dir is not None:
             src = _resolve(base, self.source_dir)
             if not src.is_dir():
@@ -320,8 +324,8 @@ class TrainingSpec:
                 raise SpecError("--job-name", "give --job-name or --base-job-name, not both")
             if not JOB_NAME_RE.match(self.job_name):
                 raise SpecError("--job-name", f"invalid job name {self.job_name!r}",
-                                "1-63 letters, digits and single hyphens, not starting or ending "
-                                "with a hyphen")
+                                "1-63 letters, digits and hyphens, not starting or ending with a "
+                                "hyphen")
         if self.base_job_name is not None:
             limit = 63 - TIMESTAMP_SUFFIX
             if not JOB_NAME_RE.match(self.base_job_name) or len(self.base_job_name) > limit:
