@@ -1,8 +1,8 @@
 """Bad input typed by hand: one clear line naming the option and the accepted form.
 
-Every row runs through the real ``%%sm_train`` magic. Each must raise ``UsageError`` with a
-one-line message that names the option and says what is accepted; no job folder may be
-created and nothing may run (the cell would write a marker file).
+Every row runs through the real ``%%sm_train`` magic. Each must raise exactly ``UsageError``
+with a one-line message that names the option and says what is accepted; no job folder may
+be created and nothing may run (every cell that holds code first writes a marker file).
 """
 
 from __future__ import annotations
@@ -16,15 +16,24 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 MARKER = "RAN"
-CELL = f'open("{MARKER}", "w").write("ran")\n'
+RUN = f'open("{MARKER}", "w").write("ran")\n'  # line 1 of every cell below that holds code
 
-# (id, magic line, cell (None: the marker cell), option named, accepted-form hint regex)
+# (id, magic line, cell (None: just the marker line), option named, accepted-form hint regex)
 ROWS = [
     # the line itself
     ("unknown-option", "--epochs 3", None, "--epochs", r"unknown option"),
+    ("unknown-option-with-value", "--epochs=3", None, "--epochs", r"unknown option"),
     ("did-you-mean", "--inpt train=data/train", None, "--inpt", r"did you mean --input\?"),
+    ("single-dash-did-you-mean", "-hp a=1", None, "-hp", r"did you mean --hp\?"),
     ("abbreviation", "--inst 2", None, "--inst",
      r"not abbreviated.*--instance-type or --instance-count\?"),
+    ("abbreviation-unique", "--max-r 1h", None, "--max-r", r"not abbreviated.*--max-run\?"),
+    ("option-without-value", "--hp", None, "--hp", r"expected a value \(--hp KEY=VALUE\)"),
+    ("flag-given-a-value", "--wait=yes", None, "--wait", r"takes no value.*--wait alone"),
+    ("second-variable", "job job2", None, "line", r"a variable name comes first"),
+    ("value-after-options", "--job-name my job", None, "--job-name",
+     r"one value per option, quoted when it holds spaces"),
+    ("hp-missing-second-flag", "--hp a=1 b=2", None, "--hp", r"one value per option"),
     ("unclosed-quote", "--hp 'name=x", None, "line", r"matching '\.\.\.' quotes"),
     ("unclosed-double-quote", '--hp "name=x', None, "line", r'matching "\.\.\." quotes'),
     ("bad-variable-name", "job-1 --hp a=1", None, "variable", r"%%sm_train job"),
@@ -32,38 +41,57 @@ ROWS = [
     ("unknown-$var", "--hp lr=$nope", None, "--hp", r"an existing variable, or \$\$"),
     ("failing-{expr}", "--hp lr={1/0}", None, "--hp", r"ZeroDivisionError.*a Python expression"),
     ("syntax-in-{expr}", "--hp lr={lr +* 2}", None, "--hp", r"SyntaxError.*a Python expression"),
+    # empty values are errors, never silently the default
+    ("mode-empty", "--mode ''", None, "--mode", r"empty value.*--mode MODE"),
+    ("region-empty-$var", "--mode sagemaker --region $blank --dry-run", None, "--region",
+     r"empty value.*--region REGION"),
+    ("entry-script-empty", "--entry-script ''", None, "--entry-script", r"--entry-script NAME"),
+    ("dependencies-blank", "--dependencies ' '", None, "--dependencies",
+     r"--dependencies PATH"),
     # KEY=VALUE options
     ("hp-no-equals", "--hp lr", None, "--hp", r"KEY=VALUE"),
     ("hp-empty-key", "--hp =3", None, "--hp", r"empty name.*KEY=VALUE"),
     ("hp-twice", "--hp a=1 --hp a=2", None, "--hp", r"'a' given twice"),
     ("input-no-equals", "--input train", None, "--input", r"NAME=PATH_OR_S3_URI"),
     ("input-empty-name", "--input =data/train", None, "--input", r"NAME=PATH_OR_S3_URI"),
+    ("input-empty-path", "--input train=", None, "--input", r"no path.*NAME=PATH_OR_S3_URI"),
     ("env-no-equals", "--env FOO", None, "--env", r"KEY=VALUE"),
     ("tag-no-equals", "--tag team", None, "--tag", r"KEY=VALUE"),
+    ("tag-twice", "--tag team=a --tag team=b", None, "--tag", r"given twice.*KEY=VALUE"),
     ("metric-no-equals", "--metric loss", None, "--metric", r"NAME=REGEX"),
     ("content-type-no-equals", "--content-type train", None, "--content-type", r"NAME=TYPE"),
     # hyperparameters
     ("hps-bad-json", "--hps bad.json", None, "--hps", r"invalid JSON at line 2.*JSON object"),
     ("hps-bad-yaml", "--hps bad.yaml", None, "--hps", r"invalid YAML.*YAML mapping"),
     ("hps-missing-file", "--hps missing.json", None, "--hps", r"PATH\.json, PATH\.yaml"),
+    ("hps-unknown-file-type", "--hps reqs.txt", None, "--hps", r"PATH\.json, PATH\.yaml"),
     ("hps-json-list", "--hps list.json", None, "--hps", r"holds a list.*mapping"),
+    ("hps-yaml-scalar", "--hps scalar.yaml", None, "--hps", r"holds a int.*mapping"),
     ("hps-var-not-dict", "--hps $a_list", None, "--hps", r"\$dict"),
+    ("hps-var-none", "--hps $nothing", None, "--hps", r"\$dict"),
     ("hp-reserved-name", "--hp sagemaker_program=x.py", None, "--hp",
      r"not starting with sagemaker_"),
+    ("hps-reserved-name", "--hps $reserved", None, "--hp", r"not starting with sagemaker_"),
+    ("hp-name-with-space", "--hp 'a b=1'", None, "--hp", r"without spaces"),
+    ("hp-not-json-value", "--hp a=$an_object", None, "--hp", r"a string, number, boolean"),
     ("hp-aws-key-value", "--hp key=AKIAIOSFODNN7EXAMPLE", None, "--hp",
      r"credential.*secret store"),
     ("hp-hf-token-value", "--hp tok=hf_abcdefghijklmnopqrstuvwxyz0123", None, "--hp",
      r"credential"),
-    ("hp-too-many", "--hps $many_hps", None, "--hp", r"100"),
+    ("hp-too-many", "--hps $many_hps", None, "--hp", r"the limit is 100"),
     ("hp-value-too-long", "--hp text={'x' * 3000}", None, "--hp", r"2500"),
     # compute
     ("mode-unknown", "--mode cloud", None, "--mode", r"local \| container \| sagemaker"),
+    ("mode-upper-case", "--mode LOCAL", None, "--mode", r"local \| container \| sagemaker"),
     ("count-zero", "--instance-count 0", None, "--instance-count", r"integer from 1"),
     ("count-negative", "--instance-count -2", None, "--instance-count", r"integer from 1"),
     ("count-not-int", "--instance-count two", None, "--instance-count", r"a whole number"),
+    ("count-fraction", "--instance-count 1.5", None, "--instance-count", r"a whole number"),
+    ("count-bool-$var", "--instance-count $yes", None, "--instance-count", r"a whole number"),
     ("count-many-local", "--instance-count 2", None, "--instance-count", r"--mode container"),
     ("volume-zero", "--volume-gb 0", None, "--volume-gb", r"1 to 16384"),
     ("volume-huge", "--volume-gb 99999", None, "--volume-gb", r"1 to 16384"),
+    ("volume-not-int", "--volume-gb 1.5", None, "--volume-gb", r"a whole number"),
     ("instance-type-form", "--instance-type m5.large", None, "--instance-type",
      r"ml\.<family>\.<size>"),
     ("distributed-unknown", "--distributed mpi", None, "--distributed", r"torchrun"),
@@ -71,21 +99,31 @@ ROWS = [
      r"--distributed torchrun --processes-per-host N"),
     ("pph-zero", "--distributed torchrun --processes-per-host 0", None,
      "--processes-per-host", r"1 to 1024"),
+    ("pph-not-int", "--distributed torchrun --processes-per-host two", None,
+     "--processes-per-host", r"a whole number"),
     ("python-missing", "--python /nonexistent/python", None, "--python", r"Python executable"),
     # stopping conditions and later-mode options
     ("max-run-word", "--max-run soon", None, "--max-run", r"90m, 2h, 1d, 1h30m"),
+    ("max-run-fraction", "--max-run 1.5h", None, "--max-run", r"90m, 2h, 1d, 1h30m"),
     ("max-run-negative", "--max-run -5", None, "--max-run", r"90m, 2h"),
     ("max-run-zero", "--max-run 0", None, "--max-run", r"from 1 to 2419200"),
+    ("max-run-over-28-days", "--max-run 29d", None, "--max-run", r"from 1 to 2419200"),
     ("max-wait-without-spot", "--max-wait 3600", None, "--max-wait", r"--spot --max-wait"),
     ("max-wait-below-max-run", "--mode sagemaker --spot --max-run 2h --max-wait 1h --dry-run",
      None, "--max-wait", r"at least --max-run"),
     ("spot-in-local", "--spot", None, "--spot", r"--mode sagemaker"),
     ("keep-alive-in-local", "--keep-alive 10m", None, "--keep-alive", r"--mode sagemaker"),
+    ("keep-alive-too-long", "--mode sagemaker --keep-alive 7h --dry-run", None, "--keep-alive",
+     r"from 0 to 21600"),
     ("checkpoint-not-s3", "--mode sagemaker --checkpoint-s3 /tmp/x --dry-run", None,
      "--checkpoint-s3", r"s3://bucket/prefix"),
     ("role-not-arn", "--mode sagemaker --role admin --dry-run", None, "--role",
      r"arn:aws:iam::123456789012:role/Name"),
+    ("role-short-account", "--mode sagemaker --role arn:aws:iam::123:role/R --dry-run", None,
+     "--role", r"arn:aws:iam::123456789012:role/Name"),
     ("region-unknown", "--mode sagemaker --region mars-1 --dry-run", None, "--region",
+     r"such as us-east-1"),
+    ("region-upper-case", "--mode sagemaker --region US-EAST-1 --dry-run", None, "--region",
      r"such as us-east-1"),
     ("output-s3-in-local", "--output s3://bucket/out", None, "--output", r"local directory"),
     ("output-under-a-file", "--output bad.json/out", None, "--output", r"a directory path"),
@@ -93,43 +131,90 @@ ROWS = [
     ("form-not-yet", "--form", None, "--form", r"options on the magic line"),
     # names
     ("job-name-underscore", "--job-name a_b", None, "--job-name", r"1-63 letters, digits"),
+    ("job-name-dot", "--job-name a.b", None, "--job-name", r"1-63 letters, digits"),
     ("job-name-too-long", "--job-name " + "x" * 64, None, "--job-name", r"1-63"),
     ("job-name-dash-start", "--job-name=-abc", None, "--job-name", r"not starting"),
+    ("job-name-dash-end", "--job-name abc-", None, "--job-name", r"not starting or ending"),
+    ("job-and-base-job-name", "--job-name a --base-job-name b", None, "--job-name",
+     r"--job-name or --base-job-name, not both"),
     ("base-job-name-bad", "--base-job-name bad_name", None, "--base-job-name", r"1-39"),
+    ("base-job-name-too-long", "--base-job-name " + "x" * 40, None, "--base-job-name",
+     r"1-39"),
     ("tag-aws-prefix", "--tag aws:team=ml", None, "--tag", r"not starting with aws:"),
     # inputs and code
     ("input-missing-path", "--input train=missing/dir", None, "--input",
      r"existing file or directory, or an s3:// URI"),
     ("input-s3-in-local", "--input train=s3://bucket/train", None, "--input",
      r"aws s3 cp"),
+    ("input-bad-s3-uri", "--mode sagemaker --input train=s3://Bad_Bucket/x --dry-run", None,
+     "--input", r"s3://bucket/prefix"),
+    ("input-not-a-path", "--input train=$a_list", None, "--input",
+     r"save a DataFrame to CSV"),
     ("input-twice", "--input train=data/train --input train=data/train", None, "--input",
      r"given twice"),
     ("input-bad-name", "--input 'my data=data/train'", None, "--input", r"channel"),
+    ("input-name-with-slash", "--input a/b=data/train", None, "--input",
+     r"letters, digits and \.-_"),
     ("content-type-unknown-channel", "--content-type test=text/csv", None, "--content-type",
      r"a channel given with --input"),
+    ("content-type-twice", "--input train=data/train --content-type train=text/csv "
+     "--content-type train=text/plain", None, "--content-type", r"given twice.*NAME=TYPE"),
+    ("content-type-malformed", "--input train=data/train --content-type train=csv", None,
+     "--content-type", r"train=text/csv"),
     ("metric-bad-regex", "--metric 'loss=loss: ([0-9.'", None, "--metric", r"capture group"),
+    ("metric-nothing-to-repeat", "--metric 'loss=*'", None, "--metric", r"capture group"),
     ("metric-no-group", "--metric loss=loss", None, "--metric", r"first group captures"),
+    ("metric-non-capturing-group", "--metric 'loss=loss: (?:[0-9.]+)'", None, "--metric",
+     r"first group captures"),
+    ("metric-twice", "--metric 'l=a(1)' --metric 'l=b(2)'", None, "--metric", r"given twice"),
+    ("metric-bad-name", "--metric 'bad name=(x)'", None, "--metric",
+     r"letters, digits and _\.:/-"),
     ("entry-script-traversal", "--entry-script ../evil.py", None, "--entry-script",
      r"without directories"),
+    ("entry-script-dot-dot", "--entry-script ..", None, "--entry-script",
+     r"without directories"),
+    ("entry-script-hidden", "--entry-script .py", None, "--entry-script", r"without directories"),
+    ("entry-script-txt", "--entry-script train.txt", None, "--entry-script",
+     r"a \.py name such as train\.py"),
+    ("entry-script-no-extension", "--entry-script train", None, "--entry-script",
+     r"a \.py name such as train\.py"),
+    ("entry-script-sh-cell", "--entry-script train.sh", RUN + "echo hi\n", "--entry-script",
+     r"a \.py name such as train\.py"),
+    ("entry-script-not-in-source-dir", "--source-dir src --entry-script fit.py",
+     "# runs src/fit.py\n", "--entry-script", r"a file of --source-dir"),
     ("source-dir-missing", "--source-dir nowhere", None, "--source-dir", r"existing directory"),
+    ("source-dir-is-a-file", "--source-dir reqs.txt", None, "--source-dir",
+     r"existing directory"),
     ("dependencies-missing", "--dependencies nowhere", None, "--dependencies",
      r"existing file or directory"),
     ("requirements-missing", "--requirements nowhere.txt", None, "--requirements",
      r"requirements\.txt"),
+    ("requirements-is-a-directory", "--requirements data", None, "--requirements",
+     r"requirements\.txt"),
     ("requirements-not-installed", "--requirements reqs.txt", None, "--requirements",
      r"pip install"),
     ("env-credential-name", "--env AWS_SECRET_ACCESS_KEY=abc", None, "--env", r"secret store"),
-    ("env-credential-value", "--env HF=hf_abcdefghijklmnopqrstuvwxyz0123", None, "--env",
+    ("env-aws-key-id-value", "--env KEY=AKIAIOSFODNN7EXAMPLE", None, "--env", r"secret store"),
+    ("env-hf-token-value", "--env HF=hf_abcdefghijklmnopqrstuvwxyz0123", None, "--env",
      r"secret store"),
     ("env-contract-variable", "--env SM_MODEL_DIR=/tmp", None, "--env", r"not SM_\*"),
     ("env-bad-name", "--env 1X=1", None, "--env", r"letters, digits and _"),
-    # the cell
-    ("cell-syntax-error", "", "import os\n\ndef f(:\n    pass\n", "cell",
+    # the cell (the marker is written on line 1, so errors are on later lines)
+    ("cell-syntax-error", "", RUN + "\ndef f(:\n    pass\n", "cell",
      r"line 3 of train\.py.*compiles"),
-    ("cell-unclosed-bracket", "", "x = [1,\n", "cell", r"train\.py.*compiles"),
-    ("cell-line-magic", "", "import os\n%timeit os.getpid()\n", "cell",
-     r"line 2.*plain Python"),
-    ("cell-shell-escape", "", "!pip install torch\n", "cell", r"line 1.*subprocess\.run"),
+    ("cell-unclosed-bracket", "", RUN + "x = [1,\n", "cell", r"line 2 of train\.py.*compiles"),
+    ("cell-unexpected-indent", "", RUN + "  x = 1\n", "cell", r"line 2 of train\.py.*compiles"),
+    ("cell-return-outside-function", "", RUN + "return 1\n", "cell",
+     r"line 2 of train\.py.*compiles"),
+    ("cell-nul-character", "", RUN + 'print("a\x00b")\n', "cell",
+     r"line 2 of train\.py.*NUL.*compiles"),
+    ("cell-line-magic", "", RUN + "import os\n%timeit os.getpid()\n", "cell",
+     r"line 3.*plain Python"),
+    ("cell-cell-magic", "", RUN + "%%time\n", "cell", r"line 2.*plain Python"),
+    ("cell-shell-escape", "", RUN + "!pip install torch\n", "cell",
+     r"line 2.*subprocess\.run"),
+    ("cell-indented-shell-escape", "", RUN + "if True:\n    !nvidia-smi\n", "cell",
+     r"line 3.*subprocess\.run"),
     ("cell-empty", "", "\n# just a comment\n", "cell", r"the training script as the cell body"),
 ]
 
@@ -139,26 +224,36 @@ def inputs(run_dir: Path, ip) -> Path:
     """Files and variables the rows refer to."""
     (run_dir / "data" / "train").mkdir(parents=True)
     (run_dir / "data" / "train" / "part-0.csv").write_text("1,2\n")
+    (run_dir / "src").mkdir()
     (run_dir / "bad.json").write_text('{"epochs": 3,\n')
     (run_dir / "bad.yaml").write_text("epochs: [1\n")
     (run_dir / "list.json").write_text("[1, 2]\n")
+    (run_dir / "scalar.yaml").write_text("3\n")
     (run_dir / "reqs.txt").write_text("surely-not-installed-package-xyz==1.0\n")
-    ip.user_ns.update(a_list=[1, 2], lr=0.1, many_hps={f"k{i}": i for i in range(101)})
+    ip.user_ns.update(a_list=[1, 2], lr=0.1, blank="", nothing=None, yes=True,
+                      an_object=object(), reserved={"sagemaker_region": "x"},
+                      many_hps={f"k{i}": i for i in range(101)})
     return run_dir
+
+
+def _jobs(jobs_dir: Path) -> list[str]:
+    return sorted(os.listdir(jobs_dir)) if jobs_dir.exists() else []
 
 
 @pytest.mark.parametrize(("line", "cell", "option", "hint"),
                          [pytest.param(*row[1:], id=row[0]) for row in ROWS])
 def test_bad_input_is_one_line_naming_the_option_and_nothing_starts(
         ip, inputs, jobs_dir, line, cell, option, hint):
+    before = _jobs(jobs_dir)
     with pytest.raises(UsageError) as caught:
-        ip.run_cell_magic("sm_train", line, CELL if cell is None else cell)
+        ip.run_cell_magic("sm_train", line, RUN if cell is None else cell)
     message = str(caught.value)
 
+    assert type(caught.value) is UsageError
     assert "\n" not in message
     assert message.startswith(f"{option}:") or f"{option} " in message, message
     assert re.search(hint, message), message
-    assert not jobs_dir.exists() or os.listdir(jobs_dir) == []
+    assert before == [] and _jobs(jobs_dir) == []
     assert not (inputs / MARKER).exists()
 
 
@@ -166,12 +261,20 @@ def test_the_table_is_long_enough():
     assert len(ROWS) >= 50 and len({row[0] for row in ROWS}) == len(ROWS)
 
 
-@pytest.mark.parametrize("source", [
-    "%%sm_train --hp lr\nprint(1)\n",
-    "%%sm_train --nonsense\nprint(1)\n",
-    "%%sm_train\ndef broken(:\n",
+@pytest.mark.parametrize(("source", "expected"), [
+    pytest.param("%%sm_train --hp lr\n" + RUN, "UsageError: --hp: 'lr' has no '='",
+                 id="hp-no-equals"),
+    pytest.param("%%sm_train --nonsense\n" + RUN, "UsageError: --nonsense: unknown option",
+                 id="unknown-option"),
+    pytest.param("%%sm_train\n" + RUN + "def broken(:\n", "UsageError: cell: line 2 of train.py",
+                 id="cell-syntax-error"),
+    pytest.param("%%sm_train\n" + RUN + "!pip install torch\n", "UsageError: cell: line 2: "
+                 "IPython syntax '!pip install torch'", id="cell-shell-escape"),
+    pytest.param("%%sm_train --job-name my job\n" + RUN, "UsageError: --job-name: unexpected "
+                 "extra value 'job'", id="value-after-options"),
 ])
-def test_errors_in_a_cell_show_one_line_and_no_traceback(ip, jobs_dir, source):
+def test_errors_in_a_cell_show_one_line_and_no_traceback(ip, run_dir, jobs_dir, source,
+                                                         expected):
     with capture_output() as captured:
         result = ip.run_cell(source)
     shown = captured.stdout + captured.stderr
@@ -179,5 +282,6 @@ def test_errors_in_a_cell_show_one_line_and_no_traceback(ip, jobs_dir, source):
     assert not result.success
     assert "Traceback" not in shown
     assert [line for line in shown.splitlines() if line.strip()] == [
-        next(line for line in shown.splitlines() if line.startswith("UsageError: "))]
-    assert not jobs_dir.exists() or os.listdir(jobs_dir) == []
+        next(line for line in shown.splitlines() if line.startswith(expected))]
+    assert _jobs(jobs_dir) == []
+    assert not (run_dir / MARKER).exists()
