@@ -101,7 +101,11 @@ ROWS = [
      "--processes-per-host", r"1 to 1024"),
     ("pph-not-int", "--distributed torchrun --processes-per-host two", None,
      "--processes-per-host", r"a whole number"),
-    ("python-missing", "--python /nonexistent/python", None, "--python", r"Python executable"),
+    ("python-missing", "--python /nonexistent/python", None, "--python",
+     r"not an executable file.*Python 3 executable"),
+    ("python-directory", "--python data", None, "--python", r"not an executable file"),
+    ("python-not-python", "--python /bin/true", None, "--python",
+     r"does not run as Python 3.*Python 3 executable"),
     # stopping conditions and later-mode options
     ("max-run-word", "--max-run soon", None, "--max-run", r"90m, 2h, 1d, 1h30m"),
     ("max-run-fraction", "--max-run 1.5h", None, "--max-run", r"90m, 2h, 1d, 1h30m"),

@@ -67,9 +67,8 @@ class LocalBackend:
 
     def preflight(self, spec: TrainingSpec, base: Path) -> list[str]:
         python = self.python_for(spec)
-        if spec.python is not None and not (shutil.which(python) or os.access(python, os.X_OK)):
-            raise SpecError("--python", f"{python} is not an executable interpreter",
-                            "a path to a Python executable")
+        if spec.python is not None:
+            _check_interpreter(python)
         for ch in spec.channels:
             if ch.is_s3:
                 raise SpecError("--input", f"{ch.name}: S3 inputs are not downloaded in local "
@@ -275,6 +274,21 @@ def parse_records(data: bytes) -> list[LogEvent]:
     with gc_paused():
         split = [rec.split("\t", 3) for rec in data.decode("utf-8", "replace").split("\n")]
         return [LogEvent(p[0], p[1], p[3], p[2]) for p in split if len(p) == 4]
+
+
+def _check_interpreter(python: str) -> None:
+    """``--python`` names an executable file that runs as Python 3 (checked by running it)."""
+    expected = "a path to a Python 3 executable"
+    found = shutil.which(python)  # an executable file, never a directory
+    if found is None:
+        raise SpecError("--python", f"{python} is not an executable file", expected)
+    try:
+        probe = subprocess.run([found, "-c", "import sys; print(sys.version_info[0])"],
+                               capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise SpecError("--python", f"{python} could not be run ({exc})", expected) from None
+    if probe.returncode != 0 or probe.stdout.strip() != "3":
+        raise SpecError("--python", f"{python} does not run as Python 3", expected)
 
 
 def _stage_channel(source: Path, channel_dir: Path) -> None:
