@@ -45,10 +45,16 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (CI)")
     parser.add_argument("--repeat", type=int, help="repeats per timing benchmark")
-    parser.add_argument("--lines", type=int, help="lines for the ingestion benchmark")
+    parser.add_argument("--lines", type=int, help="lines for the ingestion benchmark "
+                        f"(at least {bench_ingestion.MIN_LINES:,}; default 500,000 quick, "
+                        "1,000,000 full)")
     args = parser.parse_args(argv)
-    repeat = args.repeat or (5 if args.quick else 21)
-    lines = args.lines or (300_000 if args.quick else 1_000_000)
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat: at least 1")
+    if args.lines is not None and args.lines < bench_ingestion.MIN_LINES:
+        parser.error(f"--lines: at least {bench_ingestion.MIN_LINES:,}")
+    repeat = args.repeat or (7 if args.quick else 21)
+    lines = args.lines or (500_000 if args.quick else 1_000_000)
 
     began = time.perf_counter()
     results = [bench_load_ext.run(repeat), bench_first_line.run(repeat),

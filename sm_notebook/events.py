@@ -22,13 +22,16 @@ TERMINAL = frozenset({"Completed", "Failed", "Stopped"})
 _NUM = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
 _SEP = r"['\"]?\s*[:=]?\s*"
 _EVAL = r"(?:val|valid|validation|eval|test)"
-# "val loss" / "test acc" with a space belong to the validation metrics, not these.
-_NOT_EVAL = "".join(f"(?<!{w} )" for w in ("val", "valid", "validation", "eval", "test"))
+# "val loss", "val/loss", "test-acc" belong to the validation metrics, not these ("val_loss"
+# and "val.loss" are excluded by the (?<![\w.]) before the name).
+_EVAL_SEP = "[_ /-]"
+_NOT_EVAL = "".join(f"(?<!{w}{sep})" for w in ("val", "valid", "validation", "eval", "test")
+                    for sep in " /-")
 DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
     ("loss", rf"(?i)(?<![\w.]){_NOT_EVAL}(?:train[_ ])?loss{_SEP}{_NUM}"),
     ("accuracy", rf"(?i)(?<![\w.]){_NOT_EVAL}(?:train[_ ])?acc(?:uracy)?{_SEP}{_NUM}"),
-    ("val_loss", rf"(?i)\b{_EVAL}[_ ]loss{_SEP}{_NUM}"),
-    ("val_accuracy", rf"(?i)\b{_EVAL}[_ ]acc(?:uracy)?{_SEP}{_NUM}"),
+    ("val_loss", rf"(?i)\b{_EVAL}{_EVAL_SEP}loss{_SEP}{_NUM}"),
+    ("val_accuracy", rf"(?i)\b{_EVAL}{_EVAL_SEP}acc(?:uracy)?{_SEP}{_NUM}"),
 )
 _STEP = re.compile(r"(?i)\b(?:epoch|step|iter(?:ation)?)['\"]?\s*[:=]?\s*(\d+)")
 
@@ -74,13 +77,25 @@ class LogEvent(NamedTuple):
     stream: str = "stdout"
 
     def to_record(self) -> str:
-        """The line's form in the job's log file."""
-        return f"{self.time}\t{self.host}\t{self.stream}\t{self.message}\n"
+        """The line's form in the job's log file (``time\\thost\\tstream\\tmessage\\n``).
+
+        The file is read back line by line, so a message holding line breaks becomes one
+        record per line (same time, host and stream) rather than a record whose tail is
+        lost; tabs and backslashes are kept as they are."""
+        head = f"{self.time}\t{self.host}\t{self.stream}\t"
+        if "\n" not in self.message:
+            return f"{head}{self.message}\n"
+        return "".join(f"{head}{line}\n" for line in _LINE_BREAK.split(self.message))
 
     @classmethod
     def from_record(cls, record: str) -> LogEvent:
-        time, host, stream, message = record.rstrip("\n").split("\t", 3)
+        """One record (one line of the log file, with or without its newline)."""
+        text = record[:-1] if record.endswith("\n") else record
+        time, host, stream, message = text.split("\t", 3)
         return cls(time, host, message, stream)
+
+
+_LINE_BREAK = re.compile(r"\r?\n")
 
 
 class MetricPoint(NamedTuple):

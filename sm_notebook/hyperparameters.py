@@ -113,10 +113,10 @@ def to_env(hyperparameters: Mapping[str, Any]) -> dict[str, str]:
     either find their variable.
     """
     env = {"SM_HPS": env_value(dict(hyperparameters))}
-    for key, value in hyperparameters.items():
-        text = env_value(value)
-        env[f"SM_HP_{key.upper()}"] = text
-        env[f"SM_HP_{key.upper().replace('-', '_')}"] = text
+    for key, value in hyperparameters.items():  # V3 spellings first: the toolkit's win
+        env[f"SM_HP_{key.upper().replace('-', '_')}"] = env_value(value)
+    for key, value in hyperparameters.items():  # (a_b's SM_HP_A_B, not a-b's alias)
+        env[f"SM_HP_{key.upper()}"] = env_value(value)
     return env
 
 
@@ -130,8 +130,9 @@ def validate(hyperparameters: Mapping[str, Any], option: str = "--hp") -> None:
         if key.startswith("sagemaker_"):
             raise SpecError(option, f"{key!r} is reserved for SageMaker",
                             "a name not starting with sagemaker_")
-        if any(c.isspace() for c in key) or key.startswith("-"):
-            raise SpecError(option, f"invalid name {key!r}", "a name without spaces or leading '-'")
+        if any(c.isspace() or c in "=\x00" for c in key) or key.startswith("-"):
+            raise SpecError(option, f"invalid name {key!r}",
+                            "a name without spaces, '=' or a leading '-'")
         try:
             text = encode_value(value)
         except (TypeError, ValueError):
@@ -139,6 +140,9 @@ def validate(hyperparameters: Mapping[str, Any], option: str = "--hp") -> None:
                 option, f"{key}: value of type {type(value).__name__} is not JSON-serialisable",
                 "a string, number, boolean, null, list or dict",
             ) from None
+        if "\x00" in text or "\x00" in _cli_text(value) or "\x00" in env_value(value):
+            raise SpecError(option, f"{key}: the value holds a NUL character (\\x00), which "
+                            "no command-line argument or environment variable can carry")
         if len(text) > MAX_VALUE_LENGTH:
             raise SpecError(option, f"{key}: value is {len(text)} characters, the limit is "
                             f"{MAX_VALUE_LENGTH}")

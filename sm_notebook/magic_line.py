@@ -546,7 +546,9 @@ def render_line(spec: TrainingSpec, variable: str | None = None) -> str:
         out.append(variable)
 
     def add(flag: str, value: Any) -> None:
-        out.extend([flag, quote(str(value))])
+        text = quote(str(value))
+        # a value starting with '-' would read as an option: attach it with '='
+        out.extend([f"{flag}={text}"] if text.startswith("-") else [flag, text])
 
     add("--mode", spec.mode)
     simple = [("--entry-script", spec.entry_script if spec.entry_script != DEFAULT_ENTRY_SCRIPT

@@ -18,6 +18,6 @@ def test_quick_benchmark_run_meets_every_target():
     assert [row.split("  ")[0] for row in rows] == [
         "%load_ext sm_notebook (fresh process)",
         "local mode: magic → first line",
-        "log ingestion (300,000 lines, 5 metric definitions)",
+        "log ingestion (500,000 lines, 5 metric definitions)",
     ]
     assert "heavy modules imported by load_ext: none" in run.stdout

@@ -1,12 +1,46 @@
-"""The /opt/ml contract: config files, SM_* variables and the command, in one place."""
+"""The /opt/ml contract: config files, SM_* variables and the command, in one place.
+
+Reference: /work/shared/reference/sagemaker-contract.md §1 (tree, config files, how the
+entry point is started) and §2 (environment variables).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path, PurePosixPath
 
+import pytest
+
 from sm_notebook import contract
+from sm_notebook import hyperparameters as hp
 from sm_notebook.contract import Cluster, Layout, ScriptRun
+
+# reference §2.3: the 37 properties of the toolkit's Environment in SM_TRAINING_ENV
+TRAINING_ENV_KEYS = {
+    "additional_framework_parameters", "channel_input_dirs", "current_host",
+    "current_instance_group", "current_instance_group_hosts", "current_instance_type",
+    "distribution_hosts", "distribution_instance_groups", "framework_module", "hosts",
+    "hyperparameters", "input_config_dir", "input_data_config", "input_dir", "instance_groups",
+    "instance_groups_dict", "is_hetero", "is_master", "is_modelparallel_enabled",
+    "is_smddpmprun_installed", "is_smddprun_installed", "job_name", "log_level",
+    "master_hostname", "model_dir", "module_dir", "module_name", "network_interface_name",
+    "num_cpus", "num_gpus", "num_neurons", "output_data_dir", "output_dir",
+    "output_intermediate_dir", "resource_config", "topology", "user_entry_point",
+}
+# reference §2.3: every SM_* variable the toolkit exports (SM_TOPOLOGY only on GB200)
+TOOLKIT_ENV = {
+    "SM_HOSTS", "SM_CURRENT_HOST", "SM_CURRENT_INSTANCE_TYPE", "SM_CURRENT_INSTANCE_GROUP",
+    "SM_CURRENT_INSTANCE_GROUP_HOSTS", "SM_INSTANCE_GROUPS", "SM_INSTANCE_GROUPS_DICT",
+    "SM_DISTRIBUTION_INSTANCE_GROUPS", "SM_IS_HETERO", "SM_NETWORK_INTERFACE_NAME", "SM_HPS",
+    "SM_USER_ARGS", "SM_USER_ENTRY_POINT", "SM_MODULE_NAME", "SM_MODULE_DIR",
+    "SM_FRAMEWORK_MODULE", "SM_FRAMEWORK_PARAMS", "SM_CHANNELS", "SM_INPUT_DIR",
+    "SM_INPUT_CONFIG_DIR", "SM_INPUT_DATA_CONFIG", "SM_RESOURCE_CONFIG", "SM_MODEL_DIR",
+    "SM_OUTPUT_DIR", "SM_OUTPUT_DATA_DIR", "SM_OUTPUT_INTERMEDIATE_DIR", "SM_NUM_CPUS",
+    "SM_NUM_GPUS", "SM_NUM_NEURONS", "SM_LOG_LEVEL", "SM_TRAINING_ENV",
+}
+# reference §2.4: what V3 ModelTrainer's driver adds
+V3_ENV = {"SM_INPUT_DATA_DIR", "SM_OUTPUT_FAILURE", "SM_MASTER_ADDR", "SM_MASTER_PORT",
+          "SM_SOURCE_DIR", "SM_ENTRY_SCRIPT", "SM_HOST_COUNT", "SM_CURRENT_HOST_RANK"}
 
 
 def two_host_run(host: str = "algo-2", **overrides) -> ScriptRun:
@@ -16,18 +50,40 @@ def two_host_run(host: str = "algo-2", **overrides) -> ScriptRun:
     return ScriptRun(**{**fields, **overrides})
 
 
-def test_layout_defaults_to_opt_ml_and_can_be_rooted_anywhere(tmp_path):
-    assert Layout().model_dir == PurePosixPath("/opt/ml/model")
-    assert Layout().channel_dir("train") == PurePosixPath("/opt/ml/input/data/train")
-    assert Layout().failure_file == PurePosixPath("/opt/ml/output/failure")
-    local = Layout(tmp_path / "opt/ml")
-    assert local.output_data_dir == tmp_path / "opt/ml/output/data"
-    assert local.checkpoints_dir == tmp_path / "opt/ml/checkpoints"
-    assert all(str(d).startswith(str(tmp_path)) for d in local.directories())
+# ---- Layout ---------------------------------------------------------------------------
 
+def test_layout_defaults_to_opt_ml():
+    lay = Layout()
+    assert (lay.input_dir, lay.config_dir, lay.data_dir) == (
+        PurePosixPath("/opt/ml/input"), PurePosixPath("/opt/ml/input/config"),
+        PurePosixPath("/opt/ml/input/data"))
+    assert lay.channel_dir("train") == PurePosixPath("/opt/ml/input/data/train")
+    assert lay.model_dir == PurePosixPath("/opt/ml/model")
+    assert (lay.output_dir, lay.output_data_dir, lay.intermediate_dir) == (
+        PurePosixPath("/opt/ml/output"), PurePosixPath("/opt/ml/output/data"),
+        PurePosixPath("/opt/ml/output/intermediate"))
+    assert (lay.failure_file, lay.success_file) == (
+        PurePosixPath("/opt/ml/output/failure"), PurePosixPath("/opt/ml/output/success"))
+    assert lay.checkpoints_dir == PurePosixPath("/opt/ml/checkpoints")
+    assert lay.code_dir == PurePosixPath("/opt/ml/code")
+
+
+def test_a_layout_rooted_elsewhere_keeps_every_path_under_its_root(tmp_path):
+    root = tmp_path / "opt/ml"
+    lay = Layout(root)
+    assert lay.output_data_dir == root / "output" / "data"
+    assert lay.channel_dir("val") == root / "input" / "data" / "val"
+    assert lay.checkpoints_dir == root / "checkpoints"
+    assert lay.directories() == [root / "input/config", root / "input/data", root / "model",
+                                 root / "output/data", root / "output/intermediate",
+                                 root / "checkpoints", root / "code"]
+
+
+# ---- resourceconfig.json / inputdataconfig.json ---------------------------------------
 
 def test_resource_config_is_what_the_service_writes_for_one_group():
-    assert Cluster("ml.m5.xlarge", 2).resource_config("algo-2") == {
+    config = Cluster("ml.m5.xlarge", 2).resource_config("algo-2")
+    assert config == {
         "current_host": "algo-2",
         "current_instance_type": "ml.m5.xlarge",
         "current_group_name": "homogeneousCluster",
@@ -36,6 +92,18 @@ def test_resource_config_is_what_the_service_writes_for_one_group():
                              "instance_type": "ml.m5.xlarge", "hosts": ["algo-1", "algo-2"]}],
         "network_interface_name": "eth0",
     }
+    # the service's key order (reference §1.4), so the file reads the same
+    assert list(config) == ["current_host", "current_instance_type", "current_group_name",
+                            "hosts", "instance_groups", "network_interface_name"]
+    assert "current_instance_group" not in config  # the toolkit reads current_group_name
+
+
+def test_a_single_host_cluster_and_another_network_interface():
+    cluster = Cluster("local", network_interface="ethwe")
+    assert cluster.hosts == ["algo-1"]
+    config = cluster.resource_config("algo-1")
+    assert (config["hosts"], config["network_interface_name"], config["current_instance_type"]
+            ) == (["algo-1"], "ethwe", "local")
 
 
 def test_input_data_config_has_one_file_mode_entry_per_channel():
@@ -45,60 +113,151 @@ def test_input_data_config_has_one_file_mode_entry_per_channel():
         "test": {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated",
                  "RecordWrapperType": "None"},
     }
+    assert contract.input_data_config({}) == {}
 
 
-def test_config_files_are_written_as_the_three_json_documents(tmp_path: Path):
-    run = two_host_run()
-    contract.write_config_files(run, tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
+# ---- ScriptRun: config files, SM_TRAINING_ENV, environment ---------------------------
+
+def test_config_files_are_the_three_documents():
+    run = two_host_run(hyperparameters={"lr": 0.1, "name": "adam", "one": "1", "amp": True})
+    files = run.config_files()
+    assert list(files) == ["hyperparameters.json", "inputdataconfig.json",
+                           "resourceconfig.json"]
+    assert files["hyperparameters.json"] == {"lr": "0.1", "name": "adam", "one": '"1"',
+                                             "amp": "true"}
+    assert files["inputdataconfig.json"] == contract.input_data_config(run.channels)
+    assert files["resourceconfig.json"] == run.cluster.resource_config("algo-2")
+
+
+def test_config_files_are_written_byte_for_byte_as_json_dumps_makes_them(tmp_path: Path):
+    run = two_host_run(hyperparameters={"lr": 0.1, "note": "ünï ✓", "cfg": {"a": [1, None]}})
+    target = tmp_path / "input" / "config"
+    contract.write_config_files(run, target)  # creates missing parents
+    assert sorted(p.name for p in target.iterdir()) == [
         "hyperparameters.json", "inputdataconfig.json", "resourceconfig.json"]
-    assert json.loads((tmp_path / "hyperparameters.json").read_text()) == {"lr": "0.1",
-                                                                           "epochs": "3"}
-    assert json.loads((tmp_path / "resourceconfig.json").read_text())["current_host"] == "algo-2"
+    for name, document in run.config_files().items():
+        data = (target / name).read_bytes()
+        assert data == json.dumps(document, indent=2).encode("ascii")
+        assert json.loads(data) == document
+    assert hp.decode(json.loads((target / "hyperparameters.json").read_bytes())) == \
+        run.hyperparameters
 
 
-def test_training_env_holds_the_toolkits_37_properties():
+def test_training_env_holds_exactly_the_toolkits_37_properties():
     env = two_host_run().training_env()
-    assert len(env) == 37
+    assert set(env) == TRAINING_ENV_KEYS and len(env) == 37
     assert env["hyperparameters"] == {"lr": 0.1, "epochs": 3}  # typed, not strings
     assert env["channel_input_dirs"] == {"train": "/opt/ml/input/data/train",
                                          "validation": "/opt/ml/input/data/validation"}
     assert (env["current_host"], env["master_hostname"], env["is_master"]) == (
         "algo-2", "algo-1", False)
     assert env["module_name"] == "train" and env["user_entry_point"] == "train.py"
-    assert env["resource_config"]["hosts"] == ["algo-1", "algo-2"]
+    assert env["module_dir"] == "/opt/ml/code"
+    assert env["resource_config"] == two_host_run().cluster.resource_config("algo-2")
+    assert env["input_data_config"] == contract.input_data_config(two_host_run().channels)
+    assert (env["model_dir"], env["output_data_dir"], env["input_config_dir"]) == (
+        "/opt/ml/model", "/opt/ml/output/data", "/opt/ml/input/config")
+    assert env["additional_framework_parameters"] == {} and env["distribution_hosts"] == []
+    assert two_host_run("algo-1").training_env()["is_master"] is True
 
 
 def test_environment_is_the_union_of_toolkit_and_v3_variables():
     env = two_host_run().environment()
+    assert set(env) >= TOOLKIT_ENV | V3_ENV
+    assert all(isinstance(v, str) for v in env.values())
     assert env["SM_MODEL_DIR"] == "/opt/ml/model"
     assert env["SM_OUTPUT_DATA_DIR"] == "/opt/ml/output/data"
     assert env["SM_CHANNEL_TRAIN"] == "/opt/ml/input/data/train"
+    assert env["SM_CHANNEL_VALIDATION"] == "/opt/ml/input/data/validation"
     assert env["SM_CHANNELS"] == '["train","validation"]'
     assert env["SM_HOSTS"] == '["algo-1","algo-2"]'
     assert env["SM_CURRENT_HOST"] == "algo-2"
     assert env["SM_USER_ARGS"] == '["--epochs","3","--lr","0.1"]'
-    assert env["SM_HP_LR"] == "0.1" and json.loads(env["SM_HPS"]) == {"lr": 0.1, "epochs": 3}
+    assert env["SM_HP_LR"] == "0.1" and env["SM_HP_EPOCHS"] == "3"
+    assert json.loads(env["SM_HPS"]) == {"lr": 0.1, "epochs": 3}
     assert env["SM_NUM_CPUS"] == "4" and env["SM_NUM_GPUS"] == "0"
-    assert json.loads(env["SM_TRAINING_ENV"])["job_name"] == "job-1"
+    assert env["SM_NUM_NEURONS"] == "0" and env["SM_LOG_LEVEL"] == "20"
+    assert env["SM_IS_HETERO"] == "false" and env["SM_FRAMEWORK_MODULE"] == ""
+    assert env["SM_MODULE_NAME"] == "train" and env["SM_USER_ENTRY_POINT"] == "train.py"
+    assert env["SM_INPUT_DATA_CONFIG"] == hp.env_value(contract.input_data_config(
+        {"train": "text/csv", "validation": None}))
+    assert json.loads(env["SM_RESOURCE_CONFIG"])["current_host"] == "algo-2"
     # V3 ModelTrainer's driver variables
     assert (env["SM_MASTER_ADDR"], env["SM_MASTER_PORT"]) == ("algo-1", "7777")
     assert (env["SM_HOST_COUNT"], env["SM_CURRENT_HOST_RANK"]) == ("2", "1")
     assert env["SM_OUTPUT_FAILURE"] == "/opt/ml/output/failure"
+    assert (env["SM_SOURCE_DIR"], env["SM_ENTRY_SCRIPT"]) == ("/opt/ml/code", "train.py")
     assert env["TRAINING_JOB_NAME"] == "job-1"
-    assert all(isinstance(v, str) for v in env.values())
-    assert "MASTER_ADDR" not in env  # only for a distributed launch
+    assert "MASTER_ADDR" not in env and "SM_DISTRIBUTED_CONFIG" not in env  # not distributed
+    assert "AWS_REGION" not in env
+
+
+def test_sm_training_env_is_valid_json_of_the_training_env():
+    run = two_host_run(hyperparameters={"layers": [64, 32], "amp": False, "name": "adam"})
+    env = run.environment()
+    assert json.loads(env["SM_TRAINING_ENV"]) == run.training_env()
+    assert json.loads(env["SM_TRAINING_ENV"])["hyperparameters"]["amp"] is False  # §7 #15
+    assert env["SM_TRAINING_ENV"] == json.dumps(run.training_env(), sort_keys=True,
+                                                separators=(",", ":"))
+
+
+def test_hyperparameters_reach_the_environment_in_both_spellings():
+    env = two_host_run(hyperparameters={"learning-rate": 0.01, "cfg": {"b": 1}}).environment()
+    assert env["SM_HP_LEARNING-RATE"] == env["SM_HP_LEARNING_RATE"] == "0.01"
+    assert env["SM_HP_CFG"] == '{"b":1}'
+
+
+def test_gpus_cpus_and_log_level_are_described():
+    env = two_host_run(num_gpus=2, num_cpus=8, log_level=10).environment()
+    assert (env["SM_NUM_GPUS"], env["SM_NUM_CPUS"], env["SM_LOG_LEVEL"]) == ("2", "8", "10")
+    assert json.loads(env["SM_TRAINING_ENV"])["num_gpus"] == 2
 
 
 def test_every_path_variable_points_into_a_local_layout(tmp_path):
-    env = two_host_run(layout=Layout(tmp_path / "opt/ml")).environment()
-    paths = [v for k, v in env.items() if k.endswith("_DIR") or k.startswith("SM_CHANNEL_")]
-    assert paths and all(p.startswith(str(tmp_path)) for p in paths)
+    root = tmp_path / "opt/ml"
+    run = two_host_run(layout=Layout(root))
+    env = run.environment()
+    paths = {k: v for k, v in env.items()
+             if k.endswith(("_DIR", "_FAILURE")) or k.startswith("SM_CHANNEL_")}
+    assert {"SM_MODEL_DIR", "SM_OUTPUT_DATA_DIR", "SM_CHANNEL_TRAIN", "SM_MODULE_DIR",
+            "SM_SOURCE_DIR", "SM_OUTPUT_FAILURE", "SM_INPUT_CONFIG_DIR"} <= set(paths)
+    assert all(p.startswith(str(root) + "/") for p in paths.values())
+    assert env["SM_MODEL_DIR"] == str(root / "model")
+    assert env["SM_CHANNEL_TRAIN"] == str(root / "input/data/train")
+    training_env = json.loads(env["SM_TRAINING_ENV"])
+    assert training_env["module_dir"] == str(root / "code")
+    assert training_env["channel_input_dirs"]["train"] == str(root / "input/data/train")
 
+
+def test_a_given_module_dir_is_reported_as_is():
+    env = two_host_run(module_dir="s3://b/job/source/sourcedir.tar.gz").environment()
+    assert env["SM_MODULE_DIR"] == "s3://b/job/source/sourcedir.tar.gz"
+
+
+def test_region_sets_both_aws_variables():
+    env = two_host_run(region="eu-west-1").environment()
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+
+
+# ---- the command ------------------------------------------------------------------------
 
 def test_python_entry_point_runs_with_the_toolkits_arguments():
     assert two_host_run().command("/usr/bin/python3") == [
         "/usr/bin/python3", "train.py", "--epochs", "3", "--lr", "0.1"]
+    assert two_host_run(hyperparameters={}).command() == ["python3", "train.py"]
+
+
+def test_torchrun_on_one_host_needs_no_rendezvous_address():
+    run = ScriptRun(job_name="j", cluster=Cluster("ml.g5.12xlarge"), current_host="algo-1",
+                    entry_point="train.py", hyperparameters={"lr": 0.1}, processes_per_host=4)
+    assert run.command("python") == [
+        "python", "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=4",
+        "train.py", "--lr", "0.1"]
+    env = run.environment()
+    assert (env["MASTER_ADDR"], env["MASTER_PORT"]) == ("algo-1", "7777")
+    assert json.loads(env["SM_FRAMEWORK_PARAMS"]) == {
+        "sagemaker_mpi_num_of_processes_per_host": 4,
+        "sagemaker_torch_distributed_enabled": True}
 
 
 def test_torchrun_on_several_hosts_names_algo_1_as_master():
@@ -109,16 +268,20 @@ def test_torchrun_on_several_hosts_names_algo_1_as_master():
         "train.py", "--epochs", "3", "--lr", "0.1"]
     env = run.environment()
     assert (env["MASTER_ADDR"], env["MASTER_PORT"]) == ("algo-1", "7777")
-    assert json.loads(env["SM_DISTRIBUTED_CONFIG"])["process_count_per_node"] == 4
+    assert env["SM_DISTRIBUTED_CONFIG"] == '{"process_count_per_node": 4, "smp": null}'
     assert run.training_env()["distribution_hosts"] == ["algo-1", "algo-2"]
+    assert two_host_run("algo-1", processes_per_host=4).command()[7] == "--node_rank=0"
 
 
-def test_shell_entry_point_gets_its_arguments_without_a_shell_parsing_them():
-    run = two_host_run(entry_point="run.sh", hyperparameters={"msg": "a b; rm -rf /"})
-    assert run.command() == ["/bin/sh", "-c", 'exec "./$0" "$@"', "run.sh",
-                             "--msg", "a b; rm -rf /"]
+@pytest.mark.parametrize("entry", ["run.sh", "launch"])
+def test_other_entry_points_get_their_arguments_without_a_shell_parsing_them(entry):
+    # hyperparameters are passed here too (V3's SourceCode(command=...) drops them, §7 #1)
+    run = two_host_run(entry_point=entry, hyperparameters={"msg": "a b; rm -rf /", "n": 2})
+    assert run.command() == ["/bin/sh", "-c", 'exec "./$0" "$@"', entry,
+                             "--msg", "a b; rm -rf /", "-n", "2"]
+    assert run.environment()["SM_MODULE_NAME"] == entry
 
 
-def test_region_sets_both_aws_variables():
-    env = two_host_run(region="eu-west-1").environment()
-    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "eu-west-1"
+def test_render_command_quotes_for_display():
+    assert contract.render_command(["python3", "train.py", "--msg", "a b"]) == \
+        "python3 train.py --msg 'a b'"

@@ -58,6 +58,14 @@ def test_failing_script_reports_the_last_traceback_with_its_line(ip):
     assert "ValueError: bad data (train.py, line 4)" in job.failure_reason
     assert "exit code 1" in job.failure_reason
     assert job.logs()["message"].iloc[0] == "starting"
+    assert job.model_artifacts is None  # it saved nothing: no empty archive to mislead
+
+
+def test_a_completed_job_that_saved_nothing_still_has_its_archives(ip):
+    job = train(ip, "--wait", "print('nothing to save')\n")
+    for archive in (job.model_artifacts, job.output_artifacts):
+        with tarfile.open(archive) as tar:
+            assert tar.getnames() == []
 
 
 def test_failure_file_written_by_the_script_is_the_failure_reason(ip):

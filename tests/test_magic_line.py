@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 import string
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sm_notebook.errors import SpecError
-from sm_notebook.magic_line import expand_line, parse_duration, quote, split_line
+from sm_notebook.magic_line import (
+    build_spec,
+    expand_line,
+    parse_duration,
+    quote,
+    render_line,
+    split_line,
+)
+from sm_notebook.magics import SmTrainMagics
 from sm_notebook.secrets import is_secret_value
+from sm_notebook.spec import Channel, MetricDefinition, TrainingSpec
+
+PRINTABLE = (string.printable.replace("\n", "").replace("\r", "").replace("\x0b", "")
+             .replace("\x0c", ""))
 
 
 def args(line: str, **namespace) -> list[str]:
     return expand_line(line, namespace).args
+
+
+def spec_of(line: str, namespace: dict | None = None, base: Path = Path("/nonexistent")):
+    """The magic's own argparse parser and build_spec (as SmTrainMagics.parse uses them),
+    without a shell and without validation: line → (spec, launch options)."""
+    parser = SmTrainMagics.sm_train.parser
+    parser.allow_abbrev = False  # as the magic sets it
+    expanded = expand_line(line, namespace or {})
+    parsed, extra = parser.parse_known_args(expanded.args)
+    assert extra == []
+    return build_spec(parsed, expanded, "print('train')\n", base_dir=base)
 
 
 def test_tokens_split_like_a_shell():
@@ -144,3 +168,165 @@ def test_any_hyperparameters_survive_render_and_parse(parse, hyperparameters):
     assert again.hyperparameters == hyperparameters
     assert [type(v) for v in again.hyperparameters.values()] == [
         type(v) for v in hyperparameters.values()]
+
+
+# ---- more of the expansion rules ------------------------------------------------------
+
+def test_a_token_split_into_quoted_and_unquoted_segments():
+    assert split_line("a\"b c\"'d'") == [[("a", True), ("b c", True), ("d", False)]]
+    assert split_line("  one\ttwo  ") == [[("one", True)], [("two", True)]]
+    assert split_line("''") == [[("", False)]]  # an empty quoted token is still a token
+    assert split_line("") == []
+
+
+def test_single_quotes_are_literal_and_double_quotes_expand():
+    line = expand_line("""--hp a='$lr {lr} $$' --hp b="$lr {lr}" --hp c="\\$lr" --hp d=\\$lr""",
+                       {"lr": 0.5})
+    assert [line.resolve(a) for a in line.args[1::2]] == [
+        "a=$lr {lr} $$", "b=0.5 0.5", "c=$lr", "d=$lr"]
+
+
+def test_dollar_dollar_and_doubled_braces_are_literal_characters():
+    assert args("--hp cost=$$5 --hp b={{x}} --hp c=\"{{$$}}\"") == [
+        "--hp", "cost=$5", "--hp", "b={x}", "--hp", "c={$}"]
+
+
+@pytest.mark.parametrize("text", ["{3}", "{1,5}", "{2,}", "{,4}", "{ 2 }", "{}"])
+def test_regex_quantifiers_are_not_expressions(text):
+    assert args(f"--metric n=a{text}(\\d)") == ["--metric", f"n=a{text}(\\d)"]
+
+
+def test_several_references_or_surrounding_text_make_a_string():
+    line = expand_line("--hp v=$lr$lr --hp w=x$lr --hp u={n}-{n}", {"lr": 0.5, "n": 2})
+    assert [line.resolve(a) for a in line.args[1::2]] == ["v=0.50.5", "w=x0.5", "u=2-2"]
+
+
+def test_whole_references_keep_the_object_for_hps_and_hp():
+    params, layers = {"epochs": 3, "cfg": {"a": [1]}}, [64, 32]
+    spec, _ = spec_of("--hps $params --hp layers=$layers --hp lr={1 / 4} --hp n=\"$layers\"",
+                      {"params": params, "layers": layers})
+    assert spec.hyperparameters == {"epochs": 3, "cfg": {"a": [1]}, "layers": [64, 32],
+                                    "lr": 0.25, "n": [64, 32]}
+    assert spec.hyperparameters["layers"] is layers  # the object, not its text
+    assert type(spec.hyperparameters["lr"]) is float
+
+
+def test_a_typed_hp_value_is_a_json_literal_unless_quoted():
+    spec, _ = spec_of("""--hp a=1 --hp b='"1"' --hp c=true --hp d=adam --hp e=[1,2]""")
+    assert spec.hyperparameters == {"a": 1, "b": "1", "c": True, "d": "adam", "e": [1, 2]}
+    assert type(spec.hyperparameters["b"]) is str
+
+
+@pytest.mark.parametrize(("line", "option"), [
+    ("--input train=$data", "--input"),
+    ("--input=train=$data", "--input"),
+    ("--hps $data", "--hps"),
+    ("$data --wait", "line"),          # the variable-name position belongs to no option
+])
+def test_an_unknown_variable_names_its_option(line, option):
+    with pytest.raises(SpecError) as caught:
+        expand_line(line, {})
+    assert caught.value.option == option
+    assert "$data: no variable named 'data'" in str(caught.value)
+
+
+@pytest.mark.parametrize(("expr", "error"), [
+    ("{nope + 1}", "NameError"), ("{1 +}", "SyntaxError"), ("{[][1]}", "IndexError")])
+def test_a_failing_expression_names_its_option_and_the_error(expr, error):
+    with pytest.raises(SpecError) as caught:
+        expand_line(f"--max-run {expr}", {})
+    assert caught.value.option == "--max-run"
+    assert f"{expr}: {error}" in str(caught.value)
+
+
+# ---- durations, quoting, rendering -----------------------------------------------------
+
+@pytest.mark.parametrize(("text", "seconds"), [(" 2h ", 7200), ("0", 0), ("10s", 10),
+                                               ("1d12h", 129600)])
+def test_more_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["2 h", "1h 30m", "m", "1w", "2H", "h30"])
+def test_more_malformed_durations(text):
+    assert parse_duration(text) is None
+
+
+def test_a_duration_option_takes_numbers_forms_and_objects():
+    spec, _ = spec_of("--max-run 1h30m --keep-alive $ka --max-wait 7200", {"ka": 600})
+    assert (spec.max_run, spec.keep_alive, spec.max_wait) == (5400, 600, 7200)
+    with pytest.raises(SpecError, match=r"^--max-run: 'soon' is not a duration"):
+        spec_of("--max-run soon")
+
+
+@pytest.mark.parametrize(("token", "quoted"), [
+    ("abc", "abc"), ("s3://b/k.csv", "s3://b/k.csv"), ("a=b,c:d@e+f%g", "a=b,c:d@e+f%g"),
+    ("", "''"), ("a b", "'a b'"), ("$x", "'$x'"), ("{x}", "'{x}'"),
+    ("it's", "'it'\"'\"'s'"), ("back\\slash", "'back\\slash'")])
+def test_quote_leaves_safe_tokens_bare_and_single_quotes_the_rest(token, quoted):
+    assert quote(token) == quoted
+    assert args(quoted) == [token]
+
+
+def test_render_line_writes_each_set_option_once_in_a_fixed_order():
+    spec = TrainingSpec(
+        cell="print(1)", hyperparameters={"lr": 0.1, "name": "adam", "one": "1", "flag": True,
+                                          "cfg": {"a": [1, None]}, "msg": "two words"},
+        channels=[Channel("train", "data/train", "text/csv")], max_run=5400,
+        tags={"team": "ml x"}, metrics=[MetricDefinition("loss", "loss=([0-9.]+)")])
+    assert render_line(spec, "job") == (
+        "%%sm_train job --mode local --hp lr=0.1 --hp name=adam --hp 'one=\"1\"' "
+        "--hp flag=true --hp 'cfg={\"a\":[1,null]}' --hp 'msg=two words' "
+        "--input train=data/train --content-type train=text/csv --max-run 5400 "
+        "--tag 'team=ml x' --metric 'loss=loss=([0-9.]+)'")
+    assert render_line(TrainingSpec()) == "%%sm_train --mode local"  # defaults left out
+    assert spec.to_magic_line("job") == render_line(spec, "job")
+
+
+def test_rendered_lines_parse_back_without_the_shell():
+    spec, _ = spec_of("job --mode container --image repo/img:1 --hp lr=0.1 --hp 'msg=a b' "
+                      "--input 'val=my data' --metric 'acc=acc=([0-9]{1,3})' --env X='$HOME' "
+                      "--tag team=ml --max-run 2h --base-job-name exp")
+    again, launch = spec_of(spec.to_magic_line("job")[len("%%sm_train "):])
+    assert again == spec and launch.variable == "job"
+    assert spec.environment == {"X": "$HOME"} and spec.max_run == 7200
+
+
+plain_text = st.text(alphabet=PRINTABLE, min_size=1, max_size=15).filter(
+    lambda s: s.strip() == s and not s.startswith("-"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    env=st.dictionaries(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True),
+                        plain_text, max_size=3),
+    tags=st.dictionaries(plain_text.filter(lambda k: "=" not in k), plain_text, max_size=3),
+    metrics=st.lists(st.tuples(st.from_regex(r"[a-z]{1,6}", fullmatch=True), plain_text),
+                     max_size=3, unique_by=lambda m: m[0]),
+    channels=st.lists(st.tuples(st.from_regex(r"[a-z]{1,6}", fullmatch=True), plain_text,
+                                st.none() | plain_text), max_size=3, unique_by=lambda c: c[0]),
+    paths=st.tuples(*[st.none() | plain_text] * 4),
+    dependencies=st.lists(plain_text, max_size=2),
+    numbers=st.tuples(st.integers(1, 8), st.none() | st.integers(1, 500),
+                      st.none() | st.integers(1, 10**6)),
+    spot=st.booleans(),
+)
+def test_any_options_survive_render_and_parse(env, tags, metrics, channels, paths,
+                                              dependencies, numbers, spot):
+    output, source_dir, image, requirements = paths
+    count, volume, max_run = numbers
+    spec = TrainingSpec(
+        cell="print('train')\n", mode="sagemaker", environment=env, tags=tags,
+        metrics=[MetricDefinition(*m) for m in metrics],
+        channels=[Channel(*c) for c in channels], output=output, source_dir=source_dir,
+        image=image, requirements=requirements, dependencies=dependencies,
+        instance_count=count, volume_gb=volume, max_run=max_run, spot=spot)
+    again, _ = spec_of(spec.to_magic_line()[len("%%sm_train "):])
+    assert again == spec
+
+
+def test_a_value_starting_with_a_dash_survives_render_and_parse():
+    spec, _ = spec_of("--tag=-x=1 --output=-out")
+    assert (spec.tags, spec.output) == ({"-x": "1"}, "-out")
+    again, _ = spec_of(spec.to_magic_line()[len("%%sm_train "):])
+    assert again == spec

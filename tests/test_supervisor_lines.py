@@ -70,6 +70,60 @@ def test_a_long_line_arriving_in_pipe_sized_chunks_is_cut_the_same_way():
     assert [len(line) for line in lines] == [MAX_LINE_BYTES, MAX_LINE_BYTES, 10, 4]
 
 
+def test_a_multibyte_line_is_cut_between_characters_never_inside_one():
+    text = "€" * (MAX_LINE_BYTES // 3 * 2 + 5)  # 3 bytes each; the limit is not a multiple
+    whole = feed_all(LineSplitter(), text.encode() + b"\n")
+    data = text.encode() + b"\n"
+    chunked = feed_all(LineSplitter(), *(data[i:i + 65536] for i in range(0, len(data), 65536)))
+    for lines in (whole, chunked):
+        assert "\ufffd" not in "".join(lines)
+        assert "".join(lines) == text
+        assert all(len(line.encode()) <= MAX_LINE_BYTES for line in lines)
+        assert len(lines) == 3
+    assert whole == chunked
+
+
+def test_a_long_line_without_a_line_end_is_flushed_in_pieces():
+    lines = feed_all(LineSplitter(), b"z" * (MAX_LINE_BYTES + 1))
+    assert [len(line) for line in lines] == [MAX_LINE_BYTES, 1]
+
+
+def test_a_long_progress_line_is_cut_too():
+    splitter = LineSplitter(clock=Clock())
+    lines = feed_all(splitter, b"p" * (MAX_LINE_BYTES + 7) + b"\rdone\n")
+    assert [len(line) for line in lines] == [MAX_LINE_BYTES, 7, 4]
+
+
+def test_empty_lines_are_kept_and_a_final_partial_line_is_flushed():
+    splitter = LineSplitter()
+    assert splitter.feed(b"a\n\n\r\nb") == ["a", "", ""]
+    assert splitter.flush() == ["b"]
+    assert splitter.flush() == []  # nothing twice
+    assert feed_all(LineSplitter(), b"") == []
+
+
+def test_a_lone_carriage_return_at_the_very_end_is_not_a_blank_line():
+    assert feed_all(LineSplitter(clock=Clock()), b"50%\r") == ["50%"]
+    assert feed_all(LineSplitter(clock=Clock()), b"line\n\r") == ["line"]
+
+
+def test_a_multibyte_character_split_between_chunks_is_decoded_whole():
+    data = "naïve ✓\n".encode()
+    assert feed_all(LineSplitter(), *(data[i:i + 1] for i in range(len(data)))) == ["naïve ✓"]
+
+
+def test_progress_redraws_are_passed_on_again_once_the_interval_has_passed():
+    # tqdm style: each redraw starts with \r; a redraw is complete when the next \r comes
+    clock = Clock()
+    splitter = LineSplitter(progress_interval=1.0, clock=clock)
+    out = []
+    for now, chunk in [(0.0, b"\r 10%"), (0.5, b"\r 20%"), (1.2, b"\r 30%"), (1.6, b"\r 40%"),
+                       (1.7, b"\n")]:
+        clock.now = now
+        out += splitter.feed(chunk)
+    assert out == [" 10%", " 30%", " 40%"]  # 20% within the interval; 40% the final state
+
+
 def test_pack_puts_files_at_the_archive_root(tmp_path):
     source = tmp_path / "model"
     (source / "sub").mkdir(parents=True)
@@ -82,11 +136,32 @@ def test_pack_puts_files_at_the_archive_root(tmp_path):
     assert not target.with_name("model.tar.gz.partial").exists()
 
 
-def test_pack_of_an_empty_or_missing_directory_makes_no_archive(tmp_path):
+def test_pack_of_an_empty_directory_makes_a_valid_empty_archive(tmp_path):
+    # as the service and the SDKs' local modes do: model.tar.gz exists even when empty
     (tmp_path / "empty").mkdir()
-    assert not pack(tmp_path / "empty", tmp_path / "a.tar.gz")
+    target = tmp_path / "out" / "model.tar.gz"
+    assert pack(tmp_path / "empty", target)
+    assert target.read_bytes()[:2] == b"\x1f\x8b"  # gzip
+    with tarfile.open(target, "r:gz") as tar:
+        assert tar.getmembers() == []
+
+
+def test_pack_of_a_missing_directory_makes_no_archive(tmp_path):
     assert not pack(tmp_path / "missing", tmp_path / "b.tar.gz")
-    assert not list(tmp_path.glob("*.tar.gz"))
+    assert not list(tmp_path.iterdir())
+
+
+def test_pack_replaces_an_older_archive(tmp_path):
+    source, target = tmp_path / "model", tmp_path / "model.tar.gz"
+    source.mkdir()
+    (source / "a.txt").write_text("1")
+    pack(source, target)
+    (source / "a.txt").unlink()
+    (source / "b.txt").write_text("2")
+    assert pack(source, target)
+    with tarfile.open(target) as tar:
+        assert tar.getnames() == ["b.txt"]
+        assert tar.extractfile("b.txt").read() == b"2"
 
 
 TRACEBACK = """Traceback (most recent call last):
@@ -131,5 +206,33 @@ def test_a_torchrun_workers_traceback_wins_over_the_launchers():
     assert reason == "FileNotFoundError: /opt/ml/input/data/train/x.csv (train.py, line 9)"
 
 
+def test_python_311_caret_lines_are_not_taken_for_the_exception():
+    lines = ["Traceback (most recent call last):",
+             '  File "/opt/ml/code/train.py", line 5, in <module>',
+             "    total = values[10] / count", "            ~~~~~~^^^^",
+             "IndexError: list index out of range", "some later output"]
+    assert failure_from_traceback(lines, "train.py") == (
+        "IndexError: list index out of range (train.py, line 5)")
+
+
+def test_an_exception_outside_the_entry_script_has_no_line_context():
+    lines = ["Traceback (most recent call last):",
+             '  File "/usr/lib/python3.11/runpy.py", line 198, in _run_module_as_main',
+             "ModuleNotFoundError: No module named 'torch'"]
+    assert failure_from_traceback(lines, "train.py") == (
+        "ModuleNotFoundError: No module named 'torch'")
+
+
+def test_a_file_of_the_same_name_elsewhere_is_the_entry_script_only_by_name():
+    lines = ["Traceback (most recent call last):",
+             '  File "/job/opt/ml/code/main.py", line 2, in <module>',
+             "    import helpers",
+             '  File "/job/opt/ml/code/helpers.py", line 7, in <module>',
+             "    raise KeyError('x')", "KeyError: 'x'"]
+    assert failure_from_traceback(lines, "main.py") == "KeyError: 'x' (main.py, line 2)"
+
+
 def test_no_traceback_gives_no_reason():
     assert failure_from_traceback(["just output", "exit"], "train.py") is None
+    assert failure_from_traceback([], "train.py") is None
+    assert failure_from_traceback(["Traceback (most recent call last):"], "train.py") is None

@@ -71,17 +71,18 @@ class LineSplitter:
                 out += _pieces(segment)
             else:
                 out.append(segment.decode("utf-8", "replace"))
-        self._buf = buf[start:]
-        if len(self._buf) > MAX_LINE_BYTES:  # no line end yet: pass on whole pieces now
-            whole = (len(self._buf) - 1) // MAX_LINE_BYTES * MAX_LINE_BYTES  # keep a tail
-            out += _pieces(self._buf[:whole])
-            self._buf = self._buf[whole:]
+        rest = buf[start:]
+        while len(rest) > MAX_LINE_BYTES:  # no line end yet: pass on whole pieces now
+            cut = _cut(rest)
+            out.append(rest[:cut].decode("utf-8", "replace"))
+            rest = rest[cut:]
+        self._buf = rest
         return out
 
     def _progress(self, segment: bytes, out: list[str]) -> None:
         now = self._clock()
         if now - self._last_progress >= self._interval:
-            out.append(segment.decode("utf-8", "replace"))
+            out += _pieces(segment)
             self._last_progress = now
             self._pending = None
         else:
@@ -90,19 +91,37 @@ class LineSplitter:
     def flush(self) -> list[str]:
         rest = self._buf.rstrip(b"\r") or self._pending
         self._buf, self._pending = b"", None
-        return [rest.decode("utf-8", "replace")] if rest else []
+        return _pieces(rest) if rest else []
+
+
+def _cut(data: bytes) -> int:
+    """Where to cut ``data`` (longer than the limit): at the limit, moved back to the start
+    of a UTF-8 character so no character is split between two pieces."""
+    i = MAX_LINE_BYTES
+    while i > MAX_LINE_BYTES - 3 and data[i] & 0xC0 == 0x80:  # a continuation byte
+        i -= 1
+    return i
 
 
 def _pieces(data: bytes) -> list[str]:
-    return [data[i:i + MAX_LINE_BYTES].decode("utf-8", "replace")
-            for i in range(0, len(data), MAX_LINE_BYTES)]
+    """One line's text, cut into pieces of at most ``MAX_LINE_BYTES`` bytes."""
+    out = []
+    while len(data) > MAX_LINE_BYTES:
+        cut = _cut(data)
+        out.append(data[:cut].decode("utf-8", "replace"))
+        data = data[cut:]
+    out.append(data.decode("utf-8", "replace"))
+    return out
 
 
 def pack(source: Path, target: Path) -> bool:
-    """Tar-gzip the contents of ``source`` (files at the archive root, as SageMaker does)."""
-    entries = sorted(source.iterdir()) if source.is_dir() else []
-    if not entries:
+    """Tar-gzip the contents of ``source`` (files at the archive root, as SageMaker does).
+
+    An empty directory gives a valid empty archive, as the service's and the SDKs' local
+    modes produce; False (no archive) only when ``source`` is not a directory."""
+    if not source.is_dir():
         return False
+    entries = sorted(source.iterdir())
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
@@ -279,10 +298,15 @@ class Supervisor:
             (layout / "output" / "success").touch()
         if self.stop_reason is None:
             self.transition("InProgress", "Uploading", "Packing the model and output data")
-        if pack(layout / "model", artifacts / "model.tar.gz"):
-            extra["model_artifacts"] = str(artifacts / "model.tar.gz")
-        if pack(layout / "output" / "data", artifacts / "output.tar.gz"):
-            extra["output_artifacts"] = str(artifacts / "output.tar.gz")
+        # A completed job always has its archives, as on the service; a failed or stopped one
+        # keeps whatever the script saved, and gets no empty archive to mislead.
+        succeeded = code == 0 and self.stop_reason is None
+        for key, source, name in (("model_artifacts", layout / "model", "model.tar.gz"),
+                                  ("output_artifacts", layout / "output" / "data",
+                                   "output.tar.gz")):
+            saved = source.is_dir() and any(source.iterdir())
+            if (succeeded or saved) and pack(source, artifacts / name):
+                extra[key] = str(artifacts / name)
         copy_to = self.run.get("copy_artifacts_to")
         if copy_to:
             dest = Path(copy_to) / self.run["job_name"] / "output"
