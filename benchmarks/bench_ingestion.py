@@ -57,7 +57,7 @@ def synthetic_output(lines: int, seed: int = 7) -> bytes:
 def _job_dir(root: Path) -> Path:
     directory = root / "bench-job"
     directory.mkdir()
-    (directory / "run.json").write_text(json.dumps({"host": "algo-1"}))
+    (directory / "run.json").write_text(json.dumps({"layout_roots": {"algo-1": str(directory)}}))
     (directory / "state.json").write_text(json.dumps({"status": "InProgress",
                                                       "secondary_status": "Training"}))
     return directory

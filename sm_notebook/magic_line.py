@@ -54,6 +54,8 @@ OPTIONS: list[Option] = [
     _opt("--mode", "where the job runs: local (a process here, the default), container "
          "(Docker) or sagemaker", "MODE"),
     _opt("--image", "training image: a URI or a name (container and sagemaker modes)", "IMAGE"),
+    _opt("--image-kind", "container mode: toolkit (the image runs AWS's `train`) or plain "
+         "(sm_notebook's launcher runs the script); detected when not given", "KIND"),
     _opt("--instance-type", "ml.m5.xlarge, ... ; local_cpu or local_gpu imply --mode container",
          "TYPE"),
     _opt("--instance-count", "number of hosts (default 1)", "N"),
@@ -365,6 +367,7 @@ def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | No
         dependencies=[str(text(p)) for p in args.dependencies],
         requirements=_opt_str(args.requirements, line),
         image=_opt_str(args.image, line) or (d.image if mode != "local" else None),
+        image_kind=_opt_str(args.image_kind, line),
         instance_type=instance_type,
         instance_count=_int("--instance-count", args.instance_count, line, 1),
         volume_gb=_int("--volume-gb", args.volume_gb, line, None),
@@ -554,6 +557,7 @@ def render_line(spec: TrainingSpec, variable: str | None = None) -> str:
     simple = [("--entry-script", spec.entry_script if spec.entry_script != DEFAULT_ENTRY_SCRIPT
                else None), ("--source-dir", spec.source_dir),
               ("--requirements", spec.requirements), ("--image", spec.image),
+              ("--image-kind", spec.image_kind),
               ("--instance-type", spec.instance_type),
               ("--instance-count", spec.instance_count if spec.instance_count != 1 else None),
               ("--volume-gb", spec.volume_gb)]

@@ -84,6 +84,11 @@ class SmTrainMagics(Magics):
             from .backends.local import LocalBackend
 
             return LocalBackend(stop_grace=self.stop_grace)
+        if mode == "container":
+            from .backends.container import ContainerBackend
+
+            return ContainerBackend(stop_grace=self.stop_grace,
+                                    kinds_cache=self.registry.root.parent / "image-kinds.json")
         raise UsageError(f"--mode {mode}: not available in this version of sm_notebook yet "
                          "(use --dry-run to see what it would run, or --mode local)")
 

@@ -30,14 +30,15 @@ def channel_s3_uri(spec_source: str, bucket: str, name: str, channel: str) -> st
         f"s3://{bucket}/{name}/input/{channel}"
 
 
-def sagemaker_hyperparameters(spec: TrainingSpec, name: str, bucket: str,
-                              region: str) -> dict[str, str]:
-    """User hyperparameters plus the keys through which the toolkit finds the code."""
+def sagemaker_hyperparameters(spec: TrainingSpec, name: str, code: str,
+                              region: str | None) -> dict[str, str]:
+    """User hyperparameters plus the keys through which the toolkit finds the code
+    (``code``: the S3 URI of sourcedir.tar.gz, or ``/opt/ml/code`` in a local container)."""
     stored = hp.encode(spec.hyperparameters)
     stored.update({
         "sagemaker_program": json.dumps(spec.entry_script),
-        "sagemaker_submit_directory": json.dumps(code_s3_uri(bucket, name)),
-        "sagemaker_region": json.dumps(region),
+        "sagemaker_submit_directory": json.dumps(code),
+        "sagemaker_region": json.dumps(region or "us-east-1"),
         "sagemaker_job_name": json.dumps(name),
         "sagemaker_container_log_level": "20",
     })
@@ -69,7 +70,8 @@ def create_training_job_request(spec: TrainingSpec, name: str, *, bucket: str, r
         "TrainingJobName": name,
         "AlgorithmSpecification": algorithm,
         "RoleArn": role or "<--role required>",
-        "HyperParameters": sagemaker_hyperparameters(spec, name, bucket, region),
+        "HyperParameters": sagemaker_hyperparameters(spec, name, code_s3_uri(bucket, name),
+                                                      region),
         "OutputDataConfig": {"S3OutputPath": spec.output or f"s3://{bucket}/"},
         "ResourceConfig": resource,
         "StoppingCondition": stopping,

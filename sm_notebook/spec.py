@@ -19,6 +19,7 @@ from .contract import CONTRACT_ENV
 from .errors import SpecError
 from .secrets import is_secret_name, is_secret_value
 
+IMAGE_KINDS = ("toolkit", "plain")
 MODES = ("local", "container", "sagemaker")
 LOCAL_INSTANCE_TYPES = ("local", "local_cpu", "local_gpu")
 DISTRIBUTIONS = ("torchrun",)
@@ -67,6 +68,7 @@ class TrainingSpec:
     dependencies: list[str] = field(default_factory=list)
     requirements: str | None = None
     image: str | None = None
+    image_kind: str | None = None  # container mode: "toolkit" | "plain"; None: detect
     instance_type: str | None = None
     instance_count: int = 1
     volume_gb: int | None = None
@@ -160,6 +162,8 @@ class TrainingSpec:
         """
         base = base_dir or Path.cwd()
         _check_choice("--mode", self.mode, MODES)
+        if self.image_kind is not None:
+            _check_choice("--image-kind", self.image_kind, IMAGE_KINDS)
         self._validate_compute()
         if self.output is not None and not self.output.startswith("s3://"):
             _check_writable_dir("--output", _resolve(base, self.output))
@@ -359,7 +363,8 @@ class TrainingSpec:
         """Options that are accepted but have no effect in this mode (said, never silent)."""
         notes = []
         if self.mode == "local":
-            for option, value in (("--image", self.image), ("--volume-gb", self.volume_gb),
+            for option, value in (("--image", self.image), ("--image-kind", self.image_kind),
+                                  ("--volume-gb", self.volume_gb),
                                   ("--role", self.role)):
                 if value is not None:
                     notes.append(f"{option} is not used in local mode (the script runs as a "

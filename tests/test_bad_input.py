@@ -131,7 +131,11 @@ ROWS = [
      r"such as us-east-1"),
     ("output-s3-in-local", "--output s3://bucket/out", None, "--output", r"local directory"),
     ("output-under-a-file", "--output bad.json/out", None, "--output", r"a directory path"),
-    ("container-not-yet", "--mode container", None, "--mode container", r"--dry-run"),
+    ("container-needs-image", "--mode container", None, "--image", r"--image NAME\[:TAG\]"),
+    ("image-kind-unknown", "--mode container --image x --image-kind fancy", None,
+     "--image-kind", r"toolkit \| plain"),
+    ("image-missing", "--mode container --image smnb-test/no-such-image:0", None, "--image",
+     r"could not be pulled.*docker image ls"),
     ("form-not-yet", "--form", None, "--form", r"options on the magic line"),
     # names
     ("job-name-underscore", "--job-name a_b", None, "--job-name", r"1-63 letters, digits"),

@@ -146,9 +146,8 @@ class LocalBackend:
             "argv": run.command(self.python_for(spec)),
             "cwd": str(layout.code_dir),
             "env": self.environment(spec, run),
-            "host": HOST,
             "entry_point": spec.entry_script,
-            "layout_root": str(layout.root),
+            "layout_roots": {HOST: str(layout.root)},
             "artifacts_dir": str(directory / "artifacts"),
             "max_run": spec.max_run,
             "stop_grace": self.stop_grace,
@@ -243,14 +242,18 @@ class LocalBackend:
             return []
         reason = ("InternalError: the job's supervisor process ended unexpectedly; see "
                   f"{ref.directory / 'supervisor.err'}")
-        child = state.get("pid")
-        if child and _alive(child):
-            _kill_group(child, signal.SIGKILL)
+        self._kill_orphans(ref, state)
         state.update(status="Failed", secondary_status="Failed", failure_reason=reason,
                      message="Training job failed", ended=utc_now_iso(),
                      last_modified=utc_now_iso())
         write_json(ref.directory / "state.json", state)
         return self._status_events(state, cur)
+
+    def _kill_orphans(self, ref: JobRef, state: dict[str, Any]) -> None:
+        """What a dead supervisor left running: the script's process group."""
+        child = state.get("pid")
+        if child and _alive(child):
+            _kill_group(child, signal.SIGKILL)
 
     def stop(self, ref: JobRef) -> None:
         state = read_json(ref.directory / "state.json")

@@ -114,19 +114,26 @@ def _pieces(data: bytes) -> list[str]:
     return out
 
 
-def pack(source: Path, target: Path) -> bool:
+def pack(source: Path | list[Path], target: Path) -> bool:
     """Tar-gzip the contents of ``source`` (files at the archive root, as SageMaker does).
 
-    An empty directory gives a valid empty archive, as the service's and the SDKs' local
-    modes produce; False (no archive) only when ``source`` is not a directory."""
-    if not source.is_dir():
+    Several sources (one per host) are merged into one archive, a later host's file
+    replacing an earlier host's file of the same path, as the service merges
+    ``/opt/ml/model`` of all hosts.  An empty directory gives a valid empty archive, as the
+    service's and the SDKs' local modes produce; False (no archive) only when no source is
+    a directory."""
+    sources = [p for p in ([source] if isinstance(source, Path) else source) if p.is_dir()]
+    if not sources:
         return False
-    entries = sorted(source.iterdir())
+    members: dict[str, Path] = {}
+    for root in sources:
+        for path in sorted(root.rglob("*")):
+            members[path.relative_to(root).as_posix()] = path
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
-        for entry in entries:
-            tar.add(entry, arcname=entry.name)
+        for name, path in sorted(members.items()):
+            tar.add(path, arcname=name, recursive=False)
     os.replace(partial, target)
     return True
 
@@ -174,7 +181,7 @@ class Supervisor:
         self.state = json.loads((job_dir / "state.json").read_text())
         self.log = open(job_dir / "job.log", "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115 - open for the process's life
         self.log_lock = threading.Lock()
-        self.stderr_tail: deque[str] = deque(maxlen=200)
+        self.stderr_tails: dict[str, deque[str]] = {}  # host → last stderr lines
         self.stop_reason: str | None = None  # "stop" or "max_run"
         self.stop_event = threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -197,16 +204,21 @@ class Supervisor:
         os.replace(tmp, self.job_dir / "state.json")
 
     # ---- output -----------------------------------------------------------------------
-    def write_lines(self, lines: list[str], stream: str) -> None:
+    @property
+    def hosts(self) -> dict[str, Path]:
+        """Host name → its ``/opt/ml`` tree on this machine."""
+        return {host: Path(root) for host, root in self.run["layout_roots"].items()}
+
+    def write_lines(self, lines: list[str], stream: str, host: str | None = None) -> None:
         if not lines:
             return
-        stamp, host = now_iso(), self.run["host"]
+        stamp, host = now_iso(), host or next(iter(self.hosts))
         text = "".join(f"{stamp}\t{host}\t{stream}\t{line}\n" for line in lines)
         with self.log_lock:
             self.log.write(text)
             self.log.flush()
         if stream == "stderr":
-            self.stderr_tail.extend(lines)
+            self.stderr_tails.setdefault(host, deque(maxlen=200)).extend(lines)
 
     def pump(self, streams: dict[int, str]) -> None:
         """Read stdout and stderr in one thread; when both are ready stdout goes first,
@@ -231,8 +243,11 @@ class Supervisor:
         selector.close()
 
     # ---- stopping -----------------------------------------------------------------------
+    def started(self) -> bool:
+        return self.proc is not None
+
     def request_stop(self, reason: str) -> None:
-        if self.stop_reason is not None or self.proc is None:
+        if self.stop_reason is not None or not self.started():
             return
         self.stop_reason = reason
         message = ("Stopping the job" if reason == "stop" else
@@ -290,22 +305,24 @@ class Supervisor:
         self.finish(code)
         return 0
 
-    def finish(self, code: int) -> None:
-        layout = Path(self.run["layout_root"])
+    def finish(self, code: int, failed_host: str | None = None) -> None:
+        """Pack every host's model and output data, then record the final state."""
+        roots = list(self.hosts.values())
         artifacts = Path(self.run["artifacts_dir"])
         extra = {"exit_code": code}
-        if code == 0 and self.stop_reason is None:
-            (layout / "output" / "success").touch()
+        succeeded = code == 0 and self.stop_reason is None
+        if succeeded:
+            for root in roots:
+                (root / "output" / "success").touch()
         if self.stop_reason is None:
             self.transition("InProgress", "Uploading", "Packing the model and output data")
         # A completed job always has its archives, as on the service; a failed or stopped one
         # keeps whatever the script saved, and gets no empty archive to mislead.
-        succeeded = code == 0 and self.stop_reason is None
-        for key, source, name in (("model_artifacts", layout / "model", "model.tar.gz"),
-                                  ("output_artifacts", layout / "output" / "data",
-                                   "output.tar.gz")):
-            saved = source.is_dir() and any(source.iterdir())
-            if (succeeded or saved) and pack(source, artifacts / name):
+        for key, sub, name in (("model_artifacts", "model", "model.tar.gz"),
+                               ("output_artifacts", "output/data", "output.tar.gz")):
+            sources = [root / sub for root in roots]
+            saved = any(p.is_dir() and any(p.iterdir()) for p in sources)
+            if (succeeded or saved) and pack(sources, artifacts / name):
                 extra[key] = str(artifacts / name)
         copy_to = self.run.get("copy_artifacts_to")
         if copy_to:
@@ -322,21 +339,25 @@ class Supervisor:
         elif code == 0:
             self.transition("Completed", "Completed", "Training job completed", **extra)
         else:
+            host = failed_host or next(iter(self.hosts))
             self.transition("Failed", "Failed", "Training job failed",
-                            failure_reason=self.failure_reason(code, layout), **extra)
+                            failure_reason=self.failure_reason(code, host), **extra)
 
-    def failure_reason(self, code: int, layout: Path) -> str:
-        failure = layout / "output" / "failure"
+    def failure_reason(self, code: int, host: str) -> str:
+        failure = self.hosts[host] / "output" / "failure"
         if failure.is_file():
             text = failure.read_text(errors="replace").strip()
             if text:
                 return text[:FAILURE_REASON_CHARS]
         if code in (-signal.SIGKILL, 137):
             return "OutOfMemory: Process killed by SIGKILL (exit code 137)"
-        detail = failure_from_traceback(list(self.stderr_tail), self.run["entry_point"])
+        detail = failure_from_traceback(list(self.stderr_tails.get(host, ())),
+                                        self.run["entry_point"])
         how = (f"killed by signal {signal.Signals(-code).name}" if code < 0
                else f"exit code {code}")
-        reason = f"AlgorithmError: {detail}; {how}" if detail else f"AlgorithmError: {how}"
+        where = f" on {host}" if len(self.hosts) > 1 else ""
+        reason = (f"AlgorithmError: {detail}; {how}{where}" if detail
+                  else f"AlgorithmError: {how}{where}")
         return reason[:FAILURE_REASON_CHARS]
 
 

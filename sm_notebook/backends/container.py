@@ -1,0 +1,216 @@
+"""Container mode: the cell runs in Docker containers with SageMaker's ``/opt/ml`` contract.
+
+Each host (``algo-1`` … ``algo-N``) gets its own ``/opt/ml`` tree in the job's directory,
+bind-mounted at ``/opt/ml``, with the channels mounted read-only under
+``/opt/ml/input/data``.  Images with AWS's training toolkit run ``train`` and find the code
+through ``sagemaker_program`` / ``sagemaker_submit_directory``, as the V2 SDK delivers it;
+plain images run sm_notebook's launcher, mounted read-only, which sets nothing the
+environment does not already hold, installs ``requirements.txt`` and runs the script.  A
+detached supervisor (``runtime/container_supervisor.py``) drives the engine; following the
+job afterwards (state, log, stop, attach) is the local backend's, unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .. import contract, sourcedir
+from ..errors import SmNotebookError, SpecError
+from ..events import utc_now_iso
+from ..plans import sagemaker_hyperparameters
+from ..registry import write_json
+from ..spec import TrainingSpec, _resolve
+from .base import JobRef
+from .local import LocalBackend
+
+LAUNCHER = Path(__file__).resolve().parent.parent / "runtime" / "launcher.py"
+LAUNCHER_IN_CONTAINER = "/opt/sm_notebook/launcher.py"
+LABEL = "sm-notebook.job"
+KINDS = ("toolkit", "plain")
+
+
+class ContainerBackend(LocalBackend):
+    """Runs jobs in local Docker containers; see the module docstring."""
+
+    mode = "container"
+
+    def __init__(self, stop_grace: float = 30.0, kinds_cache: Path | None = None):
+        super().__init__(stop_grace)
+        self.kinds_cache = kinds_cache
+        self._client: Any = None
+
+    # ---- the engine -----------------------------------------------------------------------
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import docker
+
+            try:
+                self._client = docker.from_env(timeout=120)
+                self._client.ping()
+            except Exception as exc:
+                host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+                raise SmNotebookError(
+                    f"--mode container: the Docker Engine at {host} is not reachable "
+                    f"({type(exc).__name__}); start it (dockerd, or `systemctl start docker`) "
+                    "or set DOCKER_HOST") from None
+        return self._client
+
+    def preflight(self, spec: TrainingSpec, base: Path) -> list[str]:
+        if spec.image is None:
+            raise SpecError("--image", "container mode needs an image",
+                            "--image NAME[:TAG] (an AWS framework image or any image with "
+                            "python3), or %config SmTrainMagics.default_image")
+        for ch in spec.channels:
+            if ch.is_s3:
+                raise SpecError("--input", f"{ch.name}: S3 inputs are not downloaded in "
+                                "container mode yet", "a local path (aws s3 cp first)")
+        self.ensure_image(spec.image)
+        how = {"toolkit": "AWS's training toolkit runs `train`",
+               "plain": "sm_notebook's launcher runs the script"}[self.image_kind(spec)]
+        return [f"image {spec.image}: {how}"]
+
+    def ensure_image(self, image: str) -> None:
+        import docker
+
+        try:
+            self.client.images.get(image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        try:
+            self.client.images.pull(image)
+        except docker.errors.APIError as exc:
+            raise SpecError("--image", f"{image} is not on this machine and could not be "
+                            f"pulled: {exc.explanation or exc}",
+                            "an image that exists locally (docker image ls) or in a "
+                            "registry this machine can reach") from None
+
+    def image_kind(self, spec: TrainingSpec) -> str:
+        """``toolkit`` when the image has AWS's training toolkit (``train`` on its PATH)."""
+        if spec.image_kind:
+            return spec.image_kind
+        image = self.client.images.get(spec.image)
+        cache = _read_cache(self.kinds_cache)
+        if image.id in cache:
+            return cache[image.id]
+        env = {e.split("=", 1)[0] for e in image.attrs["Config"].get("Env") or []}
+        if env & {"SAGEMAKER_TRAINING_MODULE", "SAGEMAKER_PROGRAM"}:
+            kind = "toolkit"
+        else:
+            probe = self.client.containers.run(
+                spec.image, ["sh", "-c", "command -v train || true"], entrypoint="",
+                remove=True, network_mode="none", labels={LABEL: "probe"})
+            kind = "toolkit" if probe.strip() else "plain"
+        cache[image.id] = kind
+        _write_cache(self.kinds_cache, cache)
+        return kind
+
+    # ---- launching --------------------------------------------------------------------------
+    def host_run(self, spec: TrainingSpec, name: str, host: str) -> contract.ScriptRun:
+        cluster = contract.Cluster(spec.effective_instance_type, spec.instance_count)
+        return contract.ScriptRun(
+            job_name=name, cluster=cluster, current_host=host, entry_point=spec.entry_script,
+            hyperparameters=spec.hyperparameters, channels=spec.channel_names,
+            num_cpus=os.cpu_count() or 1, region=spec.region,
+            processes_per_host=(spec.processes_per_host or 1) if spec.distribution else None)
+
+    def container_plan(self, spec: TrainingSpec, name: str, host: str, root: Path,
+                       base: Path, kind: str) -> dict[str, Any]:
+        run = self.host_run(spec, name, host)
+        mounts = [[str(root), "/opt/ml", "rw"]]
+        mounts += [[str(_resolve(base, ch.source)), f"/opt/ml/input/data/{ch.name}", "ro"]
+                   for ch in spec.channels]
+        if kind == "toolkit":
+            command, entrypoint = ["train"], None
+            environment = {"TRAINING_JOB_NAME": name, **_region(spec)}
+        else:
+            command = ["python3", LAUNCHER_IN_CONTAINER, "--", *run.command("python3")]
+            entrypoint = ""
+            mounts.append([str(LAUNCHER), LAUNCHER_IN_CONTAINER, "ro"])
+            environment = {**run.environment(), "PYTHONUNBUFFERED": "1"}
+        return {"name": f"{name}-{host}", "image": spec.image, "command": command,
+                "entrypoint": entrypoint, "environment": {**environment, **spec.environment},
+                "mounts": mounts, "working_dir": "/opt/ml/code",
+                "gpus": spec.effective_instance_type == "local_gpu", "shm_size": "1g"}
+
+    def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
+        kind = self.image_kind(spec)
+        roots, plans, notes = {}, {}, []
+        for host in contract.Cluster("x", spec.instance_count).hosts:
+            run = self.host_run(spec, name, host)
+            root = directory / "hosts" / host / "opt" / "ml"
+            layout = contract.Layout(root)
+            for d in layout.directories():
+                Path(d).mkdir(parents=True, exist_ok=True)
+            for ch in spec.channels:
+                Path(layout.channel_dir(ch.name)).mkdir(parents=True, exist_ok=True)
+            notes = sourcedir.lay_out(spec, base, Path(layout.code_dir))
+            contract.write_config_files(run, Path(layout.config_dir))
+            if kind == "toolkit":  # the code reaches the toolkit as the V2 SDK delivers it
+                stored = sagemaker_hyperparameters(spec, name, "/opt/ml/code", spec.region)
+                (Path(layout.config_dir) / "hyperparameters.json").write_text(
+                    json.dumps(stored, indent=2))
+            roots[host] = str(root)
+            plans[host] = self.container_plan(spec, name, host, root, base, kind)
+        output_dir = spec.output and str(_resolve(base, spec.output.removeprefix("file://")))
+        write_json(directory / "run.json", {
+            "job_name": name, "entry_point": spec.entry_script, "image_kind": kind,
+            "layout_roots": roots, "containers": plans, "network": f"{name}-net",
+            "artifacts_dir": str(directory / "artifacts"), "max_run": spec.max_run,
+            "stop_grace": self.stop_grace, "copy_artifacts_to": output_dir,
+            "chown": None if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}",
+        })
+        write_json(directory / "state.json", {
+            "status": "InProgress", "secondary_status": "Starting",
+            "message": "Starting the containers", "created": utc_now_iso(),
+            "transitions": [{"Status": "Starting", "StartTime": utc_now_iso(),
+                             "StatusMessage": "Starting the containers"}],
+        })
+        (directory / "job.log").touch()
+        with open(directory / "supervisor.err", "wb") as err:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "sm_notebook.runtime.container_supervisor",
+                 str(directory)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=err, start_new_session=True, close_fds=True)
+        return JobRef(name, directory, {"process": process, "notes": notes})
+
+    def _kill_orphans(self, ref: JobRef, state: dict[str, Any]) -> None:
+        """A dead supervisor's containers and network, found by their labels."""
+        with contextlib.suppress(Exception):
+            labelled = {"label": f"{LABEL}={ref.name}"}
+            for container in self.client.containers.list(all=True, filters=labelled):
+                container.remove(force=True, v=True)
+            for network in self.client.networks.list(filters=labelled):
+                network.remove()
+
+    def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
+        from ..plans import describe_plan
+
+        return describe_plan(spec, name, base)
+
+
+def _region(spec: TrainingSpec) -> dict[str, str]:
+    return {"AWS_REGION": spec.region, "AWS_DEFAULT_REGION": spec.region} if spec.region else {}
+
+
+def _read_cache(path: Path | None) -> dict[str, str]:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError:
+        return {}
+
+
+def _write_cache(path: Path | None, cache: dict[str, str]) -> None:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(cache, indent=2))

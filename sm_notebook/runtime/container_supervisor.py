@@ -1,0 +1,185 @@
+"""Run one container-mode job, detached from the kernel, on a Docker Engine.
+
+Like the local supervisor (whose state, log and packing it reuses) it survives a kernel
+restart.  It creates a private network for the job and one container per host
+(``algo-1`` … ``algo-N``, each resolvable by that name), streams every host's output into
+the job's log with its host tag, stops the other hosts when one fails, stops all of them
+as the service does (SIGTERM, then SIGKILL after a grace period), merges the hosts'
+``/opt/ml/model`` into one ``model.tar.gz``, and removes every container and the network
+however the job ends.  Containers and network carry labels, so they can always be found.
+
+Usage: ``python -m sm_notebook.runtime.container_supervisor JOB_DIR``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from .supervisor import LineSplitter, Supervisor
+
+LABEL = "sm-notebook.job"
+
+
+class ContainerSupervisor(Supervisor):
+    def __init__(self, job_dir: Path):
+        super().__init__(job_dir)
+        import docker
+
+        self.client = docker.from_env(timeout=120)
+        self.api = self.client.api
+        self.ids: dict[str, str] = {}  # host → container id
+        self.exit_codes: dict[str, int] = {}
+        self.first_failure: str | None = None
+        self.done = threading.Condition()
+
+    def started(self) -> bool:
+        return bool(self.ids)
+
+    # ---- set-up ---------------------------------------------------------------------------
+    def create(self) -> None:
+        labels = {LABEL: self.run["job_name"]}
+        network = self.run["network"]
+        self.api.create_network(network, driver="bridge", labels=labels, check_duplicate=True)
+        for host, plan in self.run["containers"].items():
+            host_config = self.api.create_host_config(
+                binds=[f"{src}:{dst}:{mode}" for src, dst, mode in plan["mounts"]],
+                init=True, mem_limit=plan.get("mem_limit"), nano_cpus=plan.get("nano_cpus"),
+                device_requests=_gpu_requests() if plan.get("gpus") else None,
+                shm_size=plan.get("shm_size"))
+            networking = self.api.create_networking_config(
+                {network: self.api.create_endpoint_config(aliases=[host])})
+            created = self.api.create_container(
+                plan["image"], command=plan["command"], entrypoint=plan.get("entrypoint"),
+                environment=plan["environment"], hostname=host, name=plan["name"],
+                working_dir=plan.get("working_dir"), labels={**labels, "sm-notebook.host": host},
+                host_config=host_config, networking_config=networking)
+            self.ids[host] = created["Id"]
+
+    # ---- running ------------------------------------------------------------------------
+    def stream(self, host: str) -> None:
+        """One host's output, stdout and stderr demultiplexed, into the job's log."""
+        splitters = {"stdout": LineSplitter(), "stderr": LineSplitter()}
+        frames = self.api.attach(self.ids[host], stdout=True, stderr=True, stream=True,
+                                 logs=True, demux=True)
+        for out, err in frames:
+            for stream, chunk in (("stdout", out), ("stderr", err)):
+                if chunk:
+                    self.write_lines(splitters[stream].feed(chunk), stream, host)
+        for stream, splitter in splitters.items():
+            self.write_lines(splitter.flush(), stream, host)
+
+    def watch(self, host: str) -> None:
+        """Wait for one host; the first failure stops the others, as on the service."""
+        code = int(self.api.wait(self.ids[host])["StatusCode"])
+        with contextlib.suppress(Exception):
+            if self.api.inspect_container(self.ids[host])["State"].get("OOMKilled"):
+                code = 137
+        with self.done:
+            self.exit_codes[host] = code
+            failed_first = code != 0 and self.first_failure is None
+            if failed_first:
+                self.first_failure = host
+            self.done.notify_all()
+        if failed_first and self.stop_reason is None:
+            self.write_lines([f"sm_notebook: {host} exited with code {code}; stopping the "
+                              "other hosts"], "stderr", host)
+            self.stop_all(grace=0)
+
+    def stop_all(self, grace: float | None = None) -> None:
+        grace = float(self.run.get("stop_grace", 30)) if grace is None else grace
+        threads = [threading.Thread(target=self._stop_one, args=(cid, grace), daemon=True)
+                   for host, cid in self.ids.items() if host not in self.exit_codes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def _stop_one(self, container_id: str, grace: float) -> None:
+        with contextlib.suppress(Exception):  # already gone, or already stopped
+            self.api.stop(container_id, timeout=int(grace))
+
+    def _terminate(self) -> None:
+        self.stop_all()
+
+    def main(self) -> int:
+        signal.signal(signal.SIGTERM, lambda *_: self.request_stop("stop"))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self.create()
+            for cid in self.ids.values():
+                self.api.start(cid)
+            self.transition("InProgress", "Training", "Training in progress",
+                            supervisor_pid=os.getpid(), containers=self.ids)
+            readers = [threading.Thread(target=self.stream, args=(h,), daemon=True)
+                       for h in self.ids]
+            watchers = [threading.Thread(target=self.watch, args=(h,), daemon=True)
+                        for h in self.ids]
+            for t in readers + watchers:
+                t.start()
+            timer = None
+            if self.run.get("max_run"):
+                timer = threading.Timer(float(self.run["max_run"]), self.request_stop,
+                                        args=("max_run",))
+                timer.daemon = True
+                timer.start()
+            for t in watchers:
+                t.join()
+            if timer:
+                timer.cancel()
+            for t in readers:
+                t.join(timeout=10)
+            with self.log_lock:
+                self.log.flush()
+            failed = self.first_failure
+            code = self.exit_codes[failed] if failed else 0
+            self.finish(code, failed)
+        finally:
+            self.clean_up()
+        return 0
+
+    # ---- clean-up -------------------------------------------------------------------------
+    def clean_up(self) -> None:
+        """Remove every container and the network; give root-written files to the user."""
+        owner = self.run.get("chown")
+        if owner and self.ids:
+            with contextlib.suppress(Exception):
+                image = next(iter(self.run["containers"].values()))["image"]
+                self.client.containers.run(
+                    image, ["chown", "-R", owner, "/job"], entrypoint="", remove=True,
+                    volumes={str(self.job_dir): {"bind": "/job", "mode": "rw"}},
+                    network_mode="none", labels={LABEL: self.run["job_name"]})
+        for cid in self.ids.values():
+            with contextlib.suppress(Exception):
+                self.api.remove_container(cid, force=True, v=True)
+        with contextlib.suppress(Exception):
+            self.api.remove_network(self.run["network"])
+
+
+def _gpu_requests() -> list[Any]:
+    import docker
+
+    return [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: container_supervisor.py JOB_DIR", file=sys.stderr)
+        return 2
+    supervisor = ContainerSupervisor(Path(argv[1]))
+    try:
+        return supervisor.main()
+    except Exception as exc:  # never leave a job InProgress forever
+        supervisor.transition("Failed", "Failed", "Training job failed",
+                              failure_reason=f"InternalError: sm_notebook container "
+                                             f"supervisor: {exc!r}")
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

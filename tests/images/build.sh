@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Build the container-mode test images without any registry (none is reachable here):
+#   smnb-test/sklearn:1  plain image: Debian's python3, numpy, pandas, scikit-learn, pip
+#   smnb-test/toolkit:1  the same plus AWS's sagemaker-training toolkit (`train` on PATH)
+#   smnb-test/torch:1    the same plus a CPU PyTorch with a working torchrun
+# The base comes from debootstrap; Python wheels are fetched on the host from PyPI (or
+# pip's configured find-links) and installed inside with --no-index. An image that already
+# exists is kept, so a second run takes seconds. Needs root, debootstrap and a running dockerd.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+pip=${PIP:-"$here/../../.venv/bin/pip"}
+work=$(mktemp -d /tmp/smnb-images.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+have() { docker image inspect "$1" >/dev/null 2>&1; }
+
+if ! have smnb-test/sklearn:1; then
+  debootstrap --variant=minbase \
+    --include=python3,python3-numpy,python3-pandas,python3-sklearn,python3-pip,ca-certificates \
+    bookworm "$work/rootfs" > "$work/debootstrap.log" 2>&1 \
+    || { tail -20 "$work/debootstrap.log"; exit 1; }
+  rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
+  tar -C "$work/rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' --change 'WORKDIR /opt/ml/code' \
+    - smnb-test/sklearn:1 > /dev/null
+fi
+
+build_with_wheels() {  # IMAGE DOCKERFILE PIP-WHEEL-ARGS...
+  local image=$1 dockerfile=$2; shift 2
+  have "$image" && return 0
+  local ctx="$work/$(basename "$dockerfile" .Dockerfile)"
+  mkdir -p "$ctx/wheels"
+  "$pip" wheel -q -w "$ctx/wheels" "$@" 2> >(grep -v "^WARNING: Location" >&2)
+  docker build -q -t "$image" -f "$here/$dockerfile" "$ctx" > /dev/null
+}
+
+build_with_wheels smnb-test/toolkit:1 toolkit.Dockerfile sagemaker-training==5.1.4
+build_with_wheels smnb-test/torch:1 torch.Dockerfile torch==2.13.0
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep '^smnb-test/'
