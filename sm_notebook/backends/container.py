@@ -15,14 +15,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from .. import contract, sourcedir
 from ..errors import SmNotebookError, SpecError
-from ..events import utc_now_iso
 from ..plans import sagemaker_hyperparameters
 from ..registry import write_json
 from ..spec import TrainingSpec, _resolve
@@ -167,19 +164,8 @@ class ContainerBackend(LocalBackend):
             "stop_grace": self.stop_grace, "copy_artifacts_to": output_dir,
             "chown": None if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}",
         })
-        write_json(directory / "state.json", {
-            "status": "InProgress", "secondary_status": "Starting",
-            "message": "Starting the containers", "created": utc_now_iso(),
-            "transitions": [{"Status": "Starting", "StartTime": utc_now_iso(),
-                             "StatusMessage": "Starting the containers"}],
-        })
-        (directory / "job.log").touch()
-        with open(directory / "supervisor.err", "wb") as err:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "sm_notebook.runtime.container_supervisor",
-                 str(directory)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=err, start_new_session=True, close_fds=True)
-        return JobRef(name, directory, {"process": process, "notes": notes})
+        return self.launch(directory, ["-m", "sm_notebook.runtime.container_supervisor"],
+                           "Starting the containers", notes)
 
     def _kill_orphans(self, ref: JobRef, state: dict[str, Any]) -> None:
         """A dead supervisor's containers and network, found by their labels."""

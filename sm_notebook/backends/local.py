@@ -153,18 +153,24 @@ class LocalBackend:
             "stop_grace": self.stop_grace,
             "copy_artifacts_to": output_dir,
         })
+        return self.launch(directory, [str(SUPERVISOR)], "Starting the local process", notes)
+
+    def launch(self, directory: Path, supervisor: list[str], message: str,
+               notes: list[str]) -> JobRef:
+        """Write the initial state and start the detached supervisor (``run.json`` is
+        already written); shared by every backend that runs a supervisor."""
+        now = utc_now_iso()
         write_json(directory / "state.json", {
-            "status": "InProgress", "secondary_status": "Starting",
-            "message": "Starting the local process", "created": utc_now_iso(),
-            "transitions": [{"Status": "Starting", "StartTime": utc_now_iso(),
-                             "StatusMessage": "Starting the local process"}],
+            "status": "InProgress", "secondary_status": "Starting", "message": message,
+            "created": now,
+            "transitions": [{"Status": "Starting", "StartTime": now, "StatusMessage": message}],
         })
         (directory / "job.log").touch()
         with open(directory / "supervisor.err", "wb") as err:
-            process = subprocess.Popen([sys.executable, str(SUPERVISOR), str(directory)],
+            process = subprocess.Popen([sys.executable, *supervisor, str(directory)],
                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                        stderr=err, start_new_session=True, close_fds=True)
-        return JobRef(name, directory, {"process": process, "notes": notes})
+        return JobRef(directory.name, directory, {"process": process, "notes": notes})
 
     def attach(self, name: str, directory: Path) -> JobRef:
         if not (directory / "state.json").is_file():

@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .supervisor import LineSplitter, Supervisor
+from .supervisor import LineSplitter, Supervisor, run_main
 
 LABEL = "sm-notebook.job"
 
@@ -168,17 +168,7 @@ def _gpu_requests() -> list[Any]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: container_supervisor.py JOB_DIR", file=sys.stderr)
-        return 2
-    supervisor = ContainerSupervisor(Path(argv[1]))
-    try:
-        return supervisor.main()
-    except Exception as exc:  # never leave a job InProgress forever
-        supervisor.transition("Failed", "Failed", "Training job failed",
-                              failure_reason=f"InternalError: sm_notebook container "
-                                             f"supervisor: {exc!r}")
-        raise
+    return run_main(ContainerSupervisor, argv)
 
 
 if __name__ == "__main__":

@@ -361,19 +361,30 @@ class Supervisor:
         return reason[:FAILURE_REASON_CHARS]
 
 
-def main(argv: list[str]) -> int:
+    def abort(self) -> None:
+        """After an internal error: leave nothing of the job running."""
+        if self.proc is not None and self.proc.poll() is None:
+            self._signal_group(signal.SIGKILL)
+
+
+def run_main(kind: type[Supervisor], argv: list[str]) -> int:
+    """``python -m ... JOB_DIR`` for a supervisor class; an internal error fails the job
+    (never leaving it InProgress forever) and is re-raised into ``supervisor.err``."""
     if len(argv) != 2:
-        print("usage: supervisor.py JOB_DIR", file=sys.stderr)
+        print(f"usage: {Path(argv[0]).name} JOB_DIR", file=sys.stderr)
         return 2
-    supervisor = Supervisor(Path(argv[1]))
+    supervisor = kind(Path(argv[1]))
     try:
         return supervisor.main()
-    except Exception as exc:  # never leave a job InProgress forever
-        if supervisor.proc is not None and supervisor.proc.poll() is None:
-            supervisor._signal_group(signal.SIGKILL)
+    except Exception as exc:
+        supervisor.abort()
         supervisor.transition("Failed", "Failed", "Training job failed",
                               failure_reason=f"InternalError: sm_notebook supervisor: {exc!r}")
         raise
+
+
+def main(argv: list[str]) -> int:
+    return run_main(Supervisor, argv)
 
 
 if __name__ == "__main__":
