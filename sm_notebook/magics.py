@@ -217,7 +217,7 @@ class SmTrainMagics(Magics):
             raise JobFailedError(f"job {job.name} failed: {job.failure_reason}")
 
     def _dry_run(self, spec: TrainingSpec, launch: Any, base: Path) -> None:
-        name = self.registry.new_name(spec) if spec.mode == "local" else (
+        name = self.registry.new_name(spec) if spec.mode != "sagemaker" else (
             spec.job_name or "<generated at launch>")
         print(f"# dry run: nothing was created or started\n# equivalent line:\n"
               f"{spec.to_magic_line(launch.variable)}\n# spec:")
@@ -226,8 +226,8 @@ class SmTrainMagics(Magics):
         for note in launch.notes:
             print(f"# note: {note}")
         print("# would run:")
-        if spec.mode == "local":
-            backend = self.backend("local")
+        if spec.mode != "sagemaker":
+            backend = self.backend(spec.mode)
             print(backend.plan(spec, name, self.registry.job_dir(name), base))
         else:
             from .plans import describe_plan

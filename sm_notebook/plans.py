@@ -110,46 +110,39 @@ def validate_request(request: dict[str, Any]) -> None:
     validate_parameters(request, shape)
 
 
-def container_commands(spec: TrainingSpec, name: str, root: Path) -> list[list[str]]:
-    """One ``docker run`` argv per host, as the container backend will start them."""
-    cluster = contract.Cluster(spec.effective_instance_type, spec.instance_count)
-    network = f"sm-{name}"
-    commands = []
-    for host in cluster.hosts:
-        run = contract.ScriptRun(job_name=name, cluster=cluster, current_host=host,
-                                 entry_point=spec.entry_script,
-                                 hyperparameters=spec.hyperparameters,
-                                 channels=spec.channel_names, region=spec.region,
-                                 processes_per_host=(spec.processes_per_host or 1)
-                                 if spec.distribution else None)
-        argv = ["docker", "run", "--name", f"{name}-{host}", "--hostname", host,
-                "--network", network, "--network-alias", host,
-                "-v", f"{root / host / 'input'}:/opt/ml/input",
-                "-v", f"{root / host / 'output'}:/opt/ml/output",
-                "-v", f"{root / host / 'model'}:/opt/ml/model",
-                "-v", f"{root / 'code'}:/opt/ml/code"]
-        for channel in spec.channels:
-            argv += ["-v", f"{channel.source}:/opt/ml/input/data/{channel.name}:ro"]
-        env = mask_env({**run.environment(), **spec.environment})
-        for key in ("TRAINING_JOB_NAME", "SM_CURRENT_HOST", "SM_HOSTS"):
-            argv += ["-e", f"{key}={env[key]}"]
-        if spec.instance_type == "local_gpu":
-            argv += ["--gpus", "all"]
-        argv += [spec.image or "<--image required>", "train"]
-        commands.append(argv)
-    return commands
+def docker_run_groups(plan: dict[str, Any], network: str | None) -> list[list[str]]:
+    """The ``docker run`` equivalent of one host's container plan (what the container
+    backend creates through the engine's API) as groups of words, one option per group,
+    with secret-looking values masked."""
+    host = plan["host"]
+    groups = [["docker", "run", "--rm", "--init"], ["--name", plan["name"]],
+              ["--hostname", host]]
+    if network:
+        groups += [["--network", network], ["--network-alias", host]]
+    groups += [["-v", f"{src}:{dst}:{mode}"] for src, dst, mode in plan["mounts"]]
+    groups += [["-e", f"{key}={value}"] for key, value in mask_env(plan["environment"]).items()]
+    if plan.get("mem_limit"):
+        groups += [["--memory", str(plan["mem_limit"])],
+                   ["--memory-swap", str(plan["mem_limit"])]]
+    if plan.get("nano_cpus"):
+        groups.append(["--cpus", f"{plan['nano_cpus'] / 1e9:g}"])
+    if plan.get("gpus"):
+        groups.append(["--gpus", "all" if plan["gpus"] == -1 else str(plan["gpus"])])
+    if plan.get("shm_size"):
+        groups.append(["--shm-size", plan["shm_size"]])
+    groups.append(["-w", plan["working_dir"]])
+    if plan.get("entrypoint") is not None:
+        groups.append(["--entrypoint", plan["entrypoint"]])
+    return [*groups, [plan["image"], *plan["command"]]]
+
+
+def render_docker_run(groups: list[list[str]]) -> str:
+    """One option per line, so a long ``docker run`` stays readable (and pasteable)."""
+    return " \\\n    ".join(contract.render_command(words) for words in groups)
 
 
 def describe_plan(spec: TrainingSpec, name: str, base: Path) -> str:
-    """Text for ``--dry-run`` in container and sagemaker modes."""
-    if spec.mode == "container":
-        root = Path("<jobs dir>") / name
-        lines = [f"container job {name}: {spec.instance_count} host(s) on a private network "
-                 f"sm-{name}; each gets the full SM_* environment and its own "
-                 "resourceconfig.json; images with the SageMaker training toolkit run 'train', "
-                 "plain images run sm_notebook's launcher"]
-        lines += [contract.render_command(argv) for argv in container_commands(spec, name, root)]
-        return "\n".join(lines)
+    """Text for ``--dry-run`` in sagemaker mode."""
     region = spec.region or "<region>"
     bucket = PLACEHOLDER_BUCKET.format(region=region, account="<account>")
     request = create_training_job_request(spec, name, bucket=bucket, region=region,

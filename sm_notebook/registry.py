@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .spec import JOB_NAME_RE, TrainingSpec
+from .spec import JOB_NAME_RE, TrainingSpec, default_instance_type
 
 DEFAULT_JOBS_DIR = "~/.sm_notebook/jobs"
 
@@ -110,8 +110,8 @@ class Registry:
                 "secondary_status": state.get("secondary_status"),
                 "created": meta.get("created"),
                 "ended": state.get("ended"),
-                "instance_type": spec.get("instance_type") or (
-                    "local" if meta.get("mode") == "local" else "ml.m5.xlarge"),
+                "instance_type": spec.get("instance_type")
+                or default_instance_type(meta.get("mode", "local")),
                 "instance_count": spec.get("instance_count", 1),
                 "model_artifacts": state.get("model_artifacts"),
                 "failure_reason": state.get("failure_reason"),

@@ -22,6 +22,12 @@ from .secrets import is_secret_name, is_secret_value
 IMAGE_KINDS = ("toolkit", "plain")
 MODES = ("local", "container", "sagemaker")
 LOCAL_INSTANCE_TYPES = ("local", "local_cpu", "local_gpu")
+
+
+def default_instance_type(mode: str) -> str:
+    """What a job runs on when ``--instance-type`` is not given (V3 ``ModelTrainer``'s
+    ``local_cpu`` for containers, the SDK's ``ml.m5.xlarge`` on SageMaker)."""
+    return {"local": "local", "container": "local_cpu"}.get(mode, "ml.m5.xlarge")
 DISTRIBUTIONS = ("torchrun",)
 DEFAULT_ENTRY_SCRIPT = "train.py"
 
@@ -146,7 +152,7 @@ class TrainingSpec:
     def effective_instance_type(self) -> str:
         if self.instance_type:
             return self.instance_type
-        return "local" if self.mode == "local" else "ml.m5.xlarge"
+        return default_instance_type(self.mode)
 
     def to_magic_line(self, variable: str | None = None) -> str:
         """The ``%%sm_train`` line that parses back into this spec."""

@@ -5,18 +5,25 @@ Nothing here is skipped: without an engine or the images these tests fail, as th
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import os
+import signal
 import tarfile
 import time
+import zipfile
 from pathlib import Path
 
 import docker
 import pytest
 from sklearn.datasets import load_iris
 
-from sm_notebook.errors import JobFailedError
+from sm_notebook.backends.container import ContainerBackend
+from sm_notebook.errors import JobFailedError, SmNotebookError
+from sm_notebook.plans import docker_run_groups, render_docker_run
 
-PLAIN, TOOLKIT, TORCH = "smnb-test/sklearn:1", "smnb-test/toolkit:1", "smnb-test/torch:1"
+PLAIN, TOOLKIT, TORCH = "smnb-test/sklearn:1", "smnb-test/toolkit:2", "smnb-test/torch:1"
 SKLEARN_SCRIPT = (Path(__file__).parent / "data" / "aws_style" / "sklearn_decision_tree.py")
 LABEL = "sm-notebook.job"
 
@@ -66,6 +73,85 @@ def test_sklearn_script_mode_job_in_each_kind_of_image(ip, iris, run_dir, capsys
     assert 2 <= int(leaves) <= 30
     assert any(m.startswith("train_accuracy=") for m in job.logs().message)
     assert set(job.logs().host) == {"algo-1"}
+
+
+def test_the_instance_type_sizes_the_containers_like_the_instance(ip):
+    cell = ("import os\n"
+            "def read(*paths):\n"
+            "    return next(open(p).read().split() for p in paths if os.path.exists(p))\n"
+            "quota = read('/sys/fs/cgroup/cpu.max', '/sys/fs/cgroup/cpu/cpu.cfs_quota_us')[0]\n"
+            "memory = read('/sys/fs/cgroup/memory.max',\n"
+            "              '/sys/fs/cgroup/memory/memory.limit_in_bytes')[0]\n"
+            "print('cpus', os.environ['SM_NUM_CPUS'], 'quota', quota, 'memory', memory)\n")
+    job = train(ip, f"--image {PLAIN} --instance-type ml.m5.large --wait", cell)
+
+    assert job.status == "Completed", job.failure_reason
+    cpus = min(2, os.cpu_count() or 1)  # as ml.m5.large has, at most this machine's
+    assert f"cpus {cpus} quota {cpus * 100000} memory {8 << 30}" in list(job.logs().message)
+
+
+def test_a_job_that_runs_out_of_the_instance_memory_fails_as_out_of_memory(ip):
+    cell = ("import numpy\n"
+            "print('allocating', flush=True)\n"
+            "block = numpy.ones(6 << 30, dtype=numpy.uint8)  # 6 GiB on a 4 GiB instance\n"
+            "print('never reached')\n")
+    with pytest.raises(JobFailedError, match=r"OutOfMemory: algo-1 ran out of memory \(the 4 "
+                       r"GiB of ml.t3.medium\) and was killed \(exit code 137\)"):
+        train(ip, f"--image {PLAIN} --instance-type ml.t3.medium --wait", cell)
+    assert "never reached" not in list(ip.user_ns["job"].logs().message)
+
+
+def _digest(text: str) -> str:
+    digest = hashlib.sha256(text.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _wheel(folder: Path, name: str, module: str) -> Path:
+    """A minimal pure-Python wheel (no build tools, no index): ``import {name}`` works."""
+    dist = f"{name}-1.0.dist-info"
+    files = {f"{name}.py": module,
+             f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n",
+             f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                              "Tag: py3-none-any\n"}
+    record = [f"{path},sha256={_digest(text)},{len(text.encode())}"
+              for path, text in files.items()]
+    files[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    target = folder / f"{name}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(target, "w") as whl:
+        for path, text in files.items():
+            whl.writestr(path, text)
+    return target
+
+
+@pytest.mark.parametrize("image", [PLAIN, TOOLKIT])
+def test_requirements_txt_is_installed_in_the_container_before_the_script(ip, run_dir, image):
+    source = run_dir / "src"
+    (source / "wheels").mkdir(parents=True)
+    _wheel(source / "wheels", "smnb_greeting", "WORDS = 'installed in the container'\n")
+    (source / "requirements.txt").write_text(
+        "--no-index\n--find-links /opt/ml/code/wheels\nsmnb_greeting==1.0\n")
+    cell = "import smnb_greeting\nprint('greeting:', smnb_greeting.WORDS)\n"
+    job = train(ip, f"--image {image} --source-dir src --wait", cell)
+
+    assert job.status == "Completed", job.failure_reason
+    assert "greeting: installed in the container" in list(job.logs().message)
+
+
+def test_a_requirement_that_cannot_be_installed_fails_the_job_before_the_script(ip, run_dir):
+    (run_dir / "requirements.txt").write_text("--no-index\nno-such-package-smnb==9.9\n")
+    with pytest.raises(JobFailedError, match=r"ClientError: pip install -r requirements.txt "
+                       r"failed"):
+        train(ip, f"--image {PLAIN} --requirements requirements.txt --wait",
+              "print('script ran')\n")
+    assert "script ran" not in list(ip.user_ns["job"].logs().message)
+
+
+def test_a_broken_entry_script_fails_the_job_naming_the_error(ip, run_dir):
+    (run_dir / "src").mkdir()
+    (run_dir / "src" / "broken.py").write_text("def train(:\n    pass\n")
+    with pytest.raises(JobFailedError, match=r"SyntaxError"):
+        train(ip, f"--image {PLAIN} --source-dir src --entry-script broken.py --wait",
+              "# the entry script comes from src\n")
 
 
 def test_toolkit_images_get_the_code_as_the_v2_sdk_delivers_it(ip, iris):
@@ -133,3 +219,104 @@ def test_stop_ends_the_job_as_stopped_and_keeps_what_it_saved(ip):
     assert job.wait(timeout=60) == "Stopped"
     with tarfile.open(job.model_artifacts) as tar:
         assert tar.getnames() == ["partial.txt"]
+
+
+def _counting_cell(n: int, pause: float) -> str:
+    return f"import time\nfor i in range({n}):\n    print('line', i, flush=True)\n" \
+           f"    time.sleep({pause})\n"
+
+
+def test_attach_after_the_handle_is_lost_resumes_the_logs_without_duplicates(ip, engine):
+    job = train(ip, f"--image {PLAIN} --quiet", _counting_cell(30, 0.1))
+    name = job.name
+    deadline = time.monotonic() + 60
+    while job.line_count < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    running = engine.containers.list(filters={"label": f"{LABEL}={name}"})
+    assert [c.name for c in running] == [f"{name}-algo-1"]  # found by its label
+    del ip.user_ns["job"]  # as after a kernel restart: no handle, no job in memory
+    ip.magics_manager.registry["SmTrainMagics"].jobs.clear()
+
+    again = ip.run_line_magic("sm_attach", name)
+
+    assert again is not job
+    assert again.wait(timeout=60) == "Completed"
+    lines = [m for m in again.logs().message if m.startswith("line ")]
+    assert lines == [f"line {i}" for i in range(30)]
+
+
+def test_a_dead_supervisor_fails_the_job_and_its_containers_are_removed(ip, engine):
+    job = train(ip, f"--image {PLAIN} --instance-count 2 --quiet", _counting_cell(600, 0.5))
+    deadline = time.monotonic() + 60
+    while job.line_count < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    state = json.loads((job.directory / "state.json").read_text())
+    os.kill(state["supervisor_pid"], signal.SIGKILL)
+
+    assert job.wait(timeout=30) == "Failed"
+    assert job.failure_reason.startswith("InternalError: the job's supervisor process ended")
+    assert engine.containers.list(all=True, filters={"label": f"{LABEL}={job.name}"}) == []
+
+
+def test_files_written_as_root_in_the_container_are_given_to_the_user(ip, monkeypatch):
+    monkeypatch.setattr(ContainerBackend, "file_owner", lambda self: "4321:4321")
+    cell = ("import os\n"
+            "os.makedirs(os.path.join(os.environ['SM_MODEL_DIR'], 'sub'))\n"
+            "open(os.path.join(os.environ['SM_MODEL_DIR'], 'sub', 'w.txt'), 'w').write('x')\n")
+    job = train(ip, f"--image {PLAIN} --wait", cell)
+
+    assert job.status == "Completed", job.failure_reason
+    model = job.directory / "hosts/algo-1/opt/ml/model"
+    for path in (model / "sub", model / "sub" / "w.txt"):
+        assert (path.stat().st_uid, path.stat().st_gid) == (4321, 4321)
+
+
+def test_an_engine_that_is_not_running_is_one_line_naming_what_to_do(ip, jobs_dir,
+                                                                     monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    with pytest.raises(SmNotebookError, match=r"^--mode container: the Docker Engine at unix://"
+                       r".*no-engine.sock is not reachable .*; start it .* or set DOCKER_HOST$"):
+        train(ip, f"--image {PLAIN}", "print(1)\n")
+    assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
+
+
+def test_a_missing_image_that_cannot_be_pulled_names_the_image(ip, jobs_dir):
+    with pytest.raises(Exception, match=r"^--image: smnb-test/absent:1 is not on this machine "
+                       r"and could not be pulled"):
+        train(ip, "--image smnb-test/absent:1", "print(1)\n")
+    assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
+
+
+def test_containers_left_by_an_old_job_of_the_same_name_are_a_clear_error(ip, engine, jobs_dir):
+    stale = engine.containers.create(PLAIN, ["true"], name="old-run-algo-1")
+    try:
+        with pytest.raises(SmNotebookError, match=r"container old-run-algo-1 already exists.*"
+                           r"docker rm -f old-run-algo-1"):
+            ip.run_cell_magic("sm_train", f"job --mode container --image {PLAIN} "
+                              "--job-name old-run", "print(1)\n")
+        assert not (jobs_dir / "old-run").exists()
+    finally:
+        stale.remove(force=True)
+
+
+def test_the_dry_run_prints_the_containers_the_job_then_creates(ip, capsys):
+    line = f"--image {PLAIN} --instance-count 2 --instance-type ml.m5.large --hp depth=3"
+    ip.run_cell_magic("sm_train", f"--mode container {line} --job-name planned --dry-run",
+                      "print(1)\n")
+    printed = capsys.readouterr().out
+    job = train(ip, f"{line} --job-name planned --wait", "print(1)\n")
+
+    run = json.loads((job.directory / "run.json").read_text())
+    for plan in run["containers"].values():
+        assert render_docker_run(docker_run_groups(plan, run["network"])) in printed
+    assert "image kind plain (detected)" in printed
+
+
+def test_no_output_is_lost_when_hosts_finish_at_once(ip):
+    cell = "import os\nprint('hello from', os.environ['SM_CURRENT_HOST'])\n"
+    began = time.monotonic()
+    job = train(ip, f"--image {PLAIN} --instance-count 3 --wait", cell)
+
+    assert sorted(m for m in job.logs().message if m.startswith("hello")) == [
+        "hello from algo-1", "hello from algo-2", "hello from algo-3"]
+    assert time.monotonic() - began < 8  # no stream left waiting for a timeout

@@ -128,14 +128,17 @@ def test_the_request_builder_output_passes_botocore_validation_for_a_full_spec()
     assert request["HyperParameters"]["a"] == "[1, 2]" and request["HyperParameters"]["b"] == "x"
 
 
-def test_dry_run_in_container_mode_shows_one_docker_run_per_host(ip):
+def test_dry_run_in_container_mode_shows_one_docker_run_per_host(ip, jobs_dir):
     with capture_output() as out:
         ip.run_cell_magic("sm_train", "--instance-type local_cpu --instance-count 2 --image "
-                          "smlocal/sklearn --dry-run", "print(1)\n")
-    runs = [line for line in out.stdout.splitlines() if line.startswith("docker run")]
+                          "smlocal/sklearn --job-name dry --dry-run", "print(1)\n")
+    runs = out.stdout.split("docker run")[1:]
     assert len(runs) == 2
     assert "--hostname algo-1" in runs[0] and "--hostname algo-2" in runs[1]
-    assert runs[0].endswith("smlocal/sklearn train")
+    assert "--network dry-net" in runs[0]
+    assert runs[0].rstrip().endswith("smlocal/sklearn train")  # assumed: not probed
+    assert "image kind toolkit (assumed: the image is not on this machine" in out.stdout
+    assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
 
 
 def test_jobs_are_listed_newest_first_with_status_and_duration(ip):

@@ -99,7 +99,7 @@ def test_a_comments_only_cell_has_no_script(cell, has_script):
 def test_effective_instance_type_per_mode():
     assert TrainingSpec().effective_instance_type == "local"
     assert TrainingSpec(mode="sagemaker").effective_instance_type == "ml.m5.xlarge"
-    assert TrainingSpec(mode="container").effective_instance_type == "ml.m5.xlarge"
+    assert TrainingSpec(mode="container").effective_instance_type == "local_cpu"
     assert TrainingSpec(instance_type="ml.c5.2xlarge").effective_instance_type == "ml.c5.2xlarge"
     assert TrainingSpec(mode="container", instance_type="local_gpu"
                         ).effective_instance_type == "local_gpu"

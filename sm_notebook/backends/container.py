@@ -15,16 +15,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import contract, sourcedir
+from .. import contract, instances, sourcedir
 from ..errors import SmNotebookError, SpecError
 from ..plans import sagemaker_hyperparameters
 from ..registry import write_json
 from ..spec import TrainingSpec, _resolve
 from .base import JobRef
-from .local import LocalBackend
+from .local import LocalBackend, _gpu_count
 
 LAUNCHER = Path(__file__).resolve().parent.parent / "runtime" / "launcher.py"
 LAUNCHER_IN_CONTAINER = "/opt/sm_notebook/launcher.py"
@@ -71,7 +72,8 @@ class ContainerBackend(LocalBackend):
         self.ensure_image(spec.image)
         how = {"toolkit": "AWS's training toolkit runs `train`",
                "plain": "sm_notebook's launcher runs the script"}[self.image_kind(spec)]
-        return [f"image {spec.image}: {how}"]
+        sizing = self.sizing(spec).note
+        return [f"image {spec.image}: {how}", *([sizing] if sizing else [])]
 
     def ensure_image(self, image: str) -> None:
         import docker
@@ -89,11 +91,20 @@ class ContainerBackend(LocalBackend):
                             "an image that exists locally (docker image ls) or in a "
                             "registry this machine can reach") from None
 
-    def image_kind(self, spec: TrainingSpec) -> str:
-        """``toolkit`` when the image has AWS's training toolkit (``train`` on its PATH)."""
+    def image_kind(self, spec: TrainingSpec, pull: bool = True) -> str | None:
+        """``toolkit`` when the image has AWS's training toolkit (``train`` on its PATH),
+        found by a throwaway container; None for an image not here when ``pull`` is false
+        (a dry run pulls nothing)."""
         if spec.image_kind:
             return spec.image_kind
-        image = self.client.images.get(spec.image)
+        import docker
+
+        try:
+            image = self.client.images.get(spec.image)
+        except docker.errors.ImageNotFound:
+            if pull:
+                raise
+            return None
         cache = _read_cache(self.kinds_cache)
         if image.id in cache:
             return cache[image.id]
@@ -101,21 +112,25 @@ class ContainerBackend(LocalBackend):
         if env & {"SAGEMAKER_TRAINING_MODULE", "SAGEMAKER_PROGRAM"}:
             kind = "toolkit"
         else:
-            probe = self.client.containers.run(
+            found = self.client.containers.run(
                 spec.image, ["sh", "-c", "command -v train || true"], entrypoint="",
                 remove=True, network_mode="none", labels={LABEL: "probe"})
-            kind = "toolkit" if probe.strip() else "plain"
+            kind = "toolkit" if found.strip() else "plain"
         cache[image.id] = kind
         _write_cache(self.kinds_cache, cache)
         return kind
 
     # ---- launching --------------------------------------------------------------------------
+    def sizing(self, spec: TrainingSpec) -> Sizing:
+        return Sizing.of(spec.effective_instance_type, os.cpu_count() or 1, _gpu_count())
+
     def host_run(self, spec: TrainingSpec, name: str, host: str) -> contract.ScriptRun:
         cluster = contract.Cluster(spec.effective_instance_type, spec.instance_count)
+        sizing = self.sizing(spec)
         return contract.ScriptRun(
             job_name=name, cluster=cluster, current_host=host, entry_point=spec.entry_script,
             hyperparameters=spec.hyperparameters, channels=spec.channel_names,
-            num_cpus=os.cpu_count() or 1, region=spec.region,
+            num_cpus=sizing.cpus, num_gpus=sizing.gpus, region=spec.region,
             processes_per_host=(spec.processes_per_host or 1) if spec.distribution else None)
 
     def container_plan(self, spec: TrainingSpec, name: str, host: str, root: Path,
@@ -132,13 +147,34 @@ class ContainerBackend(LocalBackend):
             entrypoint = ""
             mounts.append([str(LAUNCHER), LAUNCHER_IN_CONTAINER, "ro"])
             environment = {**run.environment(), "PYTHONUNBUFFERED": "1"}
-        return {"name": f"{name}-{host}", "image": spec.image, "command": command,
+        sizing = self.sizing(spec)
+        return {"name": f"{name}-{host}", "host": host, "image": spec.image, "command": command,
                 "entrypoint": entrypoint, "environment": {**environment, **spec.environment},
-                "mounts": mounts, "working_dir": "/opt/ml/code",
-                "gpus": spec.effective_instance_type == "local_gpu", "shm_size": "1g"}
+                "mounts": mounts, "working_dir": "/opt/ml/code", "gpus": sizing.gpu_request,
+                "shm_size": "1g", "mem_limit": sizing.memory, "memswap_limit": sizing.memory,
+                "nano_cpus": sizing.nano_cpus, "instance_type": spec.effective_instance_type}
+
+    def file_owner(self) -> str | None:
+        """``uid:gid`` that gets the files containers write as root (None when we are root)."""
+        return None if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}"
+
+    def check_names_free(self, name: str, hosts: list[str]) -> None:
+        """Containers or a network left under this job's names (an older job, another tool)."""
+        wanted = {f"{name}-{host}" for host in hosts}
+        for container in self.client.containers.list(all=True, filters={"name": name}):
+            if container.name in wanted:
+                raise SmNotebookError(
+                    f"job {name}: a container {container.name} already exists (left by an "
+                    f"older job?); remove it with `docker rm -f {container.name}` or choose "
+                    "another --job-name")
+        if any(n.name == f"{name}-net" for n in self.client.networks.list(names=[f"{name}-net"])):
+            raise SmNotebookError(
+                f"job {name}: a network {name}-net already exists; remove it with "
+                f"`docker network rm {name}-net` or choose another --job-name")
 
     def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
         kind = self.image_kind(spec)
+        self.check_names_free(name, contract.Cluster("x", spec.instance_count).hosts)
         roots, plans, notes = {}, {}, []
         for host in contract.Cluster("x", spec.instance_count).hosts:
             run = self.host_run(spec, name, host)
@@ -159,10 +195,11 @@ class ContainerBackend(LocalBackend):
         output_dir = spec.output and str(_resolve(base, spec.output.removeprefix("file://")))
         write_json(directory / "run.json", {
             "job_name": name, "entry_point": spec.entry_script, "image_kind": kind,
-            "layout_roots": roots, "containers": plans, "network": f"{name}-net",
+            "layout_roots": roots, "containers": plans,
+            "network": f"{name}-net" if spec.instance_count > 1 else None,
             "artifacts_dir": str(directory / "artifacts"), "max_run": spec.max_run,
             "stop_grace": self.stop_grace, "copy_artifacts_to": output_dir,
-            "chown": None if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}",
+            "chown": self.file_owner(),
         })
         return self.launch(directory, ["-m", "sm_notebook.runtime.container_supervisor"],
                            "Starting the containers", notes)
@@ -177,9 +214,65 @@ class ContainerBackend(LocalBackend):
                 network.remove()
 
     def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
-        from ..plans import describe_plan
+        """``--dry-run``: the containers ``submit`` would create, as ``docker run`` lines."""
+        from ..plans import docker_run_groups, render_docker_run
 
-        return describe_plan(spec, name, base)
+        try:
+            kind, how = self.image_kind(spec, pull=False), "detected"
+        except SmNotebookError as exc:  # no engine: still show the plan
+            kind, how = "toolkit", f"assumed: {exc}; --image-kind plain for other images"
+        if kind is None:
+            kind, how = "toolkit", ("assumed: the image is not on this machine; --image-kind "
+                                    "plain for images without the toolkit")
+        if spec.image_kind:
+            how = "from --image-kind"
+        network = f"{name}-net" if spec.instance_count > 1 else None
+        lines = [f"container job {name}: {spec.instance_count} host(s)"
+                 + (f" on a private network {network}" if network else "")
+                 + f"; image kind {kind} ({how})",
+                 f"  job directory  {directory}"]
+        sizing = self.sizing(spec).note
+        if sizing:
+            lines.append(f"  resources      {sizing}")
+        for host in contract.Cluster("x", spec.instance_count).hosts:
+            root = directory / "hosts" / host / "opt" / "ml"
+            plan = self.container_plan(spec, name, host, root, base, kind)
+            lines.append(render_docker_run(docker_run_groups(plan, network)))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """What each container of a job gets: the instance type's memory and vCPUs (at most this
+    machine's), so memory errors show here before they cost anything; ``local_cpu`` and
+    ``local_gpu`` get the whole machine, ``local_gpu`` every GPU."""
+
+    cpus: int
+    gpus: int  # what SM_NUM_GPUS says
+    gpu_request: int | None  # GPUs asked of the engine; -1: all (docker's --gpus all)
+    memory: int | None  # bytes; None: no limit
+    nano_cpus: int | None
+    note: str
+
+    @classmethod
+    def of(cls, instance_type: str, host_cpus: int, host_gpus: int) -> Sizing:
+        if instance_type == "local_gpu":
+            return cls(host_cpus, host_gpus, -1, None, None,
+                       "local_gpu: every CPU, GPU and all the memory of this machine")
+        known = instances.lookup(instance_type)
+        if known is None:
+            note = ("" if instance_type.startswith("local") else
+                    f"{instance_type} is not in sm_notebook's instance catalog, so the "
+                    "containers may use every CPU and all the memory of this machine")
+            return cls(host_cpus, 0, None, None, None, note)
+        cpus = min(known.vcpus, host_cpus)
+        gpus = min(known.gpus, host_gpus)
+        capped = f" (this machine has {host_cpus})" if cpus < known.vcpus else ""
+        gpu_note = (f"; {known.gpus} GPU(s) asked, {gpus} on this machine"
+                    if known.gpus else "")
+        return cls(cpus, gpus, gpus or None, known.memory_bytes, cpus * 10**9,
+                   f"{instance_type}: each container gets {cpus} vCPU{capped} and "
+                   f"{known.memory_gib:g} GiB of memory, as the instance has{gpu_note}")
 
 
 def _region(spec: TrainingSpec) -> dict[str, str]:

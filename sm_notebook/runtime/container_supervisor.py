@@ -1,12 +1,14 @@
 """Run one container-mode job, detached from the kernel, on a Docker Engine.
 
 Like the local supervisor (whose state, log and packing it reuses) it survives a kernel
-restart.  It creates a private network for the job and one container per host
-(``algo-1`` … ``algo-N``, each resolvable by that name), streams every host's output into
-the job's log with its host tag, stops the other hosts when one fails, stops all of them
-as the service does (SIGTERM, then SIGKILL after a grace period), merges the hosts'
-``/opt/ml/model`` into one ``model.tar.gz``, and removes every container and the network
-however the job ends.  Containers and network carry labels, so they can always be found.
+restart.  It creates one container per host (``algo-1`` … ``algo-N``, each resolvable by
+that name, on a private network of the job's when there are several), attaches to each
+before starting it so no output is missed, streams every host's output into the job's log
+with its host tag, stops the other hosts when one fails, stops all of them as the service
+does (SIGTERM, then SIGKILL after a grace period), merges the hosts' ``/opt/ml/model`` into
+one ``model.tar.gz``, and removes every container and the network however the job ends,
+before the job is reported ended.  Containers and network carry labels, so they can always
+be found.
 
 Usage: ``python -m sm_notebook.runtime.container_supervisor JOB_DIR``.
 """
@@ -35,8 +37,12 @@ class ContainerSupervisor(Supervisor):
         self.api = self.client.api
         self.ids: dict[str, str] = {}  # host → container id
         self.exit_codes: dict[str, int] = {}
+        self.out_of_memory: set[str] = set()
         self.first_failure: str | None = None
         self.done = threading.Condition()
+        self.cleaner: threading.Thread | None = None
+        self.cleaned = threading.Event()
+        self.network_created = False
 
     def started(self) -> bool:
         return bool(self.ids)
@@ -44,15 +50,19 @@ class ContainerSupervisor(Supervisor):
     # ---- set-up ---------------------------------------------------------------------------
     def create(self) -> None:
         labels = {LABEL: self.run["job_name"]}
-        network = self.run["network"]
-        self.api.create_network(network, driver="bridge", labels=labels, check_duplicate=True)
+        network = self.run.get("network")  # one host needs none: its name is in /etc/hosts
+        if network:
+            self.api.create_network(network, driver="bridge", labels=labels,
+                                    check_duplicate=True)
+            self.network_created = True
         for host, plan in self.run["containers"].items():
             host_config = self.api.create_host_config(
                 binds=[f"{src}:{dst}:{mode}" for src, dst, mode in plan["mounts"]],
-                init=True, mem_limit=plan.get("mem_limit"), nano_cpus=plan.get("nano_cpus"),
-                device_requests=_gpu_requests() if plan.get("gpus") else None,
+                init=True, mem_limit=plan.get("mem_limit"),
+                memswap_limit=plan.get("memswap_limit"), nano_cpus=plan.get("nano_cpus"),
+                device_requests=_gpu_requests(plan["gpus"]) if plan.get("gpus") else None,
                 shm_size=plan.get("shm_size"))
-            networking = self.api.create_networking_config(
+            networking = network and self.api.create_networking_config(
                 {network: self.api.create_endpoint_config(aliases=[host])})
             created = self.api.create_container(
                 plan["image"], command=plan["command"], entrypoint=plan.get("entrypoint"),
@@ -62,11 +72,15 @@ class ContainerSupervisor(Supervisor):
             self.ids[host] = created["Id"]
 
     # ---- running ------------------------------------------------------------------------
-    def stream(self, host: str) -> None:
+    def attach(self, host: str) -> Any:
+        """Attach to a created container (before it starts, as ``docker run`` does, so no
+        output is missed): the request is sent now, the frames are read later."""
+        return self.api.attach(self.ids[host], stdout=True, stderr=True, stream=True,
+                               logs=True, demux=True)
+
+    def stream(self, host: str, frames: Any) -> None:
         """One host's output, stdout and stderr demultiplexed, into the job's log."""
         splitters = {"stdout": LineSplitter(), "stderr": LineSplitter()}
-        frames = self.api.attach(self.ids[host], stdout=True, stderr=True, stream=True,
-                                 logs=True, demux=True)
         for out, err in frames:
             for stream, chunk in (("stdout", out), ("stderr", err)):
                 if chunk:
@@ -80,16 +94,27 @@ class ContainerSupervisor(Supervisor):
         with contextlib.suppress(Exception):
             if self.api.inspect_container(self.ids[host])["State"].get("OOMKilled"):
                 code = 137
+                self.out_of_memory.add(host)
         with self.done:
             self.exit_codes[host] = code
             failed_first = code != 0 and self.first_failure is None
             if failed_first:
                 self.first_failure = host
             self.done.notify_all()
-        if failed_first and self.stop_reason is None:
+        if failed_first and self.stop_reason is None and len(self.ids) > 1:
             self.write_lines([f"sm_notebook: {host} exited with code {code}; stopping the "
                               "other hosts"], "stderr", host)
             self.stop_all(grace=0)
+
+    def failure_reason(self, code: int, host: str) -> str:
+        if host not in self.out_of_memory:
+            return super().failure_reason(code, host)
+        plan = self.run["containers"][host]
+        limit = plan.get("mem_limit")
+        what = (f"the {limit / (1 << 30):g} GiB of {plan.get('instance_type')}" if limit
+                else "the memory of this machine")
+        return (f"OutOfMemory: {host} ran out of memory ({what}) and was killed (exit code "
+                "137); use a larger instance type or less memory")
 
     def stop_all(self, grace: float | None = None) -> None:
         grace = float(self.run.get("stop_grace", 30)) if grace is None else grace
@@ -112,11 +137,12 @@ class ContainerSupervisor(Supervisor):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             self.create()
+            attached = {host: self.attach(host) for host in self.ids}
             for cid in self.ids.values():
                 self.api.start(cid)
             self.transition("InProgress", "Training", "Training in progress",
                             supervisor_pid=os.getpid(), containers=self.ids)
-            readers = [threading.Thread(target=self.stream, args=(h,), daemon=True)
+            readers = [threading.Thread(target=self.stream, args=(h, attached[h]), daemon=True)
                        for h in self.ids]
             watchers = [threading.Thread(target=self.watch, args=(h,), daemon=True)
                         for h in self.ids]
@@ -136,6 +162,9 @@ class ContainerSupervisor(Supervisor):
                 t.join(timeout=10)
             with self.log_lock:
                 self.log.flush()
+            # Containers go while the model is packed; the job ends once both are done.
+            self.cleaner = threading.Thread(target=self.clean_up, daemon=True)
+            self.cleaner.start()
             failed = self.first_failure
             code = self.exit_codes[failed] if failed else 0
             self.finish(code, failed)
@@ -144,27 +173,45 @@ class ContainerSupervisor(Supervisor):
         return 0
 
     # ---- clean-up -------------------------------------------------------------------------
-    def clean_up(self) -> None:
-        """Remove every container and the network; give root-written files to the user."""
+    def give_files_to_user(self) -> None:
+        """Files the containers wrote as root become the user's (readable, deletable)
+        before the job is reported finished; a throwaway container does it, as root."""
         owner = self.run.get("chown")
-        if owner and self.ids:
-            with contextlib.suppress(Exception):
-                image = next(iter(self.run["containers"].values()))["image"]
-                self.client.containers.run(
-                    image, ["chown", "-R", owner, "/job"], entrypoint="", remove=True,
-                    volumes={str(self.job_dir): {"bind": "/job", "mode": "rw"}},
-                    network_mode="none", labels={LABEL: self.run["job_name"]})
+        if not owner or not self.ids:
+            return
+        with contextlib.suppress(Exception):
+            image = next(iter(self.run["containers"].values()))["image"]
+            mounts = {root: {"bind": f"/hosts/{host}", "mode": "rw"}
+                      for host, root in self.run["layout_roots"].items()}
+            self.client.containers.run(image, ["chown", "-R", owner, "/hosts"], entrypoint="",
+                                       remove=True, volumes=mounts, network_mode="none",
+                                       labels={LABEL: self.run["job_name"]})
+
+    def settle(self) -> None:
+        if self.cleaner is not None:
+            self.cleaner.join()
+        else:
+            self.clean_up()
+
+    def clean_up(self) -> None:
+        """Give the files to the user, then remove every container and the network,
+        however the job ended (once)."""
+        if self.cleaned.is_set():
+            return
+        self.give_files_to_user()
         for cid in self.ids.values():
             with contextlib.suppress(Exception):
                 self.api.remove_container(cid, force=True, v=True)
-        with contextlib.suppress(Exception):
-            self.api.remove_network(self.run["network"])
+        if self.network_created:
+            with contextlib.suppress(Exception):
+                self.api.remove_network(self.run["network"])
+        self.cleaned.set()
 
 
-def _gpu_requests() -> list[Any]:
+def _gpu_requests(count: int) -> list[Any]:
     import docker
 
-    return [docker.types.DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    return [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
 
 
 def main(argv: list[str]) -> int:

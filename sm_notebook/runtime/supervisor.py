@@ -140,6 +140,7 @@ def pack(source: Path | list[Path], target: Path) -> bool:
 
 _RANK_PREFIX = re.compile(r"^\[(?:default)?rank\d+\]:\s?")
 _FRAME = re.compile(r'\s*File "(.+)", line (\d+)')
+_SYNTAX_ERROR = re.compile(r"^(SyntaxError|IndentationError|TabError): ")
 
 
 def failure_from_traceback(lines: list[str], entry_point: str) -> str | None:
@@ -151,7 +152,7 @@ def failure_from_traceback(lines: list[str], entry_point: str) -> str | None:
     lines = [_RANK_PREFIX.sub("", line) for line in lines]
     starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
     if not starts:
-        return None
+        return _syntax_error(lines)
     blocks = [lines[a:b] for a, b in zip(starts, [*starts[1:], len(lines)], strict=True)]
     in_script = [b for b in blocks if any(_frame_file(ln) == entry_point for ln in b)]
     block = (in_script or blocks)[-1]
@@ -167,6 +168,17 @@ def failure_from_traceback(lines: list[str], entry_point: str) -> str | None:
         if m and Path(m.group(1)).name == entry_point:
             where = f"{entry_point}, line {m.group(2)}"
     return f"{error} ({where})" if where else error
+
+
+def _syntax_error(lines: list[str]) -> str | None:
+    """A script that does not compile gets no ``Traceback`` header, only its location."""
+    for i in range(len(lines) - 1, 0, -1):
+        if _SYNTAX_ERROR.match(lines[i]):
+            frame = next((_FRAME.match(ln) for ln in reversed(lines[max(0, i - 4):i])
+                          if _FRAME.match(ln)), None)
+            where = f" ({Path(frame.group(1)).name}, line {frame.group(2)})" if frame else ""
+            return lines[i] + where
+    return None
 
 
 def _frame_file(line: str) -> str | None:
@@ -188,6 +200,8 @@ class Supervisor:
 
     # ---- state ------------------------------------------------------------------------
     def transition(self, status: str, secondary: str, message: str, **extra) -> None:
+        if status in ("Completed", "Failed", "Stopped"):
+            self.settle()
         now = now_iso()
         transitions = self.state.setdefault("transitions", [])
         if transitions and "EndTime" not in transitions[-1]:
@@ -202,6 +216,9 @@ class Supervisor:
         tmp = self.job_dir / "state.json.tmp"
         tmp.write_text(json.dumps(self.state, indent=2))
         os.replace(tmp, self.job_dir / "state.json")
+
+    def settle(self) -> None:
+        """Hook: whatever must be finished before a job is reported ended."""
 
     # ---- output -----------------------------------------------------------------------
     @property

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the container-mode test images without any registry (none is reachable here):
 #   smnb-test/sklearn:1  plain image: Debian's python3, numpy, pandas, scikit-learn, pip
-#   smnb-test/toolkit:1  the same plus AWS's sagemaker-training toolkit (`train` on PATH)
+#   smnb-test/toolkit:2  the same plus AWS's sagemaker-training toolkit (`train` on PATH)
 #   smnb-test/torch:1    the same plus a CPU PyTorch with a working torchrun
 # The base comes from debootstrap; Python wheels are fetched on the host from PyPI (or
 # pip's configured find-links) and installed inside with --no-index. An image that already
@@ -35,6 +35,6 @@ build_with_wheels() {  # IMAGE DOCKERFILE PIP-WHEEL-ARGS...
   docker build -q -t "$image" -f "$here/$dockerfile" "$ctx" > /dev/null
 }
 
-build_with_wheels smnb-test/toolkit:1 toolkit.Dockerfile sagemaker-training==5.1.4
+build_with_wheels smnb-test/toolkit:2 toolkit.Dockerfile sagemaker-training==5.1.4
 build_with_wheels smnb-test/torch:1 torch.Dockerfile torch==2.13.0
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep '^smnb-test/'
