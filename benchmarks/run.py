@@ -3,6 +3,8 @@
     python -m benchmarks.run            # full run (a few minutes)
     python -m benchmarks.run --quick    # fewer repeats, for CI
 
+Container mode needs a running Docker Engine and the test image smnb-test/sklearn:1
+(tests/images/build.sh).
 Exits 1 when a target is missed.
 """
 
@@ -12,7 +14,7 @@ import argparse
 import sys
 import time
 
-from . import bench_first_line, bench_ingestion, bench_load_ext
+from . import bench_container, bench_first_line, bench_ingestion, bench_load_ext
 from .common import Result
 
 COLUMNS = ("benchmark", "baseline", "median", "Δ vs baseline", "ratio", "target", "result")
@@ -40,6 +42,16 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def _calibration() -> float:
+    """A fixed CPU-bound loop, so figures from different machines can be compared."""
+    times = []
+    for _ in range(5):
+        began = time.perf_counter()
+        sum(range(10**7))
+        times.append((time.perf_counter() - began) * 1000)
+    return min(times)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,10 +70,12 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.perf_counter()
     results = [bench_load_ext.run(repeat), bench_first_line.run(repeat),
-               bench_ingestion.run(lines, 3 if args.quick else 5)]
+               bench_ingestion.run(lines, 3 if args.quick else 5),
+               *bench_container.run(5 if args.quick else repeat)]
     print(table(results))
     print(f"({repeat} repeats per timing, {time.perf_counter() - began:.0f} s in all, "
-          f"Python {sys.version.split()[0]})")
+          f"Python {sys.version.split()[0]}; this machine's speed: {_calibration():.0f} ms for "
+          "sum(range(10**7)))")
     return 0 if all(r.passed for r in results) else 1
 
 

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 DEFAULT_LOG_WINDOW = 10_000
 MAX_METRIC_POINTS = 1_000_000
 POLL_MIN, POLL_MAX = 0.01, 0.1
+# Until the first line arrives (at most this long) the job is polled faster: that line is
+# what the user waits for after launching.
+POLL_FIRST_LINE_MAX, FIRST_LINE_WINDOW = 0.02, 10.0
 
 
 class Job:
@@ -168,6 +171,7 @@ class Job:
 
     def _pump(self) -> None:
         cursor, delay = None, POLL_MIN
+        eager_until = time.monotonic() + FIRST_LINE_WINDOW
         try:
             while True:
                 batch = self._backend.poll(self._ref, cursor)
@@ -176,7 +180,9 @@ class Job:
                 if batch.done:
                     break
                 busy = batch.logs or batch.statuses
-                delay = POLL_MIN if busy else min(POLL_MAX, delay * 1.5)
+                eager = self.line_count == 0 and time.monotonic() < eager_until
+                ceiling = POLL_FIRST_LINE_MAX if eager else POLL_MAX
+                delay = POLL_MIN if busy else min(ceiling, delay * 1.5)
                 time.sleep(delay)
         except Exception as exc:  # report, never die silently
             self.error = exc

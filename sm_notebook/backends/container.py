@@ -15,6 +15,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,24 +44,24 @@ class ContainerBackend(LocalBackend):
     def __init__(self, stop_grace: float = 30.0, kinds_cache: Path | None = None):
         super().__init__(stop_grace)
         self.kinds_cache = kinds_cache
-        self._client: Any = None
+        self._images: dict[str, Any] = {}  # name → image, looked up once per launch
+        self._kinds: dict[str, str] = {}
 
     # ---- the engine -----------------------------------------------------------------------
     @property
     def client(self) -> Any:
-        if self._client is None:
-            import docker
+        """One client per engine address for the kernel's life (connecting costs ~20 ms)."""
+        return _client_for(_engine_address())
 
-            try:
-                self._client = docker.from_env(timeout=120)
-                self._client.ping()
-            except Exception as exc:
-                host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-                raise SmNotebookError(
-                    f"--mode container: the Docker Engine at {host} is not reachable "
-                    f"({type(exc).__name__}); start it (dockerd, or `systemctl start docker`) "
-                    "or set DOCKER_HOST") from None
-        return self._client
+    def check_engine(self) -> None:
+        """The engine answers now (it may have stopped since the client was made)."""
+        try:
+            self.client.ping()
+        except SmNotebookError:
+            raise
+        except Exception as exc:
+            _clients.pop(_engine_address(), None)
+            raise _unreachable(exc) from None
 
     def preflight(self, spec: TrainingSpec, base: Path) -> list[str]:
         if spec.image is None:
@@ -69,17 +72,28 @@ class ContainerBackend(LocalBackend):
             if ch.is_s3:
                 raise SpecError("--input", f"{ch.name}: S3 inputs are not downloaded in "
                                 "container mode yet", "a local path (aws s3 cp first)")
+        self.warm_up()
+        self.check_engine()
         self.ensure_image(spec.image)
         how = {"toolkit": "AWS's training toolkit runs `train`",
                "plain": "sm_notebook's launcher runs the script"}[self.image_kind(spec)]
         sizing = self.sizing(spec).note
         return [f"image {spec.image}: {how}", *([sizing] if sizing else [])]
 
+    def warm_up(self) -> None:
+        """Start a spare supervisor now, so it has loaded its Docker client by the time
+        the job is handed to it (see ``runtime/container_supervisor.py``)."""
+        _spares.prime(_engine_address())
+
+    def start_supervisor(self, directory: Path, supervisor: list[str]) -> subprocess.Popen:
+        spare = _spares.take(_engine_address(), directory)
+        return spare or super().start_supervisor(directory, supervisor)
+
     def ensure_image(self, image: str) -> None:
         import docker
 
         try:
-            self.client.images.get(image)
+            self._images[image] = self.client.images.get(image)
             return
         except docker.errors.ImageNotFound:
             pass
@@ -97,16 +111,19 @@ class ContainerBackend(LocalBackend):
         (a dry run pulls nothing)."""
         if spec.image_kind:
             return spec.image_kind
+        if spec.image in self._kinds:
+            return self._kinds[spec.image]
         import docker
 
         try:
-            image = self.client.images.get(spec.image)
+            image = self._images.get(spec.image) or self.client.images.get(spec.image)
         except docker.errors.ImageNotFound:
             if pull:
                 raise
             return None
         cache = _read_cache(self.kinds_cache)
         if image.id in cache:
+            self._kinds[spec.image] = cache[image.id]
             return cache[image.id]
         env = {e.split("=", 1)[0] for e in image.attrs["Config"].get("Env") or []}
         if env & {"SAGEMAKER_TRAINING_MODULE", "SAGEMAKER_PROGRAM"}:
@@ -118,6 +135,7 @@ class ContainerBackend(LocalBackend):
             kind = "toolkit" if found.strip() else "plain"
         cache[image.id] = kind
         _write_cache(self.kinds_cache, cache)
+        self._kinds[spec.image] = kind
         return kind
 
     # ---- launching --------------------------------------------------------------------------
@@ -174,7 +192,8 @@ class ContainerBackend(LocalBackend):
 
     def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
         kind = self.image_kind(spec)
-        self.check_names_free(name, contract.Cluster("x", spec.instance_count).hosts)
+        if spec.job_name:  # generated names are unique to the millisecond
+            self.check_names_free(name, contract.Cluster("x", spec.instance_count).hosts)
         roots, plans, notes = {}, {}, []
         for host in contract.Cluster("x", spec.instance_count).hosts:
             run = self.host_run(spec, name, host)
@@ -273,6 +292,69 @@ class Sizing:
         return cls(cpus, gpus, gpus or None, known.memory_bytes, cpus * 10**9,
                    f"{instance_type}: each container gets {cpus} vCPU{capped} and "
                    f"{known.memory_gib:g} GiB of memory, as the instance has{gpu_note}")
+
+
+def _engine_address() -> str:
+    return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+
+
+_clients: dict[str, Any] = {}
+
+
+def _client_for(address: str) -> Any:
+    if address not in _clients:
+        import docker
+
+        try:
+            client = docker.from_env(timeout=120)  # negotiates the API version: a round trip
+        except Exception as exc:
+            raise _unreachable(exc) from None
+        _clients[address] = client
+    return _clients[address]
+
+
+def _unreachable(exc: Exception) -> SmNotebookError:
+    return SmNotebookError(
+        f"--mode container: the Docker Engine at {_engine_address()} is not reachable "
+        f"({type(exc).__name__}); start it (dockerd, or `systemctl start docker`) or set "
+        "DOCKER_HOST")
+
+
+class _SparePool:
+    """At most one idle spare supervisor per engine address, replaced after each use."""
+
+    REPLACE_AFTER = 1.0  # seconds: not while the job's containers are starting
+
+    def __init__(self) -> None:
+        self.spares: dict[str, subprocess.Popen] = {}
+        self.lock = threading.Lock()
+
+    def prime(self, address: str) -> None:
+        with self.lock:
+            spare = self.spares.get(address)
+            if spare is None or spare.poll() is not None:
+                self.spares[address] = subprocess.Popen(
+                    [sys.executable, "-m", "sm_notebook.runtime.container_supervisor",
+                     "--spare"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+
+    def take(self, address: str, directory: Path) -> subprocess.Popen | None:
+        with self.lock:
+            spare = self.spares.pop(address, None)
+        if spare is None or spare.poll() is not None:
+            return None
+        try:
+            spare.stdin.write(f"{directory}\n".encode())
+            spare.stdin.close()
+        except OSError:  # it died in the meantime
+            return None
+        timer = threading.Timer(self.REPLACE_AFTER, self.prime, args=(address,))
+        timer.daemon = True
+        timer.start()
+        return spare
+
+
+_spares = _SparePool()
 
 
 def _region(spec: TrainingSpec) -> dict[str, str]:

@@ -166,11 +166,15 @@ class LocalBackend:
             "transitions": [{"Status": "Starting", "StartTime": now, "StatusMessage": message}],
         })
         (directory / "job.log").touch()
-        with open(directory / "supervisor.err", "wb") as err:
-            process = subprocess.Popen([sys.executable, *supervisor, str(directory)],
-                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=err, start_new_session=True, close_fds=True)
+        process = self.start_supervisor(directory, supervisor)
         return JobRef(directory.name, directory, {"process": process, "notes": notes})
+
+    def start_supervisor(self, directory: Path, supervisor: list[str]) -> subprocess.Popen:
+        """A detached process (its own session, so it outlives the kernel)."""
+        with open(directory / "supervisor.err", "wb") as err:
+            return subprocess.Popen([sys.executable, *supervisor, str(directory)],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err, start_new_session=True, close_fds=True)
 
     def attach(self, name: str, directory: Path) -> JobRef:
         if not (directory / "state.json").is_file():

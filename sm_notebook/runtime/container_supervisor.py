@@ -10,7 +10,10 @@ one ``model.tar.gz``, and removes every container and the network however the jo
 before the job is reported ended.  Containers and network carry labels, so they can always
 be found.
 
-Usage: ``python -m sm_notebook.runtime.container_supervisor JOB_DIR``.
+Usage: ``python -m sm_notebook.runtime.container_supervisor JOB_DIR``, or ``--spare``: a
+process started ahead of time that loads the Docker client (most of its start-up time) and
+then waits for one job directory on stdin, so a job's containers start that much sooner.
+An empty stdin (the kernel went away) ends it.
 """
 
 from __future__ import annotations
@@ -20,20 +23,23 @@ import os
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from .supervisor import LineSplitter, Supervisor, run_main
 
 LABEL = "sm-notebook.job"
+_preloaded_client: Any = None  # set by a spare, which loads it before its job arrives
 
 
 class ContainerSupervisor(Supervisor):
     def __init__(self, job_dir: Path):
+        began = time.time()
         super().__init__(job_dir)
-        import docker
-
-        self.client = docker.from_env(timeout=120)
+        # Where the time goes (epoch seconds), kept in state.json: job.describe()["timeline"].
+        self.timeline: dict[str, float] = {"supervisor": began}
+        self.client = _preloaded_client or _new_client()
         self.api = self.client.api
         self.ids: dict[str, str] = {}  # host → container id
         self.exit_codes: dict[str, int] = {}
@@ -82,6 +88,7 @@ class ContainerSupervisor(Supervisor):
         """One host's output, stdout and stderr demultiplexed, into the job's log."""
         splitters = {"stdout": LineSplitter(), "stderr": LineSplitter()}
         for out, err in frames:
+            self.mark("first output")
             for stream, chunk in (("stdout", out), ("stderr", err)):
                 if chunk:
                     self.write_lines(splitters[stream].feed(chunk), stream, host)
@@ -136,10 +143,13 @@ class ContainerSupervisor(Supervisor):
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop("stop"))
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
+            self.mark("engine")
             self.create()
+            self.mark("created")
             attached = {host: self.attach(host) for host in self.ids}
             for cid in self.ids.values():
                 self.api.start(cid)
+            self.mark("started")
             self.transition("InProgress", "Training", "Training in progress",
                             supervisor_pid=os.getpid(), containers=self.ids)
             readers = [threading.Thread(target=self.stream, args=(h, attached[h]), daemon=True)
@@ -158,6 +168,7 @@ class ContainerSupervisor(Supervisor):
                 t.join()
             if timer:
                 timer.cancel()
+            self.mark("exited")
             for t in readers:
                 t.join(timeout=10)
             with self.log_lock:
@@ -187,11 +198,17 @@ class ContainerSupervisor(Supervisor):
                                        remove=True, volumes=mounts, network_mode="none",
                                        labels={LABEL: self.run["job_name"]})
 
+    def mark(self, event: str) -> None:
+        self.timeline.setdefault(event, time.time())
+
     def settle(self) -> None:
+        self.mark("packed")
         if self.cleaner is not None:
             self.cleaner.join()
         else:
             self.clean_up()
+        self.mark("removed")
+        self.state["timeline"] = self.timeline
 
     def clean_up(self) -> None:
         """Give the files to the user, then remove every container and the network,
@@ -214,7 +231,28 @@ def _gpu_requests(count: int) -> list[Any]:
     return [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
 
 
+def _new_client() -> Any:
+    import docker
+
+    return docker.from_env(timeout=120)
+
+
+def spare(argv0: str) -> int:
+    """Load the client, wait for a job directory on stdin, then supervise that job."""
+    global _preloaded_client
+    _preloaded_client = _new_client()  # imports docker and negotiates the API version
+    job_dir = sys.stdin.readline().strip()
+    if not job_dir:
+        return 0
+    os.dup2(os.open(Path(job_dir) / "supervisor.err", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                    0o644), 2)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    return run_main(ContainerSupervisor, [argv0, job_dir])
+
+
 def main(argv: list[str]) -> int:
+    if argv[1:] == ["--spare"]:
+        return spare(argv[0])
     return run_main(ContainerSupervisor, argv)
 
 
