@@ -139,6 +139,10 @@ class SmTrainMagics(Magics):
             self._dry_run(spec, launch, base)
             return None
         backend = self.backend(spec.mode)
+        if hasattr(backend, "on_progress"):  # image pulls
+            from .ui.text import ProgressLine
+
+            backend.on_progress = ProgressLine(self.in_kernel)
         try:
             notes = launch.notes + backend.preflight(spec, base)
             registry = self.registry

@@ -9,6 +9,8 @@ apt_packages=()
 command -v pgrep >/dev/null || apt_packages+=(procps)       # stray-process checks
 command -v dockerd >/dev/null || apt_packages+=(docker.io)  # container mode: a real engine
 command -v debootstrap >/dev/null || apt_packages+=(debootstrap)  # test images, no registry
+[ -x /bin/busybox ] || apt_packages+=(busybox-static)       # the bring-your-own test image
+command -v docker-registry >/dev/null || apt_packages+=(docker-registry)  # image pull tests
 if [ ${#apt_packages[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}"

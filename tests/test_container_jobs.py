@@ -6,9 +6,11 @@ Nothing here is skipped: without an engine or the images these tests fail, as th
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 import tarfile
 import time
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from IPython.core.error import UsageError
 from sklearn.datasets import load_iris
 
 from sm_notebook.backends.container import ContainerBackend
@@ -24,6 +27,8 @@ from sm_notebook.errors import JobFailedError, SmNotebookError
 from sm_notebook.plans import docker_run_groups, render_docker_run
 
 PLAIN, TOOLKIT, TORCH = "smnb-test/sklearn:1", "smnb-test/toolkit:2", "smnb-test/torch:1"
+BYO = "smnb-test/byo:1"  # busybox and its own `train`: docker run IMAGE train
+NOT_RUN = "raise SystemExit('the image runs its own train, not this cell')\n"
 SKLEARN_SCRIPT = (Path(__file__).parent / "data" / "aws_style" / "sklearn_decision_tree.py")
 LABEL = "sm-notebook.job"
 
@@ -320,3 +325,56 @@ def test_no_output_is_lost_when_hosts_finish_at_once(ip):
     assert sorted(m for m in job.logs().message if m.startswith("hello")) == [
         "hello from algo-1", "hello from algo-2", "hello from algo-3"]
     assert time.monotonic() - began < 8  # no stream left waiting for a timeout
+
+
+def test_an_image_with_its_own_train_runs_as_docker_run_image_train(ip):
+    job = train(ip, f"--image {BYO} --hp epochs=2 --wait", NOT_RUN)
+
+    assert job.status == "Completed", job.failure_reason
+    messages = list(job.logs().message)
+    assert f"train: job {job.name}" in messages
+    assert any(m.startswith('train: hyperparameters {"epochs":"2"') for m in messages)
+    with tarfile.open(job.model_artifacts) as tar:
+        assert tar.extractfile("model.txt").read() == b"trained by algo-1\n"
+
+
+def test_a_missing_image_is_pulled_with_progress_then_runs(ip, engine, local_registry, capsys):
+    image = f"{local_registry}/smnb/byo:pull-test"
+    engine.images.get(BYO).tag(image)
+    for line in engine.images.push(image, stream=True, decode=True):
+        assert "error" not in line, line
+    engine.images.remove(image)
+
+    try:
+        job = train(ip, f"--image {image} --wait", NOT_RUN)
+        shown = capsys.readouterr().out.splitlines()
+        assert job.status == "Completed", job.failure_reason
+        assert shown[0].startswith(f"pulling {image}: ") and " layers done" in shown[0]
+        assert any(re.fullmatch(rf"pulled {re.escape(image)} \(\d+ layers, \d+ s\)", line)
+                   for line in shown)
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            engine.images.remove(image, force=True)
+
+
+def test_an_unreachable_registry_is_one_line_naming_the_image(ip, jobs_dir):
+    image = "127.0.0.1:1/smnb/nowhere:1"  # nothing listens on port 1
+    with pytest.raises(UsageError, match=rf"^--image: {re.escape(image)} is not on this "
+                       r"machine and could not be pulled: .*connection refused"):
+        train(ip, f"--image {image}", "print(1)\n")
+    assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
+
+
+def test_an_ecr_image_is_pulled_after_a_login_through_boto3(ip, aws, jobs_dir, monkeypatch):
+    from sm_notebook.backends import registry_auth
+
+    logins = []
+    real = registry_auth.pull_credentials
+    monkeypatch.setattr(registry_auth, "pull_credentials",
+                        lambda image: logins.append(real(image)) or logins[-1])
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/smnb/private:1"
+    with pytest.raises(UsageError, match=rf"^--image: {re.escape(image)} is not on this "
+                       "machine and could not be pulled"):  # no route to AWS from here
+        train(ip, f"--image {image}", "print(1)\n")
+    assert [login["username"] for login in logins] == ["AWS"]  # moto's token, decoded
+    assert logins[0]["serveraddress"].startswith("https://123456789012.dkr.ecr.us-east-1.")

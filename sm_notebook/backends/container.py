@@ -18,6 +18,8 @@ import os
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ class ContainerBackend(LocalBackend):
         super().__init__(stop_grace)
         self.kinds_cache = kinds_cache
         self._images: dict[str, Any] = {}  # name → image, looked up once per launch
+        self.on_progress: Callable[..., None] = lambda text, final=False: None
         self._kinds: dict[str, str] = {}
 
     # ---- the engine -----------------------------------------------------------------------
@@ -90,6 +93,8 @@ class ContainerBackend(LocalBackend):
         return spare or super().start_supervisor(directory, supervisor)
 
     def ensure_image(self, image: str) -> None:
+        """The image is on this machine: pulled (with progress, and an ECR login when the
+        image lives in ECR) when it is not."""
         import docker
 
         try:
@@ -97,13 +102,29 @@ class ContainerBackend(LocalBackend):
             return
         except docker.errors.ImageNotFound:
             pass
+        from ..pulling import PullProgress
+        from .registry_auth import pull_credentials
+
+        auth = pull_credentials(image)
+        progress, began = PullProgress(image), time.monotonic()
         try:
-            self.client.images.pull(image)
+            for event in self.client.api.pull(image, stream=True, decode=True,
+                                              auth_config=auth):
+                progress.feed(event)
+                if progress.error:
+                    break
+                self.on_progress(progress.text())
         except docker.errors.APIError as exc:
+            progress.error = str(exc.explanation or exc)
+        if progress.error:
+            self.on_progress(f"could not pull {image}", final=True)
             raise SpecError("--image", f"{image} is not on this machine and could not be "
-                            f"pulled: {exc.explanation or exc}",
+                            f"pulled: {progress.error}",
                             "an image that exists locally (docker image ls) or in a "
                             "registry this machine can reach") from None
+        self._images[image] = self.client.images.get(image)
+        self.on_progress(f"pulled {image} ({len(progress.layers)} layers, "
+                         f"{time.monotonic() - began:.0f} s)", final=True)
 
     def image_kind(self, spec: TrainingSpec, pull: bool = True) -> str | None:
         """``toolkit`` when the image has AWS's training toolkit (``train`` on its PATH),

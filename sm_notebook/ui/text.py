@@ -146,3 +146,33 @@ class ThrottledStatus:
             self.updates += 1
         if self.handle is not None:
             self.handle.update(StatusView(self.job, self.lines))
+
+
+class ProgressLine:
+    """One line of progress under the cell, replaced in place (a display handle in a
+    kernel, a line every few seconds in a terminal), at most ``rate`` updates a second."""
+
+    def __init__(self, in_kernel: bool, rate: float = 4.0, terminal_every: float = 3.0):
+        self.in_kernel = in_kernel
+        self.interval = 1.0 / rate if in_kernel else terminal_every
+        self.handle = None
+        self.last = 0.0
+        self.shown = ""
+
+    def __call__(self, text: str, final: bool = False) -> None:
+        now = time.monotonic()
+        if not final and now - self.last < self.interval:
+            return
+        self.last = now
+        if text == self.shown:
+            return
+        self.shown = text
+        if not self.in_kernel:
+            print(text, flush=True)
+            return
+        from IPython.display import display
+
+        if self.handle is None:
+            self.handle = display({"text/plain": text}, raw=True, display_id=True)
+        else:
+            self.handle.update({"text/plain": text}, raw=True)

@@ -3,9 +3,11 @@
 #   smnb-test/sklearn:1  plain image: Debian's python3, numpy, pandas, scikit-learn, pip
 #   smnb-test/toolkit:2  the same plus AWS's sagemaker-training toolkit (`train` on PATH)
 #   smnb-test/torch:1    the same plus a CPU PyTorch with a working torchrun
+#   smnb-test/byo:1      busybox and a `train` of its own: a bring-your-own image, tiny
 # The base comes from debootstrap; Python wheels are fetched on the host from PyPI (or
 # pip's configured find-links) and installed inside with --no-index. An image that already
-# exists is kept, so a second run takes seconds. Needs root, debootstrap and a running dockerd.
+# exists is kept, so a second run takes seconds. Needs root, debootstrap, busybox-static
+# and a running dockerd.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pip=${PIP:-"$here/../../.venv/bin/pip"}
@@ -34,6 +36,13 @@ build_with_wheels() {  # IMAGE DOCKERFILE PIP-WHEEL-ARGS...
   "$pip" wheel -q -w "$ctx/wheels" "$@" 2> >(grep -v "^WARNING: Location" >&2)
   docker build -q -t "$image" -f "$here/$dockerfile" "$ctx" > /dev/null
 }
+
+if ! have smnb-test/byo:1; then
+  mkdir -p "$work/byo"
+  cp /bin/busybox "$work/byo/busybox"
+  install -m 0755 "$here/byo-train" "$work/byo/train"
+  docker build -q -t smnb-test/byo:1 -f "$here/byo.Dockerfile" "$work/byo" > /dev/null
+fi
 
 build_with_wheels smnb-test/toolkit:2 toolkit.Dockerfile sagemaker-training==5.1.4
 build_with_wheels smnb-test/torch:1 torch.Dockerfile torch==2.13.0
