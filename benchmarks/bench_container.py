@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -21,6 +22,8 @@ from pathlib import Path
 from .common import Result, median, spread
 
 IMAGE = "smnb-test/sklearn:1"
+TOOLKIT_IMAGE = "smnb-test/toolkit:2"  # the SDK's local mode needs the toolkit's `train`
+SDK_PYTHON = os.environ.get("SM_NOTEBOOK_SDK_V2_PYTHON", "/opt/smnb-sdk-v2/bin/python")
 SCRIPT = Path(__file__).resolve().parent.parent / "tests" / "data" / "aws_style" / \
     "sklearn_decision_tree.py"
 FIRST_LINE = 'print("first line", flush=True)\n'
@@ -78,16 +81,32 @@ def _bare(argv: list[str]) -> tuple[float, float]:
     return first, time.perf_counter() - began
 
 
-def _magic(shell, number: int | str, line: str, cell: str) -> tuple[float, float, dict]:
+def _sdk_v2(code: Path, data: Path, out: Path, repeat: int) -> list[float] | str:
+    """Seconds per ``fit()`` of the V2 SDK's local mode, or why it was not measured."""
+    if not Path(SDK_PYTHON).is_file() or shutil.which("docker-compose") is None:
+        return (f"not measured: no SDK V2 environment at {SDK_PYTHON} (python -m venv ENV && "
+                "ENV/bin/pip install 'sagemaker<3'; set SM_NOTEBOOK_SDK_V2_PYTHON=ENV/bin/"
+                "python) or no docker-compose (apt-get install docker-compose)")
+    runner = Path(__file__).with_name("sdk_v2_local_mode.py")
+    done = subprocess.run([SDK_PYTHON, str(runner), TOOLKIT_IMAGE, str(code), str(data),
+                           str(out), str(repeat)], capture_output=True, text=True,
+                          timeout=120 * (repeat + 1))
+    if done.returncode:
+        return f"not measured: the SDK run failed: {done.stderr.strip().splitlines()[-1:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])["fit_s"]
+
+
+def _magic(shell, number: int | str, line: str, cell: str,
+           image: str = IMAGE) -> tuple[float, float, dict]:
     """Seconds to the first line in the job handle and to ``Completed``, and the timeline."""
-    arrived = threading.Event()
-    first: list[float] = []
     from IPython.utils.capture import capture_output
 
+    arrived = threading.Event()
+    first: list[float] = []
     began = time.perf_counter()
     began_epoch = time.time()
     with capture_output():  # the notes printed at launch
-        shell.run_cell_magic("sm_train", f"bench_{number} --mode container --image {IMAGE} "
+        shell.run_cell_magic("sm_train", f"bench_{number} --mode container --image {image} "
                                          f"--quiet {line}", cell)
     job = shell.user_ns.pop(f"bench_{number}")
 
@@ -135,6 +154,13 @@ def run(repeat: int) -> list[Result]:
             timelines.append(timeline)
             firsts["bare"].append(_bare(bare_first)[0])
             firsts["magic"].append(_magic(shell, f"first_{number}", "", FIRST_LINE)[0])
+        code = tmp_path / "sdk-code"
+        code.mkdir()
+        (code / "train.py").write_text(script)
+        sdk = _sdk_v2(code, data, tmp_path / "sdk-out", min(repeat, 3))
+        toolkit = [] if isinstance(sdk, str) else [
+            _magic(shell, f"toolkit_{n}", iris_line, script, TOOLKIT_IMAGE)[1]
+            for n in range(len(sdk))]
         os.chdir(cwd)
     wall = Result("container mode: sklearn iris job, magic → Completed",
                   median(walls["magic"]) * 1000, "ms", f"≤ {WALL_RATIO:g}× bare", False,
@@ -153,7 +179,16 @@ def run(repeat: int) -> list[Result]:
     first.passed = first.measured <= FIRST_LINE_S * 1000
     first.notes.append(f"spread: bare {spread([f * 1000 for f in firsts['bare']])} ms, "
                        f"sm_notebook {spread([f * 1000 for f in firsts['magic']])} ms")
-    return [wall, first]
+    if isinstance(sdk, str):
+        wall.notes.append(f"SageMaker SDK V2 local mode: {sdk}")
+        return [wall, first]
+    versus = Result("container mode vs SDK V2 local mode (toolkit image)",
+                    median(toolkit) * 1000, "ms", "ratio reported", True,
+                    "SDK V2 fit()", median(sdk) * 1000, informational=True)
+    versus.notes.append(f"spread: SDK {spread([t * 1000 for t in sdk])} ms, sm_notebook "
+                        f"{spread([t * 1000 for t in toolkit])} ms; both run "
+                        f"{TOOLKIT_IMAGE} (toolkit `train`), the SDK through docker-compose")
+    return [wall, first, versus]
 
 
 def _phases(timelines: list[dict[str, float]]) -> list[tuple[str, float]]:

@@ -18,6 +18,7 @@ class Result:
     baseline_name: str = ""
     baseline: float | None = None
     notes: list[str] = field(default_factory=list)
+    informational: bool = False  # a figure to report, with no target to meet
 
     @property
     def delta(self) -> float | None:

@@ -28,7 +28,8 @@ def _cells(r: Result) -> tuple[str, ...]:
         median, baseline = f"{r.measured:.1f} {r.unit}", f"{r.baseline:.1f} {r.unit}"
         delta, ratio = f"{r.delta:+.1f} {r.unit}", f"{r.ratio:.2f}×"
         baseline = f"{r.baseline_name}: {baseline}"
-    return (r.name, baseline, median, delta, ratio, r.target, "PASS" if r.passed else "FAIL")
+    verdict = "—" if r.informational else "PASS" if r.passed else "FAIL"
+    return (r.name, baseline, median, delta, ratio, r.target, verdict)
 
 
 def table(results: list[Result]) -> str:
