@@ -205,9 +205,9 @@ class SmTrainMagics(Magics):
             if not self.in_kernel and not launch.quiet:
                 _print_new_lines(job, printed)
         except KeyboardInterrupt:
-            if job.mode == "local":
-                print(f"Interrupted: stopping local job {job.name} (SIGTERM, then SIGKILL after "
-                      f"{self.stop_grace:g} s)...", file=sys.stderr)
+            if job.mode in ("local", "container"):  # on this machine: stopped, as docker run
+                print(f"Interrupted: stopping {job.mode} job {job.name} (SIGTERM, then SIGKILL "
+                      f"after {self.stop_grace:g} s)...", file=sys.stderr)
                 job.stop()
                 job.wait()
                 raise SmNotebookError(f"interrupted; job {job.name} is {job.status}") from None

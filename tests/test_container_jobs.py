@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import tarfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -27,7 +28,7 @@ from sm_notebook.errors import JobFailedError, SmNotebookError
 from sm_notebook.plans import docker_run_groups, render_docker_run
 
 PLAIN, TOOLKIT, TORCH = "smnb-test/sklearn:1", "smnb-test/toolkit:2", "smnb-test/torch:1"
-BYO = "smnb-test/byo:1"  # busybox and its own `train`: docker run IMAGE train
+BYO = "smnb-test/byo:2"  # busybox and its own `train`: docker run IMAGE train
 NOT_RUN = "raise SystemExit('the image runs its own train, not this cell')\n"
 SKLEARN_SCRIPT = (Path(__file__).parent / "data" / "aws_style" / "sklearn_decision_tree.py")
 LABEL = "sm-notebook.job"
@@ -35,13 +36,15 @@ LABEL = "sm-notebook.job"
 
 @pytest.fixture(autouse=True)
 def engine():
-    """The engine is up, and every test leaves no container or network of a job behind."""
+    """The engine is up, and every test leaves no container, network or volume behind."""
     client = docker.from_env()
     client.ping()
+    volumes = {v.name for v in client.volumes.list()}
     yield client
     leftovers = client.containers.list(all=True, filters={"label": LABEL})
     networks = client.networks.list(filters={"label": LABEL})
     assert (leftovers, networks) == ([], [])
+    assert {v.name for v in client.volumes.list()} <= volumes
 
 
 @pytest.fixture
@@ -378,3 +381,13 @@ def test_an_ecr_image_is_pulled_after_a_login_through_boto3(ip, aws, jobs_dir, m
         train(ip, f"--image {image}", "print(1)\n")
     assert [login["username"] for login in logins] == ["AWS"]  # moto's token, decoded
     assert logins[0]["serveraddress"].startswith("https://123456789012.dkr.ecr.us-east-1.")
+
+
+def test_interrupting_wait_stops_a_container_job_as_docker_run_would(ip, capsys):
+    timer = threading.Timer(3, lambda: __import__("_thread").interrupt_main())
+    timer.start()
+    with pytest.raises(SmNotebookError, match=r"interrupted; job .* is Stopped"):
+        train(ip, f"--image {PLAIN} --wait",
+              "import time\nprint('started', flush=True)\ntime.sleep(600)\n")
+    assert ip.user_ns["job"].status == "Stopped"
+    assert "stopping container job" in capsys.readouterr().err

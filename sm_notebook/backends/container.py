@@ -150,9 +150,11 @@ class ContainerBackend(LocalBackend):
         if env & {"SAGEMAKER_TRAINING_MODULE", "SAGEMAKER_PROGRAM"}:
             kind = "toolkit"
         else:
-            found = self.client.containers.run(
-                spec.image, ["sh", "-c", "command -v train || true"], entrypoint="",
-                remove=True, network_mode="none", labels={LABEL: "probe"})
+            from ..runtime.container_supervisor import run_throwaway
+
+            found = run_throwaway(self.client, spec.image,
+                                  ["sh", "-c", "command -v train || true"],
+                                  labels={LABEL: "probe"})
             kind = "toolkit" if found.strip() else "plain"
         cache[image.id] = kind
         _write_cache(self.kinds_cache, cache)

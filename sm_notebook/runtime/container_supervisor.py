@@ -194,9 +194,8 @@ class ContainerSupervisor(Supervisor):
             image = next(iter(self.run["containers"].values()))["image"]
             mounts = {root: {"bind": f"/hosts/{host}", "mode": "rw"}
                       for host, root in self.run["layout_roots"].items()}
-            self.client.containers.run(image, ["chown", "-R", owner, "/hosts"], entrypoint="",
-                                       remove=True, volumes=mounts, network_mode="none",
-                                       labels={LABEL: self.run["job_name"]})
+            run_throwaway(self.client, image, ["chown", "-R", owner, "/hosts"], volumes=mounts,
+                          labels={LABEL: self.run["job_name"]})
 
     def mark(self, event: str) -> None:
         self.timeline.setdefault(event, time.time())
@@ -229,6 +228,18 @@ def _gpu_requests(count: int) -> list[Any]:
     import docker
 
     return [docker.types.DeviceRequest(count=count, capabilities=[["gpu"]])]
+
+
+def run_throwaway(client: Any, image: str, command: list[str], **options: Any) -> bytes:
+    """Run a short command in a container of ``image``, return its output, and remove it
+    with any anonymous volume the image declares (``remove=True`` would leave those)."""
+    container = client.containers.run(image, command, entrypoint="", detach=True,
+                                      network_mode="none", **options)
+    try:
+        container.wait()
+        return container.logs()
+    finally:
+        container.remove(force=True, v=True)
 
 
 def _new_client() -> Any:

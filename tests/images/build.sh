@@ -3,7 +3,7 @@
 #   smnb-test/sklearn:1  plain image: Debian's python3, numpy, pandas, scikit-learn, pip
 #   smnb-test/toolkit:2  the same plus AWS's sagemaker-training toolkit (`train` on PATH)
 #   smnb-test/torch:1    the same plus a CPU PyTorch with a working torchrun
-#   smnb-test/byo:1      busybox and a `train` of its own: a bring-your-own image, tiny
+#   smnb-test/byo:2      busybox and a `train` of its own: a bring-your-own image, tiny
 # The base comes from debootstrap; Python wheels are fetched on the host from PyPI (or
 # pip's configured find-links) and installed inside with --no-index. An image that already
 # exists is kept, so a second run takes seconds. Needs root, debootstrap, busybox-static
@@ -37,11 +37,11 @@ build_with_wheels() {  # IMAGE DOCKERFILE PIP-WHEEL-ARGS...
   docker build -q -t "$image" -f "$here/$dockerfile" "$ctx" > /dev/null
 }
 
-if ! have smnb-test/byo:1; then
+if ! have smnb-test/byo:2; then
   mkdir -p "$work/byo"
   cp /bin/busybox "$work/byo/busybox"
   install -m 0755 "$here/byo-train" "$work/byo/train"
-  docker build -q -t smnb-test/byo:1 -f "$here/byo.Dockerfile" "$work/byo" > /dev/null
+  docker build -q -t smnb-test/byo:2 -f "$here/byo.Dockerfile" "$work/byo" > /dev/null
 fi
 
 build_with_wheels smnb-test/toolkit:2 toolkit.Dockerfile sagemaker-training==5.1.4

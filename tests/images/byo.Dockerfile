@@ -6,3 +6,5 @@ COPY busybox /bin/busybox
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
 COPY train /usr/local/bin/train
 ENV PATH=/usr/local/bin:/bin
+# An anonymous volume, as some images declare: a job must not leave it behind.
+VOLUME /scratch
