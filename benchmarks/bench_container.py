@@ -171,8 +171,7 @@ def run(repeat: int) -> list[Result]:
     wall.notes += [f"where the time goes: {name} {phase_ms:.0f} ms"
                    for name, phase_ms in _phases(timelines)]
     wall.notes.append(f"first job of a kernel session (image kind probed, spare supervisor "
-                      f"still loading): first line {cold[0] * 1000:.0f} ms, Completed "
-                      f"{cold[1] * 1000:.0f} ms")
+                      f"still loading): Completed after {cold[1] * 1000:.0f} ms")
     first = Result("container mode: magic → first line", median(firsts["magic"]) * 1000,
                    "ms", f"≤ {FIRST_LINE_S * 1000:g} ms", False,
                    "docker run → first line", median(firsts["bare"]) * 1000)

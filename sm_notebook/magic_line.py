@@ -55,7 +55,7 @@ OPTIONS: list[Option] = [
          "(Docker) or sagemaker", "MODE"),
     _opt("--image", "training image: a URI or a name (container and sagemaker modes)", "IMAGE"),
     _opt("--image-kind", "container mode: toolkit (the image runs AWS's `train`) or plain "
-         "(sm_notebook's launcher runs the script); detected when not given", "KIND"),
+         "(python3 runs the script with the SM_* environment); detected when not given", "KIND"),
     _opt("--instance-type", "ml.m5.xlarge, ... ; local_cpu or local_gpu imply --mode container",
          "TYPE"),
     _opt("--instance-count", "number of hosts (default 1)", "N"),

@@ -59,6 +59,16 @@ def lay_out(spec: TrainingSpec, base: Path, dest: Path) -> list[str]:
     return notes
 
 
+def ships_requirements(spec: TrainingSpec, base: Path) -> bool:
+    """Whether the laid-out code will hold a ``requirements.txt`` (to install first)."""
+    if spec.requirements_path(base) is not None:
+        return True
+    if spec.source_dir and (_resolve(base, spec.source_dir) / "requirements.txt").is_file():
+        return True
+    return any(Path(dep).name == "requirements.txt" and _resolve(base, dep).is_file()
+               for dep in spec.dependencies)
+
+
 def make_tarball(code_dir: Path, target: Path) -> Path:
     """``sourcedir.tar.gz`` of a laid-out code directory (entries at the archive root)."""
     with tarfile.open(target, "w:gz") as tar:

@@ -63,7 +63,8 @@ def train(ip, line: str, cell: str):
     return ip.user_ns["job"]
 
 
-@pytest.mark.parametrize(("image", "kind"), [(PLAIN, "launcher"), (TOOLKIT, "toolkit")])
+@pytest.mark.parametrize(("image", "kind"), [(PLAIN, "no training toolkit"),
+                                             (TOOLKIT, "training toolkit runs `train`")])
 def test_sklearn_script_mode_job_in_each_kind_of_image(ip, iris, run_dir, capsys, engine, image,
                                                        kind):
     job = train(ip, f"--image {image} --input train=data/train --hp max_leaf_nodes=30 --wait",

@@ -141,6 +141,14 @@ def test_dry_run_in_container_mode_shows_one_docker_run_per_host(ip, jobs_dir):
     assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
 
 
+def test_a_local_gpu_dry_run_asks_the_engine_for_every_gpu(ip):
+    with capture_output() as out:
+        ip.run_cell_magic("sm_train", "--instance-type local_gpu --image smlocal/torch "
+                          "--dry-run", "print(1)\n")
+    assert "    --gpus all \\\n" in out.stdout
+    assert "mode: container" in out.stdout  # local_gpu implies container mode
+
+
 def test_jobs_are_listed_newest_first_with_status_and_duration(ip):
     ip.run_cell_magic("sm_train", "a --job-name first-job --wait", "print(1)\n")
     with pytest.raises(Exception, match="failed"):

@@ -4,8 +4,8 @@ Each host (``algo-1`` … ``algo-N``) gets its own ``/opt/ml`` tree in the job's
 bind-mounted at ``/opt/ml``, with the channels mounted read-only under
 ``/opt/ml/input/data``.  Images with AWS's training toolkit run ``train`` and find the code
 through ``sagemaker_program`` / ``sagemaker_submit_directory``, as the V2 SDK delivers it;
-plain images run sm_notebook's launcher, mounted read-only, which sets nothing the
-environment does not already hold, installs ``requirements.txt`` and runs the script.  A
+plain images run the script with the full ``SM_*`` environment, through sm_notebook's
+launcher (mounted read-only) when a ``requirements.txt`` must be installed first.  A
 detached supervisor (``runtime/container_supervisor.py``) drives the engine; following the
 job afterwards (state, log, stop, attach) is the local backend's, unchanged.
 """
@@ -79,7 +79,8 @@ class ContainerBackend(LocalBackend):
         self.check_engine()
         self.ensure_image(spec.image)
         how = {"toolkit": "AWS's training toolkit runs `train`",
-               "plain": "sm_notebook's launcher runs the script"}[self.image_kind(spec)]
+               "plain": "no training toolkit in it, so python3 runs the script with the "
+                        "SM_* environment"}[self.image_kind(spec)]
         sizing = self.sizing(spec).note
         return [f"image {spec.image}: {how}", *([sizing] if sizing else [])]
 
@@ -184,10 +185,11 @@ class ContainerBackend(LocalBackend):
             command, entrypoint = ["train"], None
             environment = {"TRAINING_JOB_NAME": name, **_region(spec)}
         else:
-            command = ["python3", LAUNCHER_IN_CONTAINER, "--", *run.command("python3")]
-            entrypoint = ""
-            mounts.append([str(LAUNCHER), LAUNCHER_IN_CONTAINER, "ro"])
+            command, entrypoint = run.command("python3"), ""
             environment = {**run.environment(), "PYTHONUNBUFFERED": "1"}
+            if sourcedir.ships_requirements(spec, base):  # installed first, by the launcher
+                command = ["python3", LAUNCHER_IN_CONTAINER, "--", *command]
+                mounts.append([str(LAUNCHER), LAUNCHER_IN_CONTAINER, "ro"])
         sizing = self.sizing(spec)
         return {"name": f"{name}-{host}", "host": host, "image": spec.image, "command": command,
                 "entrypoint": entrypoint, "environment": {**environment, **spec.environment},
