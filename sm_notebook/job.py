@@ -57,6 +57,7 @@ class Job:
         self._observed: list[StatusEvent] = []
         self.error: BaseException | None = None
         self._done = threading.Event()
+        self._detached = threading.Event()
         self._listeners: list[Callable[[Job], None]] = []
         self._thread: threading.Thread | None = None
 
@@ -100,9 +101,16 @@ class Job:
         """
         if not self._done.wait(timeout):
             raise TimeoutError(f"job {self.name} still {self.status} after {timeout} s")
+        if self._detached.is_set():
+            raise SmNotebookError(f"job {self.name} was detached while {self.status}; "
+                                  f"job = %sm_attach {self.name} follows it again")
         if raise_on_failure and self.status == "Failed":
             raise JobFailedError(f"job {self.name} failed: {self.failure_reason}")
         return self.status
+
+    def detach(self) -> None:
+        """Stop following the job (it keeps running); ``%sm_attach NAME`` follows it again."""
+        self._detached.set()
 
     def stop(self) -> None:
         """Ask the job to stop (SIGTERM, then SIGKILL after the grace period, locally)."""
@@ -173,7 +181,7 @@ class Job:
         cursor, delay = None, POLL_MIN
         eager_until = time.monotonic() + FIRST_LINE_WINDOW
         try:
-            while True:
+            while not self._detached.is_set():
                 batch = self._backend.poll(self._ref, cursor)
                 cursor = batch.cursor
                 self.apply(batch)

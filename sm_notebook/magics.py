@@ -89,8 +89,9 @@ class SmTrainMagics(Magics):
 
             return ContainerBackend(stop_grace=self.stop_grace,
                                     kinds_cache=self.registry.root.parent / "image-kinds.json")
-        raise UsageError(f"--mode {mode}: not available in this version of sm_notebook yet "
-                         "(use --dry-run to see what it would run, or --mode local)")
+        from .backends.sagemaker import SageMakerBackend
+
+        return SageMakerBackend(bucket=self.bucket, role=self.role)
 
     def parse(self, line: str, cell: str) -> tuple[TrainingSpec, Any]:
         """Line and cell → validated spec, launch options, notes; UsageError on bad input."""

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from ..errors import SmNotebookError
+from .aws import reason as _reason
 
 ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 
@@ -48,8 +49,3 @@ def pull_credentials(image: str) -> dict[str, str] | None:
     username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     return {"username": username, "password": password,
             "serveraddress": data.get("proxyEndpoint") or f"https://{image.split('/')[0]}"}
-
-
-def _reason(exc: Exception) -> str:
-    error = getattr(exc, "response", {}).get("Error", {})
-    return f"{error.get('Code')}: {error.get('Message')}" if error else str(exc)

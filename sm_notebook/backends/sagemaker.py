@@ -1,0 +1,270 @@
+"""SageMaker mode: the cell runs as a real training job, created and followed through boto3.
+
+``submit`` uploads the code (one ``sourcedir.tar.gz``, as the V2 SDK lays it out) and the
+local inputs, then sends ``CreateTrainingJob`` built by ``plans.py`` (what ``--dry-run``
+prints).  ``poll`` describes the job at an adaptive interval and follows its CloudWatch
+streams (``cloudwatch.py``); every line goes to ``job.log`` and every status to
+``state.json`` here, with the stream positions beside them, so a re-attached job replays
+the log from disk and carries on from the saved positions: nothing lost, nothing twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import sourcedir
+from ..errors import SmNotebookError, SpecError
+from ..events import LogEvent, StatusEvent, utc_now_iso
+from ..plans import code_s3_uri, create_training_job_request
+from ..registry import read_json, write_json
+from ..spec import TrainingSpec, _resolve
+from .aws import reason as _reason
+from .base import Batch, JobRef
+from .cloudwatch import LogFollower, LogPositions
+from .local import parse_records
+
+TERMINAL = ("Completed", "Failed", "Stopped")
+LOG_POLL = 1.0  # seconds between log reads while the job runs
+DESCRIBE_EVERY = (2.0, 10.0)  # describe often while starting or changing, rarely when steady
+
+
+@dataclass
+class _Cursor:
+    replayed: bool = False
+    next_logs: float = 0.0
+    next_describe: float = 0.0
+    describe_interval: float = DESCRIBE_EVERY[0]
+    last_status: tuple[Any, ...] | None = None
+    terminal: bool = False
+    drained: bool = False
+    follower: Any = field(default=None, repr=False)
+
+
+class SageMakerBackend:
+    """Runs jobs on SageMaker; see the module docstring."""
+
+    mode = "sagemaker"
+    persists = True
+
+    def __init__(self, bucket: str | None = None, role: str | None = None):
+        self.bucket = bucket
+        self.role = role
+        self._session: Any = None
+        self._account: str | None = None
+
+    # ---- AWS --------------------------------------------------------------------------------
+    def session(self, region: str | None) -> Any:
+        if self._session is None:
+            import boto3
+
+            self._session = boto3.Session(region_name=region) if region else boto3.Session()
+        return self._session
+
+    def client(self, service: str, region: str | None) -> Any:
+        from botocore.config import Config
+
+        retries = {"max_attempts": 10, "mode": "adaptive"}  # throttling is retried, not lost
+        return self.session(region).client(service, config=Config(retries=retries))
+
+    def region_of(self, spec: TrainingSpec) -> str:
+        region = spec.region or self.session(None).region_name
+        if not region:
+            raise SpecError("--region", "no AWS region is configured",
+                            "--region us-east-1, %config SmTrainMagics.region, or "
+                            "AWS_DEFAULT_REGION")
+        return region
+
+    def preflight(self, spec: TrainingSpec, base: Path) -> list[str]:
+        if spec.image is None:
+            raise SpecError("--image", "sagemaker mode needs an image",
+                            "--image URI (an ECR image), or %config SmTrainMagics.default_image")
+        region = self.region_of(spec)
+        if self.session(region).get_credentials() is None:
+            raise SmNotebookError("--mode sagemaker: no AWS credentials found; configure them "
+                                  "(aws configure, AWS_PROFILE, or an instance role)")
+        with _aws_errors("could not identify the AWS account"):
+            self._account = self.client("sts", region).get_caller_identity()["Account"]
+        if not (spec.role or self.role):
+            raise SpecError("--role", "sagemaker mode needs an execution role",
+                            "--role arn:aws:iam::ACCOUNT:role/NAME, or %config "
+                            "SmTrainMagics.role")
+        return [f"code and data go to s3://{self.bucket_name(region)}/"]
+
+    def bucket_name(self, region: str) -> str:
+        return self.bucket or f"sagemaker-{region}-{self._account}"
+
+    def ensure_bucket(self, s3: Any, bucket: str, region: str) -> bool:
+        """Create the default bucket when it is missing, as the SDK does; True if created."""
+        import botocore.exceptions
+
+        try:
+            s3.head_bucket(Bucket=bucket)
+            return False
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket"):
+                raise SmNotebookError(f"bucket {bucket}: {_reason(exc)}") from None
+        if self.bucket:
+            raise SmNotebookError(f"bucket {bucket} does not exist (set by %config "
+                                  "SmTrainMagics.bucket); create it or unset the option")
+        extra = {} if region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": region}}
+        with _aws_errors(f"could not create bucket {bucket}"):
+            s3.create_bucket(Bucket=bucket, **extra)
+        return True
+
+    # ---- launching -------------------------------------------------------------------------
+    def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
+        region = self.region_of(spec)
+        bucket = self.bucket_name(region)
+        s3 = self.client("s3", region)
+        notes = [f"created bucket s3://{bucket}"] if self.ensure_bucket(s3, bucket, region) \
+            else []
+        code_dir = directory / "code"
+        notes += sourcedir.lay_out(spec, base, code_dir)
+        tarball = sourcedir.make_tarball(code_dir, directory / "sourcedir.tar.gz")
+        uploaded = [code_s3_uri(bucket, name)]
+        with _aws_errors("could not upload the code", uploaded=[]):
+            s3.upload_file(str(tarball), bucket, f"{name}/source/sourcedir.tar.gz")
+        for channel in spec.channels:
+            if not channel.is_s3:
+                with _aws_errors(f"could not upload input {channel.name}", uploaded):
+                    uploaded.append(_upload_tree(s3, _resolve(base, channel.source), bucket,
+                                                 f"{name}/input/{channel.name}"))
+        request = create_training_job_request(spec, name, bucket=bucket, region=region,
+                                              role=spec.role or self.role)
+        sagemaker = self.client("sagemaker", region)
+        with _aws_errors("CreateTrainingJob failed", uploaded):
+            sagemaker.create_training_job(**request)
+        now = utc_now_iso()
+        write_json(directory / "state.json", {
+            "status": "InProgress", "secondary_status": "Starting", "created": now,
+            "message": "Training job created", "region": region, "bucket": bucket,
+            "transitions": []})
+        (directory / "job.log").touch()
+        return JobRef(name, directory, {"region": region, "notes": notes})
+
+    def attach(self, name: str, directory: Path) -> JobRef:
+        state = read_json(directory / "state.json")
+        return JobRef(name, directory, {"region": state.get("region")})
+
+    # ---- following ------------------------------------------------------------------------
+    def poll(self, ref: JobRef, cursor: _Cursor | None) -> Batch:
+        cur = cursor or _Cursor()
+        logs: list[LogEvent] = []
+        statuses: list[StatusEvent] = []
+        if not cur.replayed:  # a re-attached job: what is on disk first
+            cur.replayed = True
+            logs += parse_records((ref.directory / "job.log").read_bytes())
+            positions = LogPositions.from_dict(read_json(ref.directory / "positions.json"))
+            cur.follower = LogFollower(self.client("logs", ref.handle.get("region")),
+                                       ref.name, positions)
+        now = time.monotonic()
+        if now >= cur.next_describe or cur.terminal:
+            statuses += self._describe(ref, cur)
+        if now >= cur.next_logs or cur.terminal:
+            cur.next_logs = now + LOG_POLL
+            fresh = self._read_logs(ref, cur)
+            logs += fresh
+            if cur.terminal:  # one more read after the end: CloudWatch lags a little
+                cur.drained = not fresh and not cur.follower.errors
+        return Batch(logs, statuses, cur, cur.terminal and cur.drained)
+
+    def _read_logs(self, ref: JobRef, cur: _Cursor) -> list[LogEvent]:
+        follower = cur.follower
+        with contextlib.suppress(Exception):  # discovery is retried next round
+            follower.discover()
+        events = follower.read()
+        if events:
+            with open(ref.directory / "job.log", "a", encoding="utf-8") as log:
+                log.writelines(ev.to_record() for ev in events)
+        write_json(ref.directory / "positions.json", follower.positions.to_dict())
+        return events
+
+    def _describe(self, ref: JobRef, cur: _Cursor) -> list[StatusEvent]:
+        try:
+            job = self.client("sagemaker", ref.handle.get("region")).describe_training_job(
+                TrainingJobName=ref.name)
+        except Exception:  # throttled or offline: the next round tries again
+            cur.next_describe = time.monotonic() + cur.describe_interval
+            return []
+        state = read_json(ref.directory / "state.json")
+        state.update(_state_from(job))
+        write_json(ref.directory / "state.json", state)
+        key = (state["status"], state["secondary_status"], state.get("failure_reason"))
+        changed = key != cur.last_status
+        cur.describe_interval = DESCRIBE_EVERY[0] if changed else min(
+            DESCRIBE_EVERY[1], cur.describe_interval * 1.5)
+        cur.next_describe = time.monotonic() + cur.describe_interval
+        if not changed:
+            return []
+        cur.last_status = key
+        cur.terminal = state["status"] in TERMINAL
+        return [StatusEvent(state.get("last_modified") or utc_now_iso(), state["status"],
+                            state["secondary_status"], state.get("message", ""),
+                            state.get("failure_reason"))]
+
+    # ---- control --------------------------------------------------------------------------
+    def stop(self, ref: JobRef) -> None:
+        with _aws_errors(f"could not stop {ref.name}"):
+            self.client("sagemaker", ref.handle.get("region")).stop_training_job(
+                TrainingJobName=ref.name)
+
+    def describe(self, ref: JobRef) -> dict[str, Any]:
+        return read_json(ref.directory / "state.json")
+
+    def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
+        from ..plans import describe_plan
+
+        return describe_plan(spec, name, base)
+
+
+def _state_from(job: dict[str, Any]) -> dict[str, Any]:
+    """DescribeTrainingJob → the fields ``state.json`` keeps."""
+    transitions = [{key: (value.isoformat() if hasattr(value, "isoformat") else value)
+                    for key, value in t.items()}
+                   for t in job.get("SecondaryStatusTransitions", [])]
+    state: dict[str, Any] = {
+        "status": job["TrainingJobStatus"], "secondary_status": job.get("SecondaryStatus", ""),
+        "message": transitions[-1].get("StatusMessage", "") if transitions else "",
+        "transitions": transitions, "failure_reason": job.get("FailureReason"),
+        "billable_seconds": job.get("BillableTimeInSeconds"),
+        "training_seconds": job.get("TrainingTimeInSeconds"),
+        "final_metrics": [{"metric": m["MetricName"], "value": m["Value"]}
+                          for m in job.get("FinalMetricDataList", [])]}
+    if job.get("LastModifiedTime"):
+        state["last_modified"] = job["LastModifiedTime"].isoformat()
+    if job["TrainingJobStatus"] in TERMINAL:
+        end = job.get("TrainingEndTime") or job.get("LastModifiedTime")
+        state["ended"] = end.isoformat() if end else utc_now_iso()
+        artifacts = (job.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+        if artifacts:
+            state["model_artifacts"] = artifacts
+    return state
+
+
+def _upload_tree(s3: Any, source: Path, bucket: str, prefix: str) -> str:
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*")
+                                                     if p.is_file())
+    for path in files:
+        key = f"{prefix}/{path.name if path == source else path.relative_to(source)}"
+        s3.upload_file(str(path), bucket, key)
+    return f"s3://{bucket}/{prefix}"
+
+
+@contextlib.contextmanager
+def _aws_errors(what: str, uploaded: list[str] | None = None):
+    """An AWS failure as one line saying what failed and what was already uploaded."""
+    import botocore.exceptions
+
+    try:
+        yield
+    except botocore.exceptions.NoCredentialsError:
+        raise SmNotebookError("--mode sagemaker: no AWS credentials found; configure them "
+                              "(aws configure, AWS_PROFILE, or an instance role)") from None
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        left = f" (already uploaded: {', '.join(uploaded)})" if uploaded else ""
+        raise SmNotebookError(f"{what}: {_reason(exc)}{left}") from None

@@ -1,0 +1,155 @@
+"""SageMaker as the tests need it, on moto's AWS API server.
+
+moto accepts CreateTrainingJob but creates the job already ``Completed``, lacks
+StopTrainingJob, and writes no CloudWatch logs (reference/test-infrastructure.md §1).  This
+module patches moto so a job starts ``InProgress``/``Starting`` and can be stopped, and a
+``Service`` plays a script per job from a thread: status transitions as the service makes
+them, and log events put into the job's ``<job>/algo-N-<epoch>`` streams over HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from moto.core.responses import ActionResult
+from moto.sagemaker import models as smm
+from moto.sagemaker.responses import SageMakerResponse
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+_original_init = smm.FakeTrainingJob.__init__
+
+
+def _init(self, *args: Any, **kwargs: Any) -> None:
+    definitions = (kwargs.get("algorithm_specification") or {}).get("MetricDefinitions")
+    _original_init(self, *args, **kwargs)
+    if definitions is not None:  # moto replaces them with its own
+        self.algorithm_specification["MetricDefinitions"] = definitions
+    self.training_job_status, self.secondary_status = "InProgress", "Starting"
+    self.secondary_status_transitions = [{"Status": "Starting", "StartTime": datetime.now(UTC),
+                                          "StatusMessage": "Launching requested ML instances"}]
+    self.training_end_time = None
+    self.final_metric_data_list = []
+
+
+def _stop_training_job(self: SageMakerResponse) -> ActionResult:
+    job = self.sagemaker_backend.training_jobs[self._get_param("TrainingJobName")]
+    if job.training_job_status == "InProgress":
+        _advance(job, "Stopping", "Stopping", "Stopping the training job")
+    return ActionResult({})
+
+
+smm.FakeTrainingJob.__init__ = _init
+SageMakerResponse.stop_training_job = _stop_training_job
+
+
+def _advance(job: Any, status: str, secondary: str, message: str = "",
+             failure_reason: str | None = None) -> None:
+    now = datetime.now(UTC)
+    if job.secondary_status_transitions:
+        job.secondary_status_transitions[-1]["EndTime"] = now
+    job.secondary_status_transitions.append({"Status": secondary, "StartTime": now,
+                                             "StatusMessage": message})
+    job.training_job_status, job.secondary_status, job.last_modified_time = \
+        status, secondary, now
+    if status in ("Completed", "Failed", "Stopped"):
+        job.training_end_time = now
+    if failure_reason:
+        job.failure_reason = failure_reason
+
+
+def training_jobs() -> dict[str, Any]:
+    return smm.sagemaker_backends[ACCOUNT][REGION].training_jobs
+
+
+class Service:
+    """Plays a script of steps for a named job once it has been created."""
+
+    def __init__(self, endpoint: str):
+        self.logs = boto3.client("logs", endpoint_url=endpoint, region_name=REGION,
+                                 aws_access_key_id="testing", aws_secret_access_key="testing")
+        with contextlib.suppress(self.logs.exceptions.ResourceAlreadyExistsException):
+            self.logs.create_log_group(logGroupName=LOG_GROUP)
+        self.threads: list[threading.Thread] = []
+        self.errors: list[BaseException] = []
+
+    def play(self, name: str, steps: list[Callable[[Service, Any], None]]) -> None:
+        thread = threading.Thread(target=self._run, args=(name, steps), daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _run(self, name: str, steps: list[Callable[[Service, Any], None]]) -> None:
+        try:
+            deadline = time.monotonic() + 60
+            while name not in training_jobs():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"job {name} was never created")
+                time.sleep(0.02)
+            job = training_jobs()[name]
+            for step in steps:
+                step(self, job)
+        except BaseException as exc:  # surfaced by the fixture
+            self.errors.append(exc)
+
+    def put(self, job: Any, host: str, messages: list[str]) -> None:
+        stream = f"{job.training_job_name}/{host}-{int(job.creation_time.timestamp())}"
+        with contextlib.suppress(self.logs.exceptions.ResourceAlreadyExistsException):
+            self.logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+        now = int(time.time() * 1000)
+        for start in range(0, len(messages), 10_000):
+            self.logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=[
+                {"timestamp": now, "message": m} for m in messages[start:start + 10_000]])
+
+
+def status(state: str, secondary: str, message: str = "", failure: str | None = None):
+    return lambda service, job: _advance(job, state, secondary, message, failure)
+
+
+def logs(host: str, *messages: str):
+    return lambda service, job: service.put(job, host, list(messages))
+
+
+def pause(seconds: float):
+    return lambda service, job: time.sleep(seconds)
+
+
+def until_stopping(timeout: float = 30):
+    def wait(service: Service, job: Any) -> None:
+        deadline = time.monotonic() + timeout
+        while job.training_job_status != "Stopping":
+            if time.monotonic() > deadline:
+                raise TimeoutError("the job was never asked to stop")
+            time.sleep(0.05)
+    return wait
+
+
+class Throttling:
+    """Makes every ``every``-th GetLogEvents call fail with ThrottlingException, as
+    CloudWatch does under load (botocore retries it; nothing may be lost or repeated)."""
+
+    def __init__(self, every: int):
+        from moto.logs.exceptions import JsonRESTError
+        from moto.logs.responses import LogsResponse
+
+        self.every, self.calls, self.throttled = every, 0, 0
+        self.original = LogsResponse.get_log_events
+        throttling = self
+
+        def get_log_events(response: Any) -> Any:
+            throttling.calls += 1
+            if throttling.calls % throttling.every == 0:
+                throttling.throttled += 1
+                raise JsonRESTError("ThrottlingException", "Rate exceeded")
+            return throttling.original(response)
+
+        self.target = LogsResponse
+        LogsResponse.get_log_events = get_log_events
+
+    def restore(self) -> None:
+        self.target.get_log_events = self.original
