@@ -85,13 +85,17 @@ class Job:
         return self.directory / "job.log"
 
     def extract_model(self, target: str | Path | None = None) -> Path:
-        """Unpack ``model.tar.gz`` (default: ``<job dir>/model``), refusing unsafe paths."""
+        """Unpack ``model.tar.gz`` (default: ``<job dir>/model``), refusing unsafe paths;
+        a model in S3 is downloaded first."""
         from .artifacts import safe_extract
 
-        if not self.model_artifacts:
+        artifact = self.model_artifacts
+        if not artifact:
             raise SmNotebookError(f"job {self.name} has no model artifacts "
                                   f"(status {self.status})")
-        return safe_extract(self.model_artifacts, target or self.directory / "model")
+        if artifact.startswith("s3://"):  # downloaded once, beside the job's log
+            artifact = self._backend.download(self._ref, artifact, self.directory / "artifacts")
+        return safe_extract(artifact, target or self.directory / "model")
 
     def wait(self, timeout: float | None = None, raise_on_failure: bool = False) -> str:
         """Block until the job ends; return its final status.

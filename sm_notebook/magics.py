@@ -239,6 +239,26 @@ class SmTrainMagics(Magics):
 
             print(describe_plan(spec, name, base))
 
+    def _adopt_sagemaker_job(self, name: str) -> dict[str, Any]:
+        """A SageMaker training job of the account not started here: given a job folder,
+        so it can be followed like any other (``{}`` when there is none)."""
+        from .backends.sagemaker import SageMakerBackend
+
+        backend = SageMakerBackend(self.bucket, self.role)
+        try:
+            description = backend.find(name, self.region)
+        except SmNotebookError as exc:
+            raise UsageError(f"%sm_attach: {exc}") from None
+        if description is None:
+            return {}
+        directory = self.registry.create(name)
+        spec = backend.adopt(description, directory)
+        meta = {"name": name, "mode": "sagemaker", "spec": spec.to_dict(),
+                "created": description["CreationTime"].isoformat(), "adopted": True,
+                "sm_notebook": __version__}
+        write_json(directory / "job.json", meta)
+        return meta
+
     # ---- %sm_jobs / %sm_attach --------------------------------------------------------------
     @line_magic
     def sm_jobs(self, line: str = "") -> Any:
@@ -250,6 +270,14 @@ class SmTrainMagics(Magics):
 
         filters = _parse_filters(line)
         rows = self.registry.records()
+        if filters.get("mode") == "sagemaker":  # every job of the account, not only ours
+            from .backends.sagemaker import SageMakerBackend
+
+            try:
+                cloud = SageMakerBackend(self.bucket, self.role).list_jobs(self.region)
+            except (SpecError, SmNotebookError) as exc:
+                raise UsageError(f"%sm_jobs --mode sagemaker: {exc}") from None
+            rows = _merge_cloud_rows(rows, cloud)
         for key, value in filters.items():
             rows = [r for r in rows if str(r.get(key)) == value]
         columns = ["name", "mode", "status", "secondary_status", "created", "duration",
@@ -274,11 +302,12 @@ class SmTrainMagics(Magics):
             return live
         registry = self.registry
         directory = registry.job_dir(name)
-        meta = read_json(directory / "job.json")
+        meta = read_json(directory / "job.json") or self._adopt_sagemaker_job(name)
         if not meta:
             close = difflib.get_close_matches(name, registry.names(), n=1)
             hint = f"; did you mean {close[0]}?" if close else " (see %sm_jobs)"
-            raise UsageError(f"%sm_attach: no job named {name!r} in {registry.root}{hint}")
+            raise UsageError(f"%sm_attach: no job named {name!r} in {registry.root} or among "
+                             f"the account's SageMaker training jobs{hint}")
         from .job import Job
 
         spec = TrainingSpec.from_dict(meta["spec"])
@@ -298,6 +327,14 @@ class SmTrainMagics(Magics):
 
         self._show(job, _Launch())
         return job
+
+
+def _merge_cloud_rows(local: list[dict[str, Any]], cloud: list[dict[str, Any]]
+                      ) -> list[dict[str, Any]]:
+    """The account's jobs, with what this machine knows of those it has followed."""
+    known = {row["name"]: row for row in local}
+    return [known.get(row["name"], row) | {k: v for k, v in row.items() if v is not None}
+            for row in cloud]
 
 
 def _parse_filters(line: str) -> dict[str, str]:

@@ -153,3 +153,21 @@ class Throttling:
 
     def restore(self) -> None:
         self.target.get_log_events = self.original
+
+
+class CreateFailure:
+    """Makes CreateTrainingJob fail with a service error, as AWS does for missing
+    permissions, used-up quotas or a role SageMaker cannot assume."""
+
+    def __init__(self, code: str, message: str):
+        from moto.core.exceptions import JsonRESTError
+
+        self.original = SageMakerResponse.create_training_job
+
+        def create_training_job(response: Any) -> Any:
+            raise JsonRESTError(code, message)
+
+        SageMakerResponse.create_training_job = create_training_job
+
+    def restore(self) -> None:
+        SageMakerResponse.create_training_job = self.original

@@ -6,13 +6,16 @@ and write CloudWatch log events as the service does.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
 import time
 
 import boto3
 import pytest
+from IPython.core.error import UsageError
 from sagemaker_service import (
+    CreateFailure,
     Service,
     Throttling,
     logs,
@@ -167,3 +170,163 @@ def test_attach_after_the_handle_is_lost_replays_the_log_and_carries_on(ip, serv
     assert again.wait(timeout=60) == "Completed"
     assert list(again.logs().message) == ["before 1", "before 2", "after 1"]
     assert [e.message for e in again.recent_lines()] == ["before 1", "before 2", "after 1"]
+
+
+def _nothing_created(jobs_dir, name: str | None = None) -> None:
+    assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
+    if name:
+        names = [j["TrainingJobName"] for j in
+                 boto3.client("sagemaker").list_training_jobs()["TrainingJobSummaries"]]
+        assert name not in names
+
+
+@pytest.mark.parametrize(("code", "message", "hint"), [
+    ("AccessDeniedException", "User is not authorized to perform: sagemaker:CreateTrainingJob",
+     "iam:PassRole"),
+    ("ResourceLimitExceeded", "The account-level service limit 'ml.p4d.24xlarge for training "
+     "job usage' is 0 Instances", "quota increase"),
+    ("ValidationException", "Could not assume role arn:aws:iam::123456789012:role/Nope",
+     "trust policy must allow sagemaker.amazonaws.com"),
+])
+def test_a_refused_create_is_one_line_saying_what_to_do_and_what_was_uploaded(
+        ip, aws, jobs_dir, code, message, hint):
+    failure = CreateFailure(code, message)
+    try:
+        with pytest.raises(SmNotebookError) as raised:
+            train(ip, f"refused-{code.lower()[:8]}", "")
+    finally:
+        failure.restore()
+    text = str(raised.value)
+    assert text.startswith(f"CreateTrainingJob failed: {code}: {message}")
+    assert hint in text
+    assert text.endswith(f"(already uploaded: s3://{BUCKET}/refused-{code.lower()[:8]}/source/"
+                         "sourcedir.tar.gz)")
+    assert "\n" not in text
+    _nothing_created(jobs_dir, f"refused-{code.lower()[:8]}")
+
+
+def test_no_credentials_is_one_line_and_nothing_is_created(ip, aws, jobs_dir, monkeypatch,
+                                                           tmp_path):
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(SmNotebookError, match=r"^--mode sagemaker: no AWS credentials found; "
+                       r"configure them \(aws configure, AWS_PROFILE, or an instance role\)$"):
+        train(ip, "no-creds", "")
+    _nothing_created(jobs_dir)
+
+
+def test_no_region_names_the_option_to_set(ip, aws, jobs_dir, monkeypatch, tmp_path):
+    for key in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(UsageError, match=r"^--region: no AWS region is configured \(expected "
+                       r"--region us-east-1, %config SmTrainMagics.region, or "
+                       r"AWS_DEFAULT_REGION\)$"):
+        train(ip, "no-region", "")
+    _nothing_created(jobs_dir)
+
+
+def test_an_instance_type_sagemaker_does_not_have_is_refused_before_any_upload(ip, aws,
+                                                                             jobs_dir):
+    with pytest.raises(UsageError, match=r"^--instance-type: ml.m5.huge is not a SageMaker "
+                       r"training instance type \(expected ml.m5."):
+        train(ip, "bad-type", "--instance-type ml.m5.huge")
+    _nothing_created(jobs_dir)
+    s3 = boto3.client("s3")
+    with contextlib.suppress(s3.exceptions.NoSuchBucket):
+        assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix="bad-type")
+
+
+def test_a_configured_bucket_that_does_not_exist_is_named(ip, aws, jobs_dir):
+    ip.run_line_magic("config", "SmTrainMagics.bucket = 'no-such-bucket-smnb'")
+    try:
+        with pytest.raises(SmNotebookError, match=r"^bucket no-such-bucket-smnb does not exist"):
+            train(ip, "no-bucket", "")
+    finally:
+        ip.run_line_magic("config", "SmTrainMagics.bucket = None")
+    _nothing_created(jobs_dir, "no-bucket")
+
+
+def test_no_role_names_the_option(ip, aws, jobs_dir):
+    with pytest.raises(UsageError, match=r"^--role: sagemaker mode needs an execution role"):
+        ip.run_cell_magic("sm_train", f"--mode sagemaker --image {IMAGE} --job-name no-role",
+                          "print(1)\n")
+    _nothing_created(jobs_dir, "no-role")
+
+
+def test_attach_follows_a_job_created_outside_sm_notebook_and_sm_jobs_lists_the_account(
+        ip, service):
+    boto3.client("sagemaker").create_training_job(
+        TrainingJobName="made-elsewhere", RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        HyperParameters={"lr": "0.1", "sagemaker_program": '"fit.py"'},
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/"},
+        ResourceConfig={"InstanceType": "ml.g5.xlarge", "InstanceCount": 1,
+                        "VolumeSizeInGB": 30},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600})
+    service.play("made-elsewhere", [
+        status("InProgress", "Training", "Training in progress"),
+        logs("algo-1", "loss=0.9", "loss=0.3"),
+        pause(0.3),
+        status("Completed", "Completed", "Training job completed"),
+    ])
+
+    job = ip.run_line_magic("sm_attach", "made-elsewhere")
+
+    assert job.wait(timeout=60) == "Completed"
+    assert list(job.logs().message) == ["loss=0.9", "loss=0.3"]
+    assert (job.spec.image, job.spec.instance_type, job.spec.entry_script,
+            job.spec.hyperparameters) == (IMAGE, "ml.g5.xlarge", "fit.py", {"lr": 0.1})
+    listed = ip.run_line_magic("sm_jobs", "--mode sagemaker")
+    row = listed[listed.name == "made-elsewhere"].iloc[0]
+    assert (row["mode"], row["status"]) == ("sagemaker", "Completed")
+    assert row["directory"] == str(job.directory)  # known here now
+
+
+def test_attach_to_a_name_nobody_has_says_where_it_looked(ip, aws):
+    with pytest.raises(UsageError, match=r"no job named 'never-made' in .* or among the "
+                       r"account's SageMaker training jobs"):
+        ip.run_line_magic("sm_attach", "never-made")
+
+
+def _tarball(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def _saves_model(members: dict[str, bytes]):
+    def save(service, job):
+        bucket, _, key = job.model_artifacts["S3ModelArtifacts"].removeprefix(
+            "s3://").partition("/")
+        boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=_tarball(members))
+    return save
+
+
+def test_the_model_in_s3_is_downloaded_and_extracted(ip, service, run_dir):
+    service.play("with-model", [status("InProgress", "Training", "Training in progress"),
+                                _saves_model({"model.joblib": b"weights"}),
+                                status("Completed", "Completed", "Training job completed")])
+    job = train(ip, "with-model", "--wait")
+
+    assert job.model_artifacts == f"s3://{BUCKET}/with-model/output/model.tar.gz"
+    folder = job.extract_model(run_dir / "model")
+    assert (folder / "model.joblib").read_bytes() == b"weights"
+    assert (job.directory / "artifacts" / "model.tar.gz").is_file()  # kept for next time
+
+
+def test_a_model_archive_reaching_outside_its_folder_is_refused(ip, service, run_dir):
+    service.play("evil-model", [_saves_model({"../../escaped.txt": b"x"}),
+                                status("Completed", "Completed", "Training job completed")])
+    job = train(ip, "evil-model", "--wait")
+
+    with pytest.raises(SmNotebookError, match="outside"):
+        job.extract_model(run_dir / "model")
+    assert not (run_dir / "escaped.txt").exists()

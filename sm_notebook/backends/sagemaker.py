@@ -83,6 +83,7 @@ class SageMakerBackend:
             raise SpecError("--image", "sagemaker mode needs an image",
                             "--image URI (an ECR image), or %config SmTrainMagics.default_image")
         region = self.region_of(spec)
+        _check_instance_type(spec.effective_instance_type)
         if self.session(region).get_credentials() is None:
             raise SmNotebookError("--mode sagemaker: no AWS credentials found; configure them "
                                   "(aws configure, AWS_PROFILE, or an instance role)")
@@ -151,6 +152,54 @@ class SageMakerBackend:
         state = read_json(directory / "state.json")
         return JobRef(name, directory, {"region": state.get("region")})
 
+    def find(self, name: str, region: str | None) -> dict[str, Any] | None:
+        """DescribeTrainingJob of any job in the account (None when there is none by that
+        name); for attaching to jobs not started from here."""
+        import botocore.exceptions
+
+        region = region or self.session(None).region_name
+        if not region or self.session(region).get_credentials() is None:
+            return None
+        try:
+            return self.client("sagemaker", region).describe_training_job(
+                TrainingJobName=name)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ValidationException":
+                return None
+            raise SmNotebookError(f"could not look up training job {name}: "
+                                  f"{_reason(exc)}") from None
+
+    def adopt(self, description: dict[str, Any], directory: Path) -> TrainingSpec:
+        """A job directory for a job created elsewhere: its spec, as far as the
+        description tells it, and its region."""
+        region = description["TrainingJobArn"].split(":")[3]
+        write_json(directory / "state.json", {"region": region, "transitions": [],
+                                              **_state_from(description)})
+        (directory / "job.log").touch()
+        return spec_from_description(description)
+
+    def list_jobs(self, region: str | None, limit: int = 100) -> list[dict[str, Any]]:
+        """The account's newest training jobs (ListTrainingJobs), as ``%sm_jobs`` rows."""
+        region = self.region_of(TrainingSpec(mode="sagemaker", region=region))
+        rows: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"SortBy": "CreationTime", "SortOrder": "Descending",
+                                  "MaxResults": min(limit, 100)}
+        with _aws_errors("could not list training jobs"):
+            client = self.client("sagemaker", region)
+            while len(rows) < limit:
+                page = client.list_training_jobs(**kwargs)
+                for job in page.get("TrainingJobSummaries", []):
+                    end = job.get("TrainingEndTime")
+                    rows.append({"name": job["TrainingJobName"], "mode": "sagemaker",
+                                 "status": job["TrainingJobStatus"],
+                                 "secondary_status": job.get("SecondaryStatus"),
+                                 "created": job["CreationTime"].isoformat(),
+                                 "ended": end.isoformat() if end else None})
+                if not page.get("NextToken"):
+                    break
+                kwargs["NextToken"] = page["NextToken"]
+        return rows[:limit]
+
     # ---- following ------------------------------------------------------------------------
     def poll(self, ref: JobRef, cursor: _Cursor | None) -> Batch:
         cur = cursor or _Cursor()
@@ -216,10 +265,63 @@ class SageMakerBackend:
     def describe(self, ref: JobRef) -> dict[str, Any]:
         return read_json(ref.directory / "state.json")
 
+    def download(self, ref: JobRef, uri: str, folder: Path) -> Path:
+        """An S3 object into ``folder`` (kept: a second call reads the local copy)."""
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        target = folder / Path(key).name
+        if not target.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".part")
+            with _aws_errors(f"could not download {uri}"):
+                self.client("s3", ref.handle.get("region")).download_file(bucket, key,
+                                                                          str(partial))
+            partial.replace(target)
+        return target
+
     def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
         from ..plans import describe_plan
 
         return describe_plan(spec, name, base)
+
+
+def spec_from_description(job: dict[str, Any]) -> TrainingSpec:
+    """What sm_notebook can tell of a job from DescribeTrainingJob (for display and
+    ``job.spec``; such a job is never launched again from this spec)."""
+    import json
+
+    hyperparameters: dict[str, Any] = {}
+    for key, value in (job.get("HyperParameters") or {}).items():
+        if key.startswith("sagemaker_"):
+            continue
+        try:
+            hyperparameters[key] = json.loads(value)
+        except ValueError:
+            hyperparameters[key] = value
+    entry = (job.get("HyperParameters") or {}).get("sagemaker_program", '"train.py"')
+    resource = job.get("ResourceConfig") or {}
+    algorithm = job.get("AlgorithmSpecification") or {}
+    return TrainingSpec(
+        cell="", mode="sagemaker", image=algorithm.get("TrainingImage"),
+        entry_script=entry.strip('"') or "train.py",
+        instance_type=resource.get("InstanceType"),
+        instance_count=resource.get("InstanceCount", 1), hyperparameters=hyperparameters,
+        job_name=job["TrainingJobName"], role=job.get("RoleArn"),
+        region=job["TrainingJobArn"].split(":")[3])
+
+
+def _check_instance_type(instance_type: str) -> None:
+    """Against botocore's list of training instance types, before anything is uploaded."""
+    import difflib
+
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    valid = model.shape_for("TrainingInstanceType").enum
+    if instance_type not in valid:
+        close = difflib.get_close_matches(instance_type, valid, n=3)
+        raise SpecError("--instance-type", f"{instance_type} is not a SageMaker training "
+                        "instance type", " or ".join(close) if close else "ml.m5.xlarge, "
+                        "ml.g5.xlarge, ... (aws sagemaker's TrainingInstanceType)")
 
 
 def _state_from(job: dict[str, Any]) -> dict[str, Any]:
