@@ -20,7 +20,13 @@ from typing import Any
 
 from . import hyperparameters as hp
 from .errors import SpecError
-from .spec import DEFAULT_ENTRY_SCRIPT, Channel, MetricDefinition, TrainingSpec
+from .spec import (
+    DEFAULT_ENTRY_SCRIPT,
+    FRAME_PREFIX,
+    Channel,
+    MetricDefinition,
+    TrainingSpec,
+)
 
 
 @dataclass(frozen=True)
@@ -302,6 +308,7 @@ class LaunchOptions:
     form: bool = False
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
+    frames: dict[str, Any] = field(default_factory=dict)  # channel → DataFrame, as CSV
 
 
 @dataclass
@@ -344,11 +351,19 @@ def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | No
         hyper[key] = value if whole_object else hp.parse_value(value)
 
     channels = []
+    frames: dict[str, Any] = {}
     for item in args.input:
         name, source = _pair("--input", item, line, "NAME=PATH_OR_S3_URI")
+        if _is_dataframe(source):  # staged as CSV in the job when it is launched
+            frames[name] = source
+            channels.append(Channel(name, f"{FRAME_PREFIX}{name}", "text/csv"))
+            continue
         if not isinstance(source, str):
             raise SpecError("--input", f"{name}: a {type(source).__name__} is not a path",
-                            "NAME=PATH or NAME=s3://bucket/prefix (save a DataFrame to CSV first)")
+                            "NAME=PATH, NAME=s3://bucket/prefix or NAME=$dataframe")
+        if source.startswith(FRAME_PREFIX):
+            raise SpecError("--input", f"{name}: {source} stands for a DataFrame",
+                            f"{name}=$variable, the DataFrame itself")
         if not source.strip():
             raise SpecError("--input", f"{name}: no path after '='", "NAME=PATH_OR_S3_URI")
         channels.append(Channel(name, source))
@@ -392,8 +407,13 @@ def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | No
         python=_opt_str(args.python, line),
     )
     launch = LaunchOptions(variable=variable, wait=args.wait, quiet=args.quiet, form=args.form,
-                           dry_run=args.dry_run)
+                           dry_run=args.dry_run, frames=frames)
     return spec, launch
+
+
+def _is_dataframe(value: Any) -> bool:
+    """A pandas DataFrame, recognised without importing pandas."""
+    return type(value).__name__ == "DataFrame" and callable(getattr(value, "to_csv", None))
 
 
 _KEYWORDS = {"None", "True", "False", "and", "or", "not", "in", "is", "if", "else", "for", "def",

@@ -150,7 +150,7 @@ class SmTrainMagics(Magics):
             name = registry.new_name(spec)
         except SpecError as exc:
             raise _usage(exc) from None
-        job = self._submit(spec, name, backend, registry, base)
+        job = self._submit(spec, name, backend, registry, base, launch.frames)
         if launch.variable:
             self.shell.user_ns[launch.variable] = job
         for note in notes + job._ref.handle.get("notes", []):
@@ -161,12 +161,13 @@ class SmTrainMagics(Magics):
         return None
 
     def _submit(self, spec: TrainingSpec, name: str, backend: Any, registry: Registry,
-                base: Path) -> Any:
+                base: Path, frames: dict[str, Any] | None = None) -> Any:
         from .job import Job
 
         directory = registry.create(name)
         created = utc_now_iso()
         try:
+            spec = _stage_frames(spec, frames or {}, directory)
             write_json(directory / "job.json", {"name": name, "mode": spec.mode,
                                                 "created": created, "spec": spec.to_dict(),
                                                 "sm_notebook": __version__})
@@ -327,6 +328,23 @@ class SmTrainMagics(Magics):
 
         self._show(job, _Launch())
         return job
+
+
+def _stage_frames(spec: TrainingSpec, frames: dict[str, Any], directory: Path
+                  ) -> TrainingSpec:
+    """Each ``--input NAME=$dataframe`` as ``inputs/NAME/NAME.csv`` in the job (header, no
+    index), which the channel then names: every backend sees an ordinary file."""
+    import dataclasses
+
+    channels = []
+    for channel in spec.channels:
+        if channel.is_frame:
+            path = directory / "inputs" / channel.name / f"{channel.name}.csv"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            frames[channel.name].to_csv(path, index=False)
+            channel = dataclasses.replace(channel, source=str(path))
+        channels.append(channel)
+    return dataclasses.replace(spec, channels=channels)
 
 
 def _merge_cloud_rows(local: list[dict[str, Any]], cloud: list[dict[str, Any]]

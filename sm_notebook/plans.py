@@ -6,11 +6,12 @@ from the same functions, so the dry run is exactly what would be sent.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
-from . import contract
+from . import contract, images
 from . import hyperparameters as hp
 from .secrets import mask_env
 from .spec import TrainingSpec
@@ -145,6 +146,9 @@ def describe_plan(spec: TrainingSpec, name: str, base: Path) -> str:
     """Text for ``--dry-run`` in sagemaker mode."""
     region = spec.region or "<region>"
     bucket = PLACEHOLDER_BUCKET.format(region=region, account="<account>")
+    if spec.image and spec.region and images.is_alias(spec.image):
+        spec = dataclasses.replace(spec, image=images.resolve(spec.image, spec.region,
+                                                              spec.effective_instance_type))
     request = create_training_job_request(spec, name, bucket=bucket, region=region,
                                           role=spec.role)
     uploads = [f"upload  {code_s3_uri(bucket, name)}  (the cell"

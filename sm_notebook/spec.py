@@ -22,6 +22,7 @@ from .secrets import is_secret_name, is_secret_value
 IMAGE_KINDS = ("toolkit", "plain")
 MODES = ("local", "container", "sagemaker")
 LOCAL_INSTANCE_TYPES = ("local", "local_cpu", "local_gpu")
+FRAME_PREFIX = "dataframe:"  # a channel source standing for a DataFrame (--input NAME=$df)
 
 
 def default_instance_type(mode: str) -> str:
@@ -53,6 +54,11 @@ class Channel:
     @property
     def is_s3(self) -> bool:
         return self.source.startswith("s3://")
+
+    @property
+    def is_frame(self) -> bool:
+        """A DataFrame from the notebook, written as CSV into the job when it launches."""
+        return self.source.startswith(FRAME_PREFIX)
 
 
 @dataclass
@@ -281,7 +287,7 @@ class TrainingSpec:
                 if not S3_RE.match(ch.source):
                     raise SpecError("--input", f"{ch.name}: invalid S3 URI {ch.source!r}",
                                     "s3://bucket/prefix")
-            elif not _resolve(base, ch.source).exists():
+            elif not ch.is_frame and not _resolve(base, ch.source).exists():
                 raise SpecError("--input", f"{ch.name}: {ch.source} does not exist",
                                 "NAME=PATH with an existing file or directory, or an s3:// URI")
             if ch.content_type is not None and not re.match(r"^[\w.+\-]+/[\w.+\-;= ]+$",

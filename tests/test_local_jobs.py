@@ -311,3 +311,17 @@ def _no_stray_processes():
         leftovers = subprocess.run(["pgrep", "-f", "runtime/supervisor.py"],
                                    capture_output=True, text=True).stdout.split()
     assert leftovers == [], "a supervisor process outlived its test"
+
+
+def test_a_dataframe_input_reaches_the_script_as_a_csv_file(ip):
+    import pandas as pd
+
+    ip.user_ns["frame"] = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    cell = ("import os\n"
+            "folder = os.environ['SM_CHANNEL_TRAIN']\n"
+            "for name in sorted(os.listdir(folder)):\n"
+            "    print(name, open(os.path.join(folder, name)).read().replace(chr(10), '|'))\n")
+    job = train(ip, "--input train=$frame --wait", cell)
+
+    assert list(job.logs().message) == ["train.csv a,b|1,x|2,y|"]
+    assert job.spec.channels[0].source == str(job.directory / "inputs/train/train.csv")

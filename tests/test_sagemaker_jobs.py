@@ -330,3 +330,20 @@ def test_a_model_archive_reaching_outside_its_folder_is_refused(ip, service, run
     with pytest.raises(SmNotebookError, match="outside"):
         job.extract_model(run_dir / "model")
     assert not (run_dir / "escaped.txt").exists()
+
+
+def test_a_dataframe_input_is_uploaded_as_csv_and_an_alias_image_resolves(ip, service):
+    import pandas as pd
+
+    ip.user_ns["frame"] = pd.DataFrame({"label": [0, 1], "x": [0.5, 1.5]})
+    service.play("frame-input", [status("Completed", "Completed", "Training job completed")])
+    ip.run_cell_magic("sm_train", f"job --mode sagemaker --image pytorch:2.8 --role {ROLE} "
+                      "--instance-type ml.g5.xlarge --job-name frame-input "
+                      "--input train=$frame --wait", "print(1)\n")
+
+    body = boto3.client("s3").get_object(Bucket=BUCKET, Key="frame-input/input/train/train.csv")
+    assert body["Body"].read() == b"label,x\n0,0.5\n1,1.5\n"
+    sent = boto3.client("sagemaker").describe_training_job(TrainingJobName="frame-input")
+    assert sent["AlgorithmSpecification"]["TrainingImage"] == (
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.8.0-gpu-py312")
+    assert sent["InputDataConfig"][0]["ContentType"] == "text/csv"

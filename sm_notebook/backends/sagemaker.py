@@ -11,12 +11,13 @@ the log from disk and carries on from the saved positions: nothing lost, nothing
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import sourcedir
+from .. import images, sourcedir
 from ..errors import SmNotebookError, SpecError
 from ..events import LogEvent, StatusEvent, utc_now_iso
 from ..plans import code_s3_uri, create_training_job_request
@@ -93,7 +94,11 @@ class SageMakerBackend:
             raise SpecError("--role", "sagemaker mode needs an execution role",
                             "--role arn:aws:iam::ACCOUNT:role/NAME, or %config "
                             "SmTrainMagics.role")
-        return [f"code and data go to s3://{self.bucket_name(region)}/"]
+        notes = [f"code and data go to s3://{self.bucket_name(region)}/"]
+        image = images.resolve(spec.image, region, spec.effective_instance_type)
+        if image != spec.image:
+            notes.insert(0, f"--image {spec.image} is {image}")
+        return notes
 
     def bucket_name(self, region: str) -> str:
         return self.bucket or f"sagemaker-{region}-{self._account}"
@@ -135,7 +140,9 @@ class SageMakerBackend:
                 with _aws_errors(f"could not upload input {channel.name}", uploaded):
                     uploaded.append(_upload_tree(s3, _resolve(base, channel.source), bucket,
                                                  f"{name}/input/{channel.name}"))
-        request = create_training_job_request(spec, name, bucket=bucket, region=region,
+        image = images.resolve(spec.image or "", region, spec.effective_instance_type)
+        request = create_training_job_request(dataclasses.replace(spec, image=image), name,
+                                              bucket=bucket, region=region,
                                               role=spec.role or self.role)
         sagemaker = self.client("sagemaker", region)
         with _aws_errors("CreateTrainingJob failed", uploaded):
