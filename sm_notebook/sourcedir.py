@@ -20,6 +20,9 @@ IGNORED_NAMES = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpo
                            ".env", ".tox", ".cache"})
 
 
+LARGE_FILE = 50 << 20  # bytes: code this big is probably data
+
+
 def is_ignored(path: Path) -> bool:
     """Names never shipped with the code, and any virtual environment (has pyvenv.cfg)."""
     return path.name in IGNORED_NAMES or (path.is_dir() and (path / "pyvenv.cfg").exists())
@@ -56,6 +59,13 @@ def lay_out(spec: TrainingSpec, base: Path, dest: Path) -> list[str]:
     requirements = spec.requirements_path(base)
     if requirements is not None and requirements.resolve() != (dest / "requirements.txt").resolve():
         shutil.copy2(requirements, dest / "requirements.txt")
+    big = sorted((p.stat().st_size, p) for p in dest.rglob("*")
+                 if p.is_file() and p.stat().st_size > LARGE_FILE)
+    if big:
+        size, path = big[-1]
+        notes.append(f"the code holds {len(big)} file(s) over {LARGE_FILE >> 20} MB "
+                     f"({path.relative_to(dest)}: {size >> 20} MB), shipped with every job; "
+                     "data belongs in --input")
     return notes
 
 

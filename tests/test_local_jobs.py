@@ -325,3 +325,13 @@ def test_a_dataframe_input_reaches_the_script_as_a_csv_file(ip):
 
     assert list(job.logs().message) == ["train.csv a,b|1,x|2,y|"]
     assert job.spec.channels[0].source == str(job.directory / "inputs/train/train.csv")
+
+
+def test_big_files_in_the_code_are_pointed_out(ip, run_dir, capsys):
+    (run_dir / "src").mkdir()
+    with open(run_dir / "src" / "data.csv", "wb") as f:
+        f.truncate(60 << 20)  # 60 MB that belong in an input channel
+    train(ip, "--source-dir src --wait", "print(1)\n")
+
+    assert ("note: the code holds 1 file(s) over 50 MB (data.csv: 60 MB), shipped with every "
+            "job; data belongs in --input") in capsys.readouterr().out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import tarfile
 import time
 
@@ -48,7 +49,7 @@ def train(ip, name: str, line: str, cell: str = "print('hello')\n"):
 
 
 def test_a_job_is_uploaded_created_and_followed_to_completed_with_logs_of_two_hosts(
-        ip, run_dir, service):
+        ip, run_dir, service, capsys):
     (run_dir / "data").mkdir()
     (run_dir / "data" / "iris.csv").write_text("0,5.1,3.5\n")
     service.play("two-hosts", [
@@ -63,6 +64,8 @@ def test_a_job_is_uploaded_created_and_followed_to_completed_with_logs_of_two_ho
     job = train(ip, "two-hosts", "--instance-count 2 --input train=data --hp epochs=2 --wait")
 
     assert job.status == "Completed"
+    assert re.search(rf"^uploaded [\d.]+ MB in 2 files to s3://{BUCKET}/two-hosts/ "
+                     r"\([\d.]+ s\)$", capsys.readouterr().out, re.MULTILINE)
     assert [t["Status"] for t in job.transitions] == [
         "Starting", "Downloading", "Training", "Uploading", "Completed"]
     frame = job.logs()

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 from .. import images, sourcedir
 from ..errors import SmNotebookError, SpecError
 from ..events import LogEvent, StatusEvent, utc_now_iso
-from ..plans import code_s3_uri, create_training_job_request
+from ..plans import channel_s3_uri, code_s3_uri, create_training_job_request
 from ..registry import read_json, write_json
 from ..spec import TrainingSpec, _resolve
 from .aws import reason as _reason
@@ -56,6 +58,7 @@ class SageMakerBackend:
         self.role = role
         self._session: Any = None
         self._account: str | None = None
+        self.on_progress: Callable[..., None] = lambda text, final=False: None
 
     # ---- AWS --------------------------------------------------------------------------------
     def session(self, region: str | None) -> Any:
@@ -132,14 +135,21 @@ class SageMakerBackend:
         code_dir = directory / "code"
         notes += sourcedir.lay_out(spec, base, code_dir)
         tarball = sourcedir.make_tarball(code_dir, directory / "sourcedir.tar.gz")
-        uploaded = [code_s3_uri(bucket, name)]
-        with _aws_errors("could not upload the code", uploaded=[]):
-            s3.upload_file(str(tarball), bucket, f"{name}/source/sourcedir.tar.gz")
+        uploads = [(tarball, f"{name}/source/sourcedir.tar.gz", code_s3_uri(bucket, name))]
         for channel in spec.channels:
             if not channel.is_s3:
-                with _aws_errors(f"could not upload input {channel.name}", uploaded):
-                    uploaded.append(_upload_tree(s3, _resolve(base, channel.source), bucket,
-                                                 f"{name}/input/{channel.name}"))
+                uri = channel_s3_uri(channel.source, bucket, name, channel.name)
+                uploads += [(path, key, uri) for path, key in _files_under(
+                    _resolve(base, channel.source), uri.removeprefix(f"s3://{bucket}/"))]
+        uploaded: list[str] = []
+        progress = _UploadProgress(f"s3://{bucket}/{name}/", [u[0] for u in uploads],
+                                   self.on_progress)
+        for path, key, uri in uploads:
+            with _aws_errors(f"could not upload {path.name}", uploaded):
+                s3.upload_file(str(path), bucket, key, Callback=progress.add)
+            if uri not in uploaded:
+                uploaded.append(uri)
+        progress.done()
         image = images.resolve(spec.image or "", region, spec.effective_instance_type)
         request = create_training_job_request(dataclasses.replace(spec, image=image), name,
                                               bucket=bucket, region=region,
@@ -355,13 +365,37 @@ def _state_from(job: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def _upload_tree(s3: Any, source: Path, bucket: str, prefix: str) -> str:
-    files = [source] if source.is_file() else sorted(p for p in source.rglob("*")
-                                                     if p.is_file())
-    for path in files:
-        key = f"{prefix}/{path.name if path == source else path.relative_to(source)}"
-        s3.upload_file(str(path), bucket, key)
-    return f"s3://{bucket}/{prefix}"
+def _files_under(source: Path, prefix: str) -> list[tuple[Path, str]]:
+    """(file, key) for a local input: a file under its own name, a folder's files below
+    the channel's prefix with their relative paths."""
+    if source.is_file():
+        return [(source, f"{prefix}/{source.name}")]
+    return [(path, f"{prefix}/{path.relative_to(source).as_posix()}")
+            for path in sorted(source.rglob("*")) if path.is_file()]
+
+
+class _UploadProgress:
+    """Bytes sent of all uploads, reported as one line at a bounded rate (boto3 calls
+    back from its transfer threads)."""
+
+    def __init__(self, target: str, files: list[Path], report: Callable[..., None]):
+        self.target, self.report = target, report
+        self.total = sum(path.stat().st_size for path in files)
+        self.files = len(files)
+        self.sent = 0
+        self.lock = threading.Lock()
+        self.began = time.monotonic()
+
+    def add(self, amount: int) -> None:
+        with self.lock:
+            self.sent += amount
+            text = (f"uploading to {self.target}: {self.sent / 1e6:,.1f} of "
+                    f"{self.total / 1e6:,.1f} MB ({self.files} files)")
+        self.report(text)
+
+    def done(self) -> None:
+        self.report(f"uploaded {self.total / 1e6:,.1f} MB in {self.files} files to "
+                    f"{self.target} ({time.monotonic() - self.began:.1f} s)", final=True)
 
 
 @contextlib.contextmanager
