@@ -285,6 +285,33 @@ class ScriptRun:
         return ["/bin/sh", "-c", 'exec "./$0" "$@"', self.entry_point, *args]
 
 
+def run_from_config(config_dir: Path, job_name: str, num_cpus: int, num_gpus: int = 0,
+                    region: str | None = None) -> ScriptRun:
+    """The ``ScriptRun`` of a host, read back from the ``input/config`` files the service
+    wrote (for images without AWS's toolkit, which would otherwise do this)."""
+    def load(name: str) -> dict[str, Any]:
+        path = config_dir / name
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    stored = load("hyperparameters.json")
+    resource = load("resourceconfig.json")
+    hyperparameters = {key: hp.decode_value(value) for key, value in stored.items()
+                       if not key.startswith("sagemaker_")}
+    entry = hp.decode_value(stored.get("sagemaker_program", '"train.py"'))
+    processes = stored.get("sagemaker_mpi_num_of_processes_per_host")
+    torchrun = str(stored.get("sagemaker_torch_distributed_enabled", "")).lower() == "true"
+    hosts = resource.get("hosts") or ["algo-1"]
+    cluster = Cluster(resource.get("current_instance_type", "unknown"), len(hosts),
+                      resource.get("network_interface_name", "eth0"))
+    channels = {name: entry_config.get("ContentType")
+                for name, entry_config in load("inputdataconfig.json").items()}
+    return ScriptRun(job_name=job_name, cluster=cluster,
+                     current_host=resource.get("current_host", "algo-1"),
+                     entry_point=str(entry), hyperparameters=hyperparameters, channels=channels,
+                     num_cpus=num_cpus, num_gpus=num_gpus, region=region,
+                     processes_per_host=int(processes or 1) if torchrun else None)
+
+
 def _module_name(entry_point: str) -> str:
     return entry_point[:-3] if entry_point.endswith(".py") else entry_point
 

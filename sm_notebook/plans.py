@@ -21,6 +21,23 @@ DEFAULT_MAX_RUN = 86400
 PLACEHOLDER_BUCKET = "sagemaker-{region}-{account}"
 
 
+PLAIN_CODE_CHANNEL = "code"  # images without the toolkit get the code as a channel
+PLAIN_CODE_DIR = f"/opt/ml/input/data/{PLAIN_CODE_CHANNEL}"
+LAUNCHER_NAME = "sm_notebook_launcher.py"
+
+
+def plain_code_s3_uri(bucket: str, name: str) -> str:
+    return f"s3://{bucket}/{name}/input/{PLAIN_CODE_CHANNEL}"
+
+
+def code_location(spec: TrainingSpec, bucket: str, name: str) -> str:
+    """Where the job's ``sourcedir.tar.gz`` is: in S3 for the toolkit to fetch, or in the
+    code channel for sm_notebook's launcher."""
+    if spec.image_kind == "plain":
+        return f"{PLAIN_CODE_DIR}/sourcedir.tar.gz"
+    return code_s3_uri(bucket, name)
+
+
 def code_s3_uri(bucket: str, name: str) -> str:
     return f"s3://{bucket}/{name}/source/sourcedir.tar.gz"
 
@@ -71,16 +88,20 @@ def create_training_job_request(spec: TrainingSpec, name: str, *, bucket: str, r
         "TrainingJobName": name,
         "AlgorithmSpecification": algorithm,
         "RoleArn": role or "<--role required>",
-        "HyperParameters": sagemaker_hyperparameters(spec, name, code_s3_uri(bucket, name),
-                                                      region),
+        "HyperParameters": sagemaker_hyperparameters(spec, name, code_location(spec, bucket,
+                                                                               name), region),
         "OutputDataConfig": {"S3OutputPath": spec.output or f"s3://{bucket}/"},
         "ResourceConfig": resource,
         "StoppingCondition": stopping,
     }
-    if spec.channels:
-        request["InputDataConfig"] = [_channel(c.name, channel_s3_uri(c.source, bucket, name,
-                                                                      c.name), c.content_type)
-                                      for c in spec.channels]
+    channels = [_channel(c.name, channel_s3_uri(c.source, bucket, name, c.name),
+                         c.content_type) for c in spec.channels]
+    if spec.image_kind == "plain":  # no toolkit: sm_notebook's launcher, from the code channel
+        algorithm["ContainerEntrypoint"] = ["python3", f"{PLAIN_CODE_DIR}/{LAUNCHER_NAME}"]
+        algorithm["ContainerArguments"] = ["--sagemaker"]
+        channels.append(_channel(PLAIN_CODE_CHANNEL, plain_code_s3_uri(bucket, name), None))
+    if channels:
+        request["InputDataConfig"] = channels
     if spec.spot:
         request["EnableManagedSpotTraining"] = True
     if spec.checkpoint_s3:
@@ -151,7 +172,9 @@ def describe_plan(spec: TrainingSpec, name: str, base: Path) -> str:
                                                               spec.effective_instance_type))
     request = create_training_job_request(spec, name, bucket=bucket, region=region,
                                           role=spec.role)
-    uploads = [f"upload  {code_s3_uri(bucket, name)}  (the cell"
+    code = (f"{plain_code_s3_uri(bucket, name)}/sourcedir.tar.gz" if spec.image_kind == "plain"
+            else code_s3_uri(bucket, name))
+    uploads = [f"upload  {code}  (the cell"
                + (f" + {spec.source_dir}" if spec.source_dir else "") + ")"]
     uploads += [f"upload  {channel_s3_uri(c.source, bucket, name, c.name)}  ({c.source})"
                 for c in spec.channels if not c.is_s3]

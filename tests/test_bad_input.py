@@ -157,7 +157,7 @@ ROWS = [
     ("input-bad-s3-uri", "--mode sagemaker --input train=s3://Bad_Bucket/x --dry-run", None,
      "--input", r"s3://bucket/prefix"),
     ("input-not-a-path", "--input train=$a_list", None, "--input",
-     r"save a DataFrame to CSV"),
+     r"NAME=\$dataframe"),
     ("input-twice", "--input train=data/train --input train=data/train", None, "--input",
      r"given twice"),
     ("input-bad-name", "--input 'my data=data/train'", None, "--input", r"channel"),

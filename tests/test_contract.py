@@ -285,3 +285,28 @@ def test_other_entry_points_get_their_arguments_without_a_shell_parsing_them(ent
 def test_render_command_quotes_for_display():
     assert contract.render_command(["python3", "train.py", "--msg", "a b"]) == \
         "python3 train.py --msg 'a b'"
+
+
+def test_a_host_run_reads_back_from_the_config_files_the_service_writes(tmp_path):
+    from sm_notebook.contract import run_from_config, write_config_files
+
+    written = ScriptRun(job_name="job-1", cluster=Cluster("ml.m5.xlarge", 2),
+                        current_host="algo-2", entry_point="fit.py",
+                        hyperparameters={"lr": 0.1, "layers": [64, 32], "name": "a b"},
+                        channels={"train": "text/csv", "test": None}, processes_per_host=2)
+    write_config_files(written, tmp_path)
+    stored = json.loads((tmp_path / "hyperparameters.json").read_text())
+    stored.update({"sagemaker_program": '"fit.py"', "sagemaker_submit_directory": '"s3://b/k"',
+                   "sagemaker_torch_distributed_enabled": "true",
+                   "sagemaker_mpi_num_of_processes_per_host": "2"})
+    (tmp_path / "hyperparameters.json").write_text(json.dumps(stored))
+
+    read = run_from_config(tmp_path, "job-1", num_cpus=4, region="eu-west-1")
+
+    expected = ScriptRun(
+        job_name="job-1", cluster=Cluster("ml.m5.xlarge", 2), current_host="algo-2",
+        entry_point="fit.py", hyperparameters={"lr": 0.1, "layers": [64, 32], "name": "a b"},
+        channels={"train": "text/csv", "test": None}, processes_per_host=2, num_cpus=4,
+        region="eu-west-1")
+    assert read.environment() == expected.environment()
+    assert read.command("python3") == expected.command("python3")

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import tarfile
 import time
+from pathlib import Path
 
 import boto3
+import docker
 import pytest
 from IPython.core.error import UsageError
 from sagemaker_service import (
@@ -350,3 +353,56 @@ def test_a_dataframe_input_is_uploaded_as_csv_and_an_alias_image_resolves(ip, se
     assert sent["AlgorithmSpecification"]["TrainingImage"] == (
         "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.8.0-gpu-py312")
     assert sent["InputDataConfig"][0]["ContentType"] == "text/csv"
+
+
+def _as_the_service_would_lay_out(request: dict, root: Path) -> None:
+    """``/opt/ml`` of algo-1 from a CreateTrainingJob request and its S3 objects."""
+    config = root / "input" / "config"
+    config.mkdir(parents=True)
+    (config / "hyperparameters.json").write_text(json.dumps(request["HyperParameters"]))
+    (config / "resourceconfig.json").write_text(json.dumps({
+        "current_host": "algo-1", "hosts": ["algo-1"], "current_instance_type":
+        request["ResourceConfig"]["InstanceType"], "network_interface_name": "eth0"}))
+    (config / "inputdataconfig.json").write_text(json.dumps({
+        c["ChannelName"]: {"TrainingInputMode": "File",
+                           **({"ContentType": c["ContentType"]} if "ContentType" in c else {})}
+        for c in request["InputDataConfig"]}))
+    s3 = boto3.client("s3")
+    for channel in request["InputDataConfig"]:
+        uri = channel["DataSource"]["S3DataSource"]["S3Uri"]
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "/")["Contents"]:
+            target = root / "input" / "data" / channel["ChannelName"] / \
+                item["Key"][len(prefix) + 1:]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, item["Key"], str(target))
+    for sub in ("model", "output/data", "code"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+
+
+def test_an_image_without_the_toolkit_runs_through_the_launcher_in_its_code_channel(
+        ip, service, run_dir, tmp_path):
+    (run_dir / "data").mkdir()
+    (run_dir / "data" / "rows.csv").write_text("1,2\n")
+    service.play("plain-image", [status("Completed", "Completed", "Training job completed")])
+    cell = ("import os, sys\n"
+            "print('host', os.environ['SM_CURRENT_HOST'], 'hps', os.environ['SM_HPS'])\n"
+            "print('args', sys.argv[1:], 'train', os.listdir(os.environ['SM_CHANNEL_TRAIN']))\n"
+            "open(os.path.join(os.environ['SM_MODEL_DIR'], 'm.txt'), 'w').write('ok')\n")
+    train(ip, "plain-image", "--image-kind plain --hp lr=0.1 --input train=data --wait", cell)
+    request = boto3.client("sagemaker").describe_training_job(TrainingJobName="plain-image")
+    algorithm = request["AlgorithmSpecification"]
+    assert algorithm["ContainerEntrypoint"] == [
+        "python3", "/opt/ml/input/data/code/sm_notebook_launcher.py"]
+
+    root = tmp_path / "opt-ml"  # run as SageMaker would, in the plain test image
+    _as_the_service_would_lay_out(request, root)
+    output = docker.from_env().containers.run(
+        "smnb-test/sklearn:1", algorithm["ContainerArguments"],
+        entrypoint=algorithm["ContainerEntrypoint"], remove=True, stderr=True,
+        environment={"TRAINING_JOB_NAME": "plain-image"},
+        volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}).decode()
+
+    assert "host algo-1 hps {\"lr\":0.1}" in output
+    assert "args ['--lr', '0.1'] train ['rows.csv']" in output
+    assert (root / "model" / "m.txt").read_text() == "ok"

@@ -22,7 +22,14 @@ from typing import Any
 from .. import images, sourcedir
 from ..errors import SmNotebookError, SpecError
 from ..events import LogEvent, StatusEvent, utc_now_iso
-from ..plans import channel_s3_uri, code_s3_uri, create_training_job_request
+from ..plans import (
+    LAUNCHER_NAME,
+    PLAIN_CODE_CHANNEL,
+    channel_s3_uri,
+    code_s3_uri,
+    create_training_job_request,
+    plain_code_s3_uri,
+)
 from ..registry import read_json, write_json
 from ..spec import TrainingSpec, _resolve
 from .aws import reason as _reason
@@ -93,6 +100,9 @@ class SageMakerBackend:
                                   "(aws configure, AWS_PROFILE, or an instance role)")
         with _aws_errors("could not identify the AWS account"):
             self._account = self.client("sts", region).get_caller_identity()["Account"]
+        if spec.image_kind == "plain" and PLAIN_CODE_CHANNEL in spec.channel_names:
+            raise SpecError("--input", f"the channel name {PLAIN_CODE_CHANNEL!r} carries the "
+                            "code for images without the toolkit", "another channel name")
         if not (spec.role or self.role):
             raise SpecError("--role", "sagemaker mode needs an execution role",
                             "--role arn:aws:iam::ACCOUNT:role/NAME, or %config "
@@ -135,7 +145,12 @@ class SageMakerBackend:
         code_dir = directory / "code"
         notes += sourcedir.lay_out(spec, base, code_dir)
         tarball = sourcedir.make_tarball(code_dir, directory / "sourcedir.tar.gz")
-        uploads = [(tarball, f"{name}/source/sourcedir.tar.gz", code_s3_uri(bucket, name))]
+        if spec.image_kind == "plain":  # the code channel: the code and the launcher
+            channel = plain_code_s3_uri(bucket, name)
+            uploads = [(path, f"{channel.removeprefix(f's3://{bucket}/')}/{relative}", channel)
+                       for path, relative in _plain_code_channel(tarball)]
+        else:
+            uploads = [(tarball, f"{name}/source/sourcedir.tar.gz", code_s3_uri(bucket, name))]
         for channel in spec.channels:
             if not channel.is_s3:
                 uri = channel_s3_uri(channel.source, bucket, name, channel.name)
@@ -363,6 +378,20 @@ def _state_from(job: dict[str, Any]) -> dict[str, Any]:
         if artifacts:
             state["model_artifacts"] = artifacts
     return state
+
+
+CONTRACT_MODULES = ("contract.py", "hyperparameters.py", "errors.py", "secrets.py")
+
+
+def _plain_code_channel(tarball: Path) -> list[tuple[Path, str]]:
+    """What an image without the toolkit gets in its code channel: the code, the launcher,
+    and sm_notebook's contract modules (pure, standard library) for the launcher to use."""
+    package = Path(__file__).resolve().parent.parent
+    files = [(tarball, "sourcedir.tar.gz"),
+             (package / "runtime" / "launcher.py", LAUNCHER_NAME),
+             (package / "runtime" / "__init__.py", "sm_notebook_contract/__init__.py")]
+    return files + [(package / module, f"sm_notebook_contract/{module}")
+                    for module in CONTRACT_MODULES]
 
 
 def _files_under(source: Path, prefix: str) -> list[tuple[Path, str]]:

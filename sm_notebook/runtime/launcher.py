@@ -1,18 +1,26 @@
 """Entry point for plain images (Python only, no SageMaker training toolkit).
 
-Mounted read-only into the container and run as ``python3 launcher.py -- ARGV...``: it does
-what the toolkit does before the script runs (the ``SM_*`` environment is already set by
-sm_notebook), installs ``/opt/ml/code/requirements.txt`` when there is one, and then
-replaces itself with ARGV (the entry script and its hyperparameter arguments), so signals
-reach the script directly.  Standard library only: it runs under the image's Python.
+In container mode it is mounted read-only and run as ``python3 launcher.py -- ARGV...``:
+the ``SM_*`` environment is already set by sm_notebook; it installs
+``/opt/ml/code/requirements.txt`` when there is one, then replaces itself with ARGV (the
+entry script and its hyperparameter arguments), so signals reach the script directly.
+
+On SageMaker (``python3 launcher.py --sagemaker``, the job's ``ContainerEntrypoint``) it
+arrives in the ``code`` channel with ``sourcedir.tar.gz`` and a copy of sm_notebook's
+contract module, and does what the toolkit would: unpacks the code into ``/opt/ml/code``,
+sets the ``SM_*`` environment from the ``input/config`` files, installs the requirements
+and runs the script.  Standard library only: it runs under the image's Python.
 """
 
 import os
 import subprocess
 import sys
+import tarfile
 
 CODE_DIR = "/opt/ml/code"
 FAILURE_FILE = "/opt/ml/output/failure"
+CODE_CHANNEL = "/opt/ml/input/data/code"
+CONFIG_DIR = "/opt/ml/input/config"
 
 
 def install_requirements() -> None:
@@ -30,10 +38,52 @@ def install_requirements() -> None:
         sys.exit(1)
 
 
+def unpack(archive: str, target: str) -> None:
+    """``sourcedir.tar.gz`` into ``target``, refusing members that would land outside it."""
+    root = os.path.realpath(target)
+    os.makedirs(root, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            where = os.path.realpath(os.path.join(root, member.name))
+            if os.path.commonpath([root, where]) != root or member.islnk() or member.issym():
+                raise SystemExit(f"sourcedir.tar.gz: refusing {member.name!r}")
+        tar.extractall(root)
+
+
+def sagemaker_command() -> list[str]:
+    """Unpack the code and set the contract's environment, as the toolkit does."""
+    sys.path.insert(0, CODE_CHANNEL)
+    from pathlib import Path
+
+    from sm_notebook_contract.contract import run_from_config
+
+    archive = os.path.join(CODE_CHANNEL, "sourcedir.tar.gz")
+    if os.path.isfile(archive):
+        unpack(archive, CODE_DIR)
+    run = run_from_config(Path(CONFIG_DIR), os.environ.get("TRAINING_JOB_NAME", "job"),
+                          num_cpus=os.cpu_count() or 1, num_gpus=_gpu_count(),
+                          region=os.environ.get("AWS_REGION"))
+    os.environ.update(run.environment())
+    os.environ["PYTHONUNBUFFERED"] = "1"
+    return run.command(sys.executable)
+
+
+def _gpu_count() -> int:
+    try:
+        out = subprocess.run(["nvidia-smi", "--list-gpus"], capture_output=True, text=True,
+                             timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for line in out.splitlines() if line.startswith("GPU "))
+
+
 def main(argv: list[str]) -> None:
-    if "--" not in argv:
-        sys.exit("usage: launcher.py -- COMMAND [ARGS...]")
-    command = argv[argv.index("--") + 1:]
+    if argv[1:] == ["--sagemaker"]:
+        command = sagemaker_command()
+    elif "--" in argv:
+        command = argv[argv.index("--") + 1:]
+    else:
+        sys.exit("usage: launcher.py -- COMMAND [ARGS...] | launcher.py --sagemaker")
     install_requirements()
     os.chdir(CODE_DIR)
     os.execvp(command[0], command)
