@@ -22,6 +22,7 @@ from .. import contract, sourcedir
 from ..errors import SmNotebookError, SpecError
 from ..events import LogEvent, StatusEvent, gc_paused, utc_now_iso
 from ..registry import read_json, write_json
+from ..runtime.launcher import gpu_count as _gpu_count
 from ..spec import TrainingSpec, _resolve
 from .base import Batch, JobRef
 
@@ -29,17 +30,6 @@ SUPERVISOR = Path(__file__).resolve().parent.parent / "runtime" / "supervisor.py
 HOST = "algo-1"
 READ_LIMIT = 1 << 20
 LIVENESS_INTERVAL = 2.0
-
-
-def _gpu_count() -> int:
-    if shutil.which("nvidia-smi") is None:
-        return 0
-    try:
-        out = subprocess.run(["nvidia-smi", "--list-gpus"], capture_output=True, text=True,
-                             timeout=5).stdout
-    except (OSError, subprocess.SubprocessError):
-        return 0
-    return sum(1 for line in out.splitlines() if line.startswith("GPU "))
 
 
 @dataclass

@@ -13,6 +13,7 @@ and runs the script.  Standard library only: it runs under the image's Python.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -61,14 +62,17 @@ def sagemaker_command() -> list[str]:
     if os.path.isfile(archive):
         unpack(archive, CODE_DIR)
     run = run_from_config(Path(CONFIG_DIR), os.environ.get("TRAINING_JOB_NAME", "job"),
-                          num_cpus=os.cpu_count() or 1, num_gpus=_gpu_count(),
+                          num_cpus=os.cpu_count() or 1, num_gpus=gpu_count(),
                           region=os.environ.get("AWS_REGION"))
     os.environ.update(run.environment())
     os.environ["PYTHONUNBUFFERED"] = "1"
     return run.command(sys.executable)
 
 
-def _gpu_count() -> int:
+def gpu_count() -> int:
+    """GPUs ``nvidia-smi`` lists (0 without it); shared with the local backend."""
+    if shutil.which("nvidia-smi") is None:
+        return 0
     try:
         out = subprocess.run(["nvidia-smi", "--list-gpus"], capture_output=True, text=True,
                              timeout=10).stdout
