@@ -406,3 +406,33 @@ def test_an_image_without_the_toolkit_runs_through_the_launcher_in_its_code_chan
     assert "host algo-1 hps {\"lr\":0.1}" in output
     assert "args ['--lr', '0.1'] train ['rows.csv']" in output
     assert (root / "model" / "m.txt").read_text() == "ok"
+
+
+def test_on_sagemaker_the_notebook_execution_role_is_used_when_none_is_given(
+        ip, service, monkeypatch, tmp_path, capsys):
+    from sm_notebook.backends import sagemaker
+
+    iam = boto3.client("iam")
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName="AmazonSageMaker-ExecutionRole-1", Path="/service-role/",
+                        AssumeRolePolicyDocument="{}")
+    assumed = boto3.client("sts").assume_role(
+        RoleArn="arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-1",
+        RoleSessionName="SageMaker")["Credentials"]
+    for key, value in {"AWS_ACCESS_KEY_ID": assumed["AccessKeyId"],
+                       "AWS_SECRET_ACCESS_KEY": assumed["SecretAccessKey"],
+                       "AWS_SESSION_TOKEN": assumed["SessionToken"]}.items():
+        monkeypatch.setenv(key, value)
+    metadata = tmp_path / "resource-metadata.json"
+    metadata.write_text('{"ResourceName": "my-notebook"}')
+    monkeypatch.setattr(sagemaker, "SAGEMAKER_METADATA", metadata)
+    service.play("own-role", [status("Completed", "Completed", "Training job completed")])
+
+    ip.run_cell_magic("sm_train", f"job --mode sagemaker --image {IMAGE} --job-name own-role "
+                      "--wait", "print(1)\n")
+
+    role = "arn:aws:iam::123456789012:role/service-role/AmazonSageMaker-ExecutionRole-1"
+    sent = boto3.client("sagemaker").describe_training_job(TrainingJobName="own-role")
+    assert sent["RoleArn"] == role
+    assert f"note: --role: using this notebook's execution role {role}" in \
+        capsys.readouterr().out

@@ -38,6 +38,8 @@ from .cloudwatch import LogFollower, LogPositions
 from .local import parse_records
 
 TERMINAL = ("Completed", "Failed", "Stopped")
+# Present on SageMaker notebook instances and in Studio: the notebook runs on SageMaker.
+SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 LOG_POLL = 1.0  # seconds between log reads while the job runs
 DESCRIBE_EVERY = (2.0, 10.0)  # describe often while starting or changing, rarely when steady
 
@@ -99,19 +101,34 @@ class SageMakerBackend:
             raise SmNotebookError("--mode sagemaker: no AWS credentials found; configure them "
                                   "(aws configure, AWS_PROFILE, or an instance role)")
         with _aws_errors("could not identify the AWS account"):
-            self._account = self.client("sts", region).get_caller_identity()["Account"]
+            identity = self.client("sts", region).get_caller_identity()
+        self._account = identity["Account"]
         if spec.image_kind == "plain" and PLAIN_CODE_CHANNEL in spec.channel_names:
             raise SpecError("--input", f"the channel name {PLAIN_CODE_CHANNEL!r} carries the "
                             "code for images without the toolkit", "another channel name")
+        notes = []
         if not (spec.role or self.role):
-            raise SpecError("--role", "sagemaker mode needs an execution role",
-                            "--role arn:aws:iam::ACCOUNT:role/NAME, or %config "
-                            "SmTrainMagics.role")
-        notes = [f"code and data go to s3://{self.bucket_name(region)}/"]
+            self.role = self.execution_role(identity["Arn"], region)
+            notes.append(f"--role: using this notebook's execution role {self.role}")
+        notes.append(f"code and data go to s3://{self.bucket_name(region)}/")
         image = images.resolve(spec.image, region, spec.effective_instance_type)
         if image != spec.image:
             notes.insert(0, f"--image {spec.image} is {image}")
         return notes
+
+    def execution_role(self, caller: str, region: str) -> str:
+        """The role this notebook runs as, when it runs on SageMaker (a notebook instance
+        or Studio), as the SDK's ``get_execution_role``; anywhere else a role must be given."""
+        if not SAGEMAKER_METADATA.is_file() or ":assumed-role/" not in caller:
+            raise SpecError("--role", "sagemaker mode needs an execution role",
+                            "--role arn:aws:iam::ACCOUNT:role/NAME, or %config "
+                            "SmTrainMagics.role")
+        name = caller.split(":assumed-role/", 1)[1].split("/")[0]
+        try:  # the role's full ARN, with its path (service-role/…)
+            return self.client("iam", region).get_role(RoleName=name)["Role"]["Arn"]
+        except Exception:
+            path = "service-role/" if "AmazonSageMaker-ExecutionRole" in name else ""
+            return f"arn:aws:iam::{self._account}:role/{path}{name}"
 
     def bucket_name(self, region: str) -> str:
         return self.bucket or f"sagemaker-{region}-{self._account}"
