@@ -90,6 +90,12 @@ OPTIONS: list[Option] = [
     _opt("--keep-alive", "keep the instances warm this long after the job (warm pools)",
          "DURATION"),
     _opt("--role", "IAM role ARN the job runs as (sagemaker mode)", "ARN"),
+    _opt("--subnets", "VPC subnets of the job, comma-separated (with --security-groups)",
+         "IDS"),
+    _opt("--security-groups", "VPC security groups of the job, comma-separated (with "
+         "--subnets)", "IDS"),
+    _flag("--network-isolation", "no network access from the training containers "
+          "(sagemaker mode; the code comes as an input channel)"),
     _opt("--output", "where model.tar.gz and output.tar.gz go: a directory or an s3:// URI",
          "PATH"),
     _opt("--region", "AWS region", "REGION"),
@@ -395,6 +401,9 @@ def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | No
         max_wait=_duration("--max-wait", args.max_wait, line),
         checkpoint_s3=_opt_str(args.checkpoint_s3, line),
         keep_alive=_duration("--keep-alive", args.keep_alive, line),
+        subnets=_id_list(args.subnets, line),
+        security_groups=_id_list(args.security_groups, line),
+        network_isolation=bool(args.network_isolation),
         role=_opt_str(args.role, line) or (d.role if mode == "sagemaker" else None),
         output=_opt_str(args.output, line),
         region=_opt_str(args.region, line) or d.region,
@@ -446,6 +455,12 @@ def stray_value(raw: str, line: ExpandedLine) -> SpecError:
 
 def _str(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
+
+
+def _id_list(raw: str | None, line: ExpandedLine) -> list[str]:
+    """``a,b , c`` → ``["a", "b", "c"]`` (empty items dropped)."""
+    text = _opt_str(raw, line)
+    return [part.strip() for part in text.split(",") if part.strip()] if text else []
 
 
 def _opt_str(raw: str | None, line: ExpandedLine) -> str | None:
@@ -604,6 +619,11 @@ def render_line(spec: TrainingSpec, variable: str | None = None) -> str:
             add(flag, value)
     if spec.spot:
         out.append("--spot")
+    for flag, ids in (("--subnets", spec.subnets), ("--security-groups", spec.security_groups)):
+        if ids:
+            add(flag, ",".join(ids))
+    if spec.network_isolation:
+        out.append("--network-isolation")
     for key, value in spec.environment.items():
         add("--env", f"{key}={value}")
     for key, value in spec.tags.items():

@@ -30,10 +30,17 @@ def plain_code_s3_uri(bucket: str, name: str) -> str:
     return f"s3://{bucket}/{name}/input/{PLAIN_CODE_CHANNEL}"
 
 
+def code_in_channel(spec: TrainingSpec) -> bool:
+    """The code comes as the ``code`` input channel: for sm_notebook's launcher (images
+    without the toolkit), and when the containers may not reach S3 (network isolation),
+    as the V2 SDK does then."""
+    return spec.image_kind == "plain" or spec.network_isolation
+
+
 def code_location(spec: TrainingSpec, bucket: str, name: str) -> str:
     """Where the job's ``sourcedir.tar.gz`` is: in S3 for the toolkit to fetch, or in the
-    code channel for sm_notebook's launcher."""
-    if spec.image_kind == "plain":
+    code channel."""
+    if code_in_channel(spec):
         return f"{PLAIN_CODE_DIR}/sourcedir.tar.gz"
     return code_s3_uri(bucket, name)
 
@@ -99,7 +106,13 @@ def create_training_job_request(spec: TrainingSpec, name: str, *, bucket: str, r
     if spec.image_kind == "plain":  # no toolkit: sm_notebook's launcher, from the code channel
         algorithm["ContainerEntrypoint"] = ["python3", f"{PLAIN_CODE_DIR}/{LAUNCHER_NAME}"]
         algorithm["ContainerArguments"] = ["--sagemaker"]
+    if code_in_channel(spec):
         channels.append(_channel(PLAIN_CODE_CHANNEL, plain_code_s3_uri(bucket, name), None))
+    if spec.subnets:
+        request["VpcConfig"] = {"Subnets": list(spec.subnets),
+                                "SecurityGroupIds": list(spec.security_groups)}
+    if spec.network_isolation:
+        request["EnableNetworkIsolation"] = True
     if channels:
         request["InputDataConfig"] = channels
     if spec.spot:
@@ -172,7 +185,7 @@ def describe_plan(spec: TrainingSpec, name: str, base: Path) -> str:
                                                               spec.effective_instance_type))
     request = create_training_job_request(spec, name, bucket=bucket, region=region,
                                           role=spec.role)
-    code = (f"{plain_code_s3_uri(bucket, name)}/sourcedir.tar.gz" if spec.image_kind == "plain"
+    code = (f"{plain_code_s3_uri(bucket, name)}/sourcedir.tar.gz" if code_in_channel(spec)
             else code_s3_uri(bucket, name))
     uploads = [f"upload  {code}  (the cell"
                + (f" + {spec.source_dir}" if spec.source_dir else "") + ")"]

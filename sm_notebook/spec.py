@@ -22,6 +22,8 @@ from .secrets import is_secret_name, is_secret_value
 IMAGE_KINDS = ("toolkit", "plain")
 MODES = ("local", "container", "sagemaker")
 LOCAL_INSTANCE_TYPES = ("local", "local_cpu", "local_gpu")
+SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
 FRAME_PREFIX = "dataframe:"  # a channel source standing for a DataFrame (--input NAME=$df)
 
 
@@ -93,6 +95,9 @@ class TrainingSpec:
     max_wait: int | None = None
     checkpoint_s3: str | None = None
     keep_alive: int | None = None
+    subnets: list[str] = field(default_factory=list)
+    security_groups: list[str] = field(default_factory=list)
+    network_isolation: bool = False
     role: str | None = None
     output: str | None = None
     region: str | None = None
@@ -333,6 +338,28 @@ class TrainingSpec:
                                     "--mode sagemaker for managed spot, checkpoints and warm pools")
         if self.spot and self.mode != "sagemaker":
             raise SpecError("--spot", f"not available in {self.mode} mode", "--mode sagemaker")
+        self._validate_vpc()
+
+    def _validate_vpc(self) -> None:
+        for option, ids, pattern, limit, example in (
+                ("--subnets", self.subnets, SUBNET_RE, 16, "subnet-0abc1234"),
+                ("--security-groups", self.security_groups, SECURITY_GROUP_RE, 5,
+                 "sg-0abc1234")):
+            if ids and self.mode != "sagemaker":
+                raise SpecError(option, f"not available in {self.mode} mode", "--mode sagemaker")
+            bad = next((i for i in ids if not pattern.match(i)), None)
+            if bad is not None:
+                raise SpecError(option, f"invalid id {bad!r}",
+                                f"comma-separated ids such as {example}")
+            if len(ids) > limit:
+                raise SpecError(option, f"{len(ids)} ids, the limit is {limit}")
+        if bool(self.subnets) != bool(self.security_groups):
+            raise SpecError("--subnets" if self.security_groups else "--security-groups",
+                            "a VPC needs both subnets and security groups",
+                            "--subnets subnet-… --security-groups sg-…")
+        if self.network_isolation and self.mode != "sagemaker":
+            raise SpecError("--network-isolation", f"not available in {self.mode} mode",
+                            "--mode sagemaker")
 
     def _validate_names(self) -> None:
         if self.job_name is not None:

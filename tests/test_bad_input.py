@@ -156,6 +156,13 @@ ROWS = [
      r"aws s3 cp"),
     ("input-bad-s3-uri", "--mode sagemaker --input train=s3://Bad_Bucket/x --dry-run", None,
      "--input", r"s3://bucket/prefix"),
+    ("subnets-alone", "--mode sagemaker --subnets subnet-0abc1234 --dry-run", None,
+     "--security-groups", r"a VPC needs both subnets and security groups"),
+    ("subnet-id-bad", "--mode sagemaker --subnets sub-1 --security-groups sg-0abc1234 "
+     "--dry-run", None, "--subnets", r"invalid id 'sub-1' \(expected comma-separated ids "
+     r"such as subnet-0abc1234\)"),
+    ("isolation-local", "--network-isolation", None, "--network-isolation",
+     r"not available in local mode \(expected --mode sagemaker\)"),
     ("input-not-a-path", "--input train=$a_list", None, "--input",
      r"NAME=\$dataframe"),
     ("input-twice", "--input train=data/train --input train=data/train", None, "--input",

@@ -150,6 +150,8 @@ def reparse(parse, spec):
     "job --mode sagemaker --instance-type ml.g5.xlarge --instance-count 2 --volume-gb 100 "
     "--spot --max-run 1h --max-wait 2h --checkpoint-s3 s3://my-bucket/ckpt --keep-alive 10m "
     "--role arn:aws:iam::123456789012:role/Train --region eu-west-1 --image repo/img:1",
+    "job --mode sagemaker --subnets subnet-0abc1234,subnet-0def5678 --security-groups "
+    "sg-0abc1234 --network-isolation --image-kind plain --image repo/img:1",
 ])
 def test_rendered_line_parses_back_to_the_same_spec(parse, line):
     spec, _ = parse(line)

@@ -186,3 +186,23 @@ def test_help_lists_every_option():
     doc = SmTrainMagics.sm_train.__doc__
     for option in OPTIONS:
         assert option.flags[0] in doc
+
+
+def test_a_vpc_and_network_isolation_reach_the_request_with_the_code_as_a_channel(ip):
+    with capture_output() as out:
+        ip.run_cell_magic("sm_train", "--mode sagemaker --image 1.dkr.ecr.us-east-1.amazonaws"
+                          ".com/x:1 --region us-east-1 --role arn:aws:iam::123456789012:role/R "
+                          "--subnets subnet-0abc1234,subnet-0def5678 --security-groups "
+                          "sg-0abc1234 --network-isolation --job-name isolated --dry-run",
+                          "print(1)\n")
+    request = json.loads(out.stdout.split("CreateTrainingJob ", 1)[1])
+    validate_request(request)
+    assert request["VpcConfig"] == {"Subnets": ["subnet-0abc1234", "subnet-0def5678"],
+                                    "SecurityGroupIds": ["sg-0abc1234"]}
+    assert request["EnableNetworkIsolation"] is True
+    # the containers cannot reach S3, so the code comes as a channel (as the V2 SDK does)
+    assert request["HyperParameters"]["sagemaker_submit_directory"] == \
+        '"/opt/ml/input/data/code/sourcedir.tar.gz"'
+    assert request["InputDataConfig"][-1]["ChannelName"] == "code"
+    assert "upload  s3://sagemaker-us-east-1-<account>/isolated/input/code/sourcedir.tar.gz" \
+        in out.stdout

@@ -436,3 +436,16 @@ def test_on_sagemaker_the_notebook_execution_role_is_used_when_none_is_given(
     assert sent["RoleArn"] == role
     assert f"note: --role: using this notebook's execution role {role}" in \
         capsys.readouterr().out
+
+
+def test_with_network_isolation_the_code_is_uploaded_as_the_code_channel(ip, service):
+    service.play("isolated", [status("Completed", "Completed", "Training job completed")])
+    train(ip, "isolated", "--network-isolation --subnets subnet-0abc1234 --security-groups "
+                          "sg-0abc1234 --wait")
+
+    s3 = boto3.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="isolated/")["Contents"]]
+    assert keys == ["isolated/input/code/sourcedir.tar.gz"]
+    sent = boto3.client("sagemaker").describe_training_job(TrainingJobName="isolated")
+    assert sent["EnableNetworkIsolation"] is True
+    assert sent["VpcConfig"]["Subnets"] == ["subnet-0abc1234"]

@@ -26,6 +26,7 @@ from ..plans import (
     LAUNCHER_NAME,
     PLAIN_CODE_CHANNEL,
     channel_s3_uri,
+    code_in_channel,
     code_s3_uri,
     create_training_job_request,
     plain_code_s3_uri,
@@ -103,7 +104,7 @@ class SageMakerBackend:
         with _aws_errors("could not identify the AWS account"):
             identity = self.client("sts", region).get_caller_identity()
         self._account = identity["Account"]
-        if spec.image_kind == "plain" and PLAIN_CODE_CHANNEL in spec.channel_names:
+        if code_in_channel(spec) and PLAIN_CODE_CHANNEL in spec.channel_names:
             raise SpecError("--input", f"the channel name {PLAIN_CODE_CHANNEL!r} carries the "
                             "code for images without the toolkit", "another channel name")
         notes = []
@@ -162,10 +163,12 @@ class SageMakerBackend:
         code_dir = directory / "code"
         notes += sourcedir.lay_out(spec, base, code_dir)
         tarball = sourcedir.make_tarball(code_dir, directory / "sourcedir.tar.gz")
-        if spec.image_kind == "plain":  # the code channel: the code and the launcher
+        if code_in_channel(spec):  # the code channel: the code (and the launcher)
             channel = plain_code_s3_uri(bucket, name)
+            files = (_plain_code_channel(tarball) if spec.image_kind == "plain"
+                     else [(tarball, "sourcedir.tar.gz")])
             uploads = [(path, f"{channel.removeprefix(f's3://{bucket}/')}/{relative}", channel)
-                       for path, relative in _plain_code_channel(tarball)]
+                       for path, relative in files]
         else:
             uploads = [(tarball, f"{name}/source/sourcedir.tar.gz", code_s3_uri(bucket, name))]
         for channel in spec.channels:
