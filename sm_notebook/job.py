@@ -76,6 +76,17 @@ class Job:
         return self.describe().get("output_artifacts")
 
     @property
+    def final_metrics(self) -> dict[str, float]:
+        """The service's final value of each metric (SageMaker's ``FinalMetricDataList``);
+        ``metrics()`` has every value parsed from the log."""
+        return {m["metric"]: m["value"] for m in self.describe().get("final_metrics") or []}
+
+    @property
+    def billable_seconds(self) -> int | None:
+        """Seconds SageMaker bills for (after spot savings); None outside sagemaker mode."""
+        return self.describe().get("billable_seconds")
+
+    @property
     def transitions(self) -> list[dict[str, Any]]:
         """Secondary-status transitions (``Status``, ``StartTime``, ``EndTime``, message)."""
         return list(self.describe().get("transitions", []))

@@ -22,6 +22,7 @@ from sagemaker_service import (
     CreateFailure,
     Service,
     Throttling,
+    finals,
     logs,
     pause,
     status,
@@ -62,6 +63,7 @@ def test_a_job_is_uploaded_created_and_followed_to_completed_with_logs_of_two_ho
         logs("algo-2", "worker ready"),
         pause(0.3),
         status("InProgress", "Uploading", "Uploading generated training model"),
+        finals(42, loss=0.25),
         status("Completed", "Completed", "Training job completed"),
     ])
     job = train(ip, "two-hosts", "--instance-count 2 --input train=data --hp epochs=2 --wait")
@@ -76,6 +78,7 @@ def test_a_job_is_uploaded_created_and_followed_to_completed_with_logs_of_two_ho
         ("algo-1", "epoch 1 loss=0.5"), ("algo-1", "epoch 2 loss=0.25"),
         ("algo-2", "worker ready")]
     assert list(job.metrics().value) == [0.5, 0.25]
+    assert (job.final_metrics, job.billable_seconds) == ({"loss": 0.25}, 42)
     assert job.model_artifacts.endswith("/two-hosts/output/model.tar.gz")
 
     s3 = boto3.client("s3")
