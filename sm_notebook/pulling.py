@@ -18,6 +18,7 @@ class PullProgress:
         self.image = image
         self.layers: dict[str, tuple[int, int]] = {}  # id → (bytes downloaded, total)
         self.done: set[str] = set()
+        self.present = 0  # layers this machine already had
         self.error: str | None = None
 
     def feed(self, event: dict[str, Any]) -> None:
@@ -36,6 +37,8 @@ class PullProgress:
         self.layers[layer] = (done, total)
         if status in DONE:
             self.done.add(layer)
+        if status == "Already exists":
+            self.present += 1
 
     def text(self) -> str:
         downloaded = sum(d for d, _ in self.layers.values())
@@ -43,3 +46,10 @@ class PullProgress:
         size = f", {downloaded / MB:,.1f} of {total / MB:,.1f} MB" if total else ""
         return (f"pulling {self.image}: {len(self.done)} of {len(self.layers)} layers "
                 f"done{size}")
+
+    def summary(self) -> str:
+        """``3 layers downloaded`` (``every layer was already here`` when none was)."""
+        fetched = len(self.layers) - self.present
+        if not fetched:
+            return "every layer was already here"
+        return f"{fetched} layer{'s' if fetched != 1 else ''} downloaded"

@@ -354,8 +354,9 @@ def test_a_missing_image_is_pulled_with_progress_then_runs(ip, engine, local_reg
         shown = capsys.readouterr().out.splitlines()
         assert job.status == "Completed", job.failure_reason
         assert shown[0].startswith(f"pulling {image}: ") and " layers done" in shown[0]
-        assert any(re.fullmatch(rf"pulled {re.escape(image)} \(\d+ layers, \d+ s\)", line)
-                   for line in shown)
+        assert any(re.fullmatch(rf"pulled {re.escape(image)} \((every layer was already "
+                                r"here|\d+ layers? downloaded), \d+ s\)", line)
+                   for line in shown), shown
     finally:
         with contextlib.suppress(docker.errors.ImageNotFound):
             engine.images.remove(image, force=True)
@@ -392,3 +393,34 @@ def test_interrupting_wait_stops_a_container_job_as_docker_run_would(ip, capsys)
               "import time\nprint('started', flush=True)\ntime.sleep(600)\n")
     assert ip.user_ns["job"].status == "Stopped"
     assert "stopping container job" in capsys.readouterr().err
+
+
+def test_in_a_real_kernel_the_pull_progress_and_the_job_status_show_under_the_cell(
+        engine, local_registry, jobs_dir, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+
+    image = f"{local_registry}/smnb/byo:kernel-test"
+    engine.images.get(BYO).tag(image)
+    for line in engine.images.push(image, stream=True, decode=True):
+        assert "error" not in line, line
+    engine.images.remove(image)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("%load_ext sm_notebook"),
+        nbformat.v4.new_code_cell(f"%%sm_train job --mode container --image {image} --wait\n"
+                                  + NOT_RUN),
+        nbformat.v4.new_code_cell("print(job.status, job.model_artifacts is not None)")])
+    try:
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+    finally:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            engine.images.remove(image, force=True)
+
+    shown = [out for out in nb.cells[1].outputs if out.output_type == "display_data"]
+    texts = [out.data["text/plain"] for out in shown]
+    assert any(re.fullmatch(rf"pulled {re.escape(image)} \((every layer was already here|"
+                            r"\d+ layers? downloaded), \d+ s\)", t)
+               for t in texts), texts  # the progress line, replaced by its final state
+    assert any("Completed (Completed)" in t for t in texts)
+    assert nb.cells[2].outputs[0].text == "Completed True\n"

@@ -124,7 +124,7 @@ class ContainerBackend(LocalBackend):
                             "an image that exists locally (docker image ls) or in a "
                             "registry this machine can reach") from None
         self._images[image] = self.client.images.get(image)
-        self.on_progress(f"pulled {image} ({len(progress.layers)} layers, "
+        self.on_progress(f"pulled {image} ({progress.summary()}, "
                          f"{time.monotonic() - began:.0f} s)", final=True)
 
     def image_kind(self, spec: TrainingSpec, pull: bool = True) -> str | None:
