@@ -16,8 +16,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from ..plans import sagemaker_hyperparameters
 from ..registry import write_json
 from ..spec import TrainingSpec, _resolve
 from .base import JobRef
+from .docker_engine import client_for, clients, engine_address, spares, unreachable
 from .local import LocalBackend, _gpu_count
 
 LAUNCHER = Path(__file__).resolve().parent.parent / "runtime" / "launcher.py"
@@ -54,7 +53,7 @@ class ContainerBackend(LocalBackend):
     @property
     def client(self) -> Any:
         """One client per engine address for the kernel's life (connecting costs ~20 ms)."""
-        return _client_for(_engine_address())
+        return client_for(engine_address())
 
     def check_engine(self) -> None:
         """The engine answers now (it may have stopped since the client was made)."""
@@ -63,8 +62,8 @@ class ContainerBackend(LocalBackend):
         except SmNotebookError:
             raise
         except Exception as exc:
-            _clients.pop(_engine_address(), None)
-            raise _unreachable(exc) from None
+            clients.pop(engine_address(), None)
+            raise unreachable(exc) from None
 
     def preflight(self, spec: TrainingSpec, base: Path) -> list[str]:
         if spec.image is None:
@@ -87,10 +86,10 @@ class ContainerBackend(LocalBackend):
     def warm_up(self) -> None:
         """Start a spare supervisor now, so it has loaded its Docker client by the time
         the job is handed to it (see ``runtime/container_supervisor.py``)."""
-        _spares.prime(_engine_address())
+        spares.prime(engine_address())
 
     def start_supervisor(self, directory: Path, supervisor: list[str]) -> subprocess.Popen:
-        spare = _spares.take(_engine_address(), directory)
+        spare = spares.take(engine_address(), directory)
         return spare or super().start_supervisor(directory, supervisor)
 
     def ensure_image(self, image: str) -> None:
@@ -317,69 +316,6 @@ class Sizing:
         return cls(cpus, gpus, gpus or None, known.memory_bytes, cpus * 10**9,
                    f"{instance_type}: each container gets {cpus} vCPU{capped} and "
                    f"{known.memory_gib:g} GiB of memory, as the instance has{gpu_note}")
-
-
-def _engine_address() -> str:
-    return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-
-
-_clients: dict[str, Any] = {}
-
-
-def _client_for(address: str) -> Any:
-    if address not in _clients:
-        import docker
-
-        try:
-            client = docker.from_env(timeout=120)  # negotiates the API version: a round trip
-        except Exception as exc:
-            raise _unreachable(exc) from None
-        _clients[address] = client
-    return _clients[address]
-
-
-def _unreachable(exc: Exception) -> SmNotebookError:
-    return SmNotebookError(
-        f"--mode container: the Docker Engine at {_engine_address()} is not reachable "
-        f"({type(exc).__name__}); start it (dockerd, or `systemctl start docker`) or set "
-        "DOCKER_HOST")
-
-
-class _SparePool:
-    """At most one idle spare supervisor per engine address, replaced after each use."""
-
-    REPLACE_AFTER = 1.0  # seconds: not while the job's containers are starting
-
-    def __init__(self) -> None:
-        self.spares: dict[str, subprocess.Popen] = {}
-        self.lock = threading.Lock()
-
-    def prime(self, address: str) -> None:
-        with self.lock:
-            spare = self.spares.get(address)
-            if spare is None or spare.poll() is not None:
-                self.spares[address] = subprocess.Popen(
-                    [sys.executable, "-m", "sm_notebook.runtime.container_supervisor",
-                     "--spare"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
-
-    def take(self, address: str, directory: Path) -> subprocess.Popen | None:
-        with self.lock:
-            spare = self.spares.pop(address, None)
-        if spare is None or spare.poll() is not None:
-            return None
-        try:
-            spare.stdin.write(f"{directory}\n".encode())
-            spare.stdin.close()
-        except OSError:  # it died in the meantime
-            return None
-        timer = threading.Timer(self.REPLACE_AFTER, self.prime, args=(address,))
-        timer.daemon = True
-        timer.start()
-        return spare
-
-
-_spares = _SparePool()
 
 
 def _region(spec: TrainingSpec) -> dict[str, str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,6 @@ from .. import images, sourcedir
 from ..errors import SmNotebookError, SpecError
 from ..events import LogEvent, StatusEvent, utc_now_iso
 from ..plans import (
-    LAUNCHER_NAME,
     PLAIN_CODE_CHANNEL,
     channel_s3_uri,
     code_in_channel,
@@ -37,6 +35,7 @@ from .aws import reason as _reason
 from .base import Batch, JobRef
 from .cloudwatch import LogFollower, LogPositions
 from .local import parse_records
+from .uploads import UploadProgress, files_under, plain_code_channel
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 # Present on SageMaker notebook instances and in Studio: the notebook runs on SageMaker.
@@ -165,7 +164,7 @@ class SageMakerBackend:
         tarball = sourcedir.make_tarball(code_dir, directory / "sourcedir.tar.gz")
         if code_in_channel(spec):  # the code channel: the code (and the launcher)
             channel = plain_code_s3_uri(bucket, name)
-            files = (_plain_code_channel(tarball) if spec.image_kind == "plain"
+            files = (plain_code_channel(tarball) if spec.image_kind == "plain"
                      else [(tarball, "sourcedir.tar.gz")])
             uploads = [(path, f"{channel.removeprefix(f's3://{bucket}/')}/{relative}", channel)
                        for path, relative in files]
@@ -174,10 +173,10 @@ class SageMakerBackend:
         for channel in spec.channels:
             if not channel.is_s3:
                 uri = channel_s3_uri(channel.source, bucket, name, channel.name)
-                uploads += [(path, key, uri) for path, key in _files_under(
+                uploads += [(path, key, uri) for path, key in files_under(
                     _resolve(base, channel.source), uri.removeprefix(f"s3://{bucket}/"))]
         uploaded: list[str] = []
-        progress = _UploadProgress(f"s3://{bucket}/{name}/", [u[0] for u in uploads],
+        progress = UploadProgress(f"s3://{bucket}/{name}/", [u[0] for u in uploads],
                                    self.on_progress)
         for path, key, uri in uploads:
             with _aws_errors(f"could not upload {path.name}", uploaded):
@@ -398,53 +397,6 @@ def _state_from(job: dict[str, Any]) -> dict[str, Any]:
         if artifacts:
             state["model_artifacts"] = artifacts
     return state
-
-
-CONTRACT_MODULES = ("contract.py", "hyperparameters.py", "errors.py", "secrets.py")
-
-
-def _plain_code_channel(tarball: Path) -> list[tuple[Path, str]]:
-    """What an image without the toolkit gets in its code channel: the code, the launcher,
-    and sm_notebook's contract modules (pure, standard library) for the launcher to use."""
-    package = Path(__file__).resolve().parent.parent
-    files = [(tarball, "sourcedir.tar.gz"),
-             (package / "runtime" / "launcher.py", LAUNCHER_NAME),
-             (package / "runtime" / "__init__.py", "sm_notebook_contract/__init__.py")]
-    return files + [(package / module, f"sm_notebook_contract/{module}")
-                    for module in CONTRACT_MODULES]
-
-
-def _files_under(source: Path, prefix: str) -> list[tuple[Path, str]]:
-    """(file, key) for a local input: a file under its own name, a folder's files below
-    the channel's prefix with their relative paths."""
-    if source.is_file():
-        return [(source, f"{prefix}/{source.name}")]
-    return [(path, f"{prefix}/{path.relative_to(source).as_posix()}")
-            for path in sorted(source.rglob("*")) if path.is_file()]
-
-
-class _UploadProgress:
-    """Bytes sent of all uploads, reported as one line at a bounded rate (boto3 calls
-    back from its transfer threads)."""
-
-    def __init__(self, target: str, files: list[Path], report: Callable[..., None]):
-        self.target, self.report = target, report
-        self.total = sum(path.stat().st_size for path in files)
-        self.files = len(files)
-        self.sent = 0
-        self.lock = threading.Lock()
-        self.began = time.monotonic()
-
-    def add(self, amount: int) -> None:
-        with self.lock:
-            self.sent += amount
-            text = (f"uploading to {self.target}: {self.sent / 1e6:,.1f} of "
-                    f"{self.total / 1e6:,.1f} MB ({self.files} files)")
-        self.report(text)
-
-    def done(self) -> None:
-        self.report(f"uploaded {self.total / 1e6:,.1f} MB in {self.files} files to "
-                    f"{self.target} ({time.monotonic() - self.began:.1f} s)", final=True)
 
 
 @contextlib.contextmanager

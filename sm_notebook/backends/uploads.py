@@ -1,0 +1,56 @@
+"""What sagemaker mode uploads, and the one progress line that counts its bytes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ..plans import LAUNCHER_NAME
+
+CONTRACT_MODULES = ("contract.py", "hyperparameters.py", "errors.py", "secrets.py")
+
+
+def plain_code_channel(tarball: Path) -> list[tuple[Path, str]]:
+    """What an image without the toolkit gets in its code channel: the code, the launcher,
+    and sm_notebook's contract modules (pure, standard library) for the launcher to use."""
+    package = Path(__file__).resolve().parent.parent
+    files = [(tarball, "sourcedir.tar.gz"),
+             (package / "runtime" / "launcher.py", LAUNCHER_NAME),
+             (package / "runtime" / "__init__.py", "sm_notebook_contract/__init__.py")]
+    return files + [(package / module, f"sm_notebook_contract/{module}")
+                    for module in CONTRACT_MODULES]
+
+
+def files_under(source: Path, prefix: str) -> list[tuple[Path, str]]:
+    """(file, key) for a local input: a file under its own name, a folder's files below
+    the channel's prefix with their relative paths."""
+    if source.is_file():
+        return [(source, f"{prefix}/{source.name}")]
+    return [(path, f"{prefix}/{path.relative_to(source).as_posix()}")
+            for path in sorted(source.rglob("*")) if path.is_file()]
+
+
+class UploadProgress:
+    """Bytes sent of all uploads, reported as one line at a bounded rate (boto3 calls
+    back from its transfer threads)."""
+
+    def __init__(self, target: str, files: list[Path], report: Callable[..., None]):
+        self.target, self.report = target, report
+        self.total = sum(path.stat().st_size for path in files)
+        self.files = len(files)
+        self.sent = 0
+        self.lock = threading.Lock()
+        self.began = time.monotonic()
+
+    def add(self, amount: int) -> None:
+        with self.lock:
+            self.sent += amount
+            text = (f"uploading to {self.target}: {self.sent / 1e6:,.1f} of "
+                    f"{self.total / 1e6:,.1f} MB ({self.files} files)")
+        self.report(text)
+
+    def done(self) -> None:
+        self.report(f"uploaded {self.total / 1e6:,.1f} MB in {self.files} files to "
+                    f"{self.target} ({time.monotonic() - self.began:.1f} s)", final=True)
