@@ -140,7 +140,7 @@ class SmTrainMagics(Magics):
             self._dry_run(spec, launch, base)
             return None
         backend = self.backend(spec.mode)
-        if hasattr(backend, "on_progress"):  # image pulls
+        if hasattr(backend, "on_progress"):  # pulls, uploads, downloads
             from .ui.text import ProgressLine
 
             backend.on_progress = ProgressLine(self.in_kernel)

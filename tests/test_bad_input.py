@@ -152,8 +152,6 @@ ROWS = [
     # inputs and code
     ("input-missing-path", "--input train=missing/dir", None, "--input",
      r"existing file or directory, or an s3:// URI"),
-    ("input-s3-in-local", "--input train=s3://bucket/train", None, "--input",
-     r"aws s3 cp"),
     ("input-bad-s3-uri", "--mode sagemaker --input train=s3://Bad_Bucket/x --dry-run", None,
      "--input", r"s3://bucket/prefix"),
     ("subnets-alone", "--mode sagemaker --subnets subnet-0abc1234 --dry-run", None,

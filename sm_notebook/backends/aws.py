@@ -1,6 +1,11 @@
-"""Small helpers shared by the backends that call AWS (no boto3 import here)."""
+"""Small helpers shared by the backends that call AWS (boto3 is imported only when used)."""
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from ..errors import SmNotebookError
 
 # What to do about the errors users meet most, by the service's error code.
 HINTS = {
@@ -29,3 +34,19 @@ def reason(exc: Exception) -> str:
         hint = ("the role's trust policy must allow sagemaker.amazonaws.com to assume it "
                 "(sts:AssumeRole)")
     return f"{code}: {message}" + (f"; {hint}" if hint else "")
+
+
+@contextlib.contextmanager
+def aws_errors(what: str, uploaded: list[str] | None = None) -> Iterator[None]:
+    """An AWS failure as one line saying what failed, what to do, and what was already
+    uploaded."""
+    import botocore.exceptions
+
+    try:
+        yield
+    except botocore.exceptions.NoCredentialsError:
+        raise SmNotebookError(f"{what}: no AWS credentials found; configure them (aws "
+                              "configure, AWS_PROFILE, or an instance role)") from None
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        left = f" (already uploaded: {', '.join(uploaded)})" if uploaded else ""
+        raise SmNotebookError(f"{what}: {reason(exc)}{left}") from None

@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,6 @@ class ContainerBackend(LocalBackend):
         super().__init__(stop_grace)
         self.kinds_cache = kinds_cache
         self._images: dict[str, Any] = {}  # name → image, looked up once per launch
-        self.on_progress: Callable[..., None] = lambda text, final=False: None
         self._kinds: dict[str, str] = {}
 
     # ---- the engine -----------------------------------------------------------------------
@@ -70,10 +68,6 @@ class ContainerBackend(LocalBackend):
             raise SpecError("--image", "container mode needs an image",
                             "--image NAME[:TAG] (an AWS framework image or any image with "
                             "python3), or %config SmTrainMagics.default_image")
-        for ch in spec.channels:
-            if ch.is_s3:
-                raise SpecError("--input", f"{ch.name}: S3 inputs are not downloaded in "
-                                "container mode yet", "a local path (aws s3 cp first)")
         self.warm_up()
         self.check_engine()
         self.ensure_image(spec.image)
@@ -215,6 +209,7 @@ class ContainerBackend(LocalBackend):
                 f"`docker network rm {name}-net` or choose another --job-name")
 
     def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
+        spec = self.stage_inputs(spec, directory)
         kind = self.image_kind(spec)
         if spec.job_name:  # generated names are unique to the millisecond
             self.check_names_free(name, contract.Cluster("x", spec.instance_count).hosts)
@@ -277,9 +272,14 @@ class ContainerBackend(LocalBackend):
         sizing = self.sizing(spec).note
         if sizing:
             lines.append(f"  resources      {sizing}")
+        from .s3_inputs import as_planned, local_copy
+
+        lines += [f"  download       {ch.source} → {local_copy(directory, ch.name)}"
+                  for ch in spec.channels if ch.is_s3]
+        planned = as_planned(spec, directory)
         for host in contract.Cluster("x", spec.instance_count).hosts:
             root = directory / "hosts" / host / "opt" / "ml"
-            plan = self.container_plan(spec, name, host, root, base, kind)
+            plan = self.container_plan(planned, name, host, root, base, kind)
             lines.append(render_docker_run(docker_run_groups(plan, network)))
         return "\n".join(lines)
 

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class LocalBackend:
 
     def __init__(self, stop_grace: float = 30.0):
         self.stop_grace = stop_grace
+        self.on_progress: Callable[..., None] = lambda text, final=False: None
 
     # ---- before anything exists ---------------------------------------------------------
     def python_for(self, spec: TrainingSpec) -> str:
@@ -59,11 +61,6 @@ class LocalBackend:
         python = self.python_for(spec)
         if spec.python is not None:
             _check_interpreter(python)
-        for ch in spec.channels:
-            if ch.is_s3:
-                raise SpecError("--input", f"{ch.name}: S3 inputs are not downloaded in local "
-                                "mode", "a local path (copy the data with aws s3 cp), or "
-                                "--mode sagemaker")
         from ..requirements import missing_requirements
 
         req = spec.requirements_path(base)
@@ -98,6 +95,10 @@ class LocalBackend:
         return {**run.environment(), "PYTHONUNBUFFERED": "1", **spec.environment}
 
     def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
+        from .s3_inputs import as_planned, local_copy
+
+        downloads = [ch for ch in spec.channels if ch.is_s3]
+        spec = as_planned(spec, directory)
         run = self.script_run(spec, name, directory)
         argv = run.command(self.python_for(spec))
         env = self.environment(spec, run)
@@ -107,6 +108,8 @@ class LocalBackend:
             f"  code           {run.layout.code_dir}/{spec.entry_script} (the cell)"
             + (f" + {spec.source_dir}" if spec.source_dir else ""),
         ]
+        lines += [f"  download       {ch.source} → {local_copy(directory, ch.name)}"
+                  for ch in downloads]
         for ch in spec.channels:
             lines.append(f"  input          {ch.name}: {_resolve(base, ch.source)} → "
                          f"{run.layout.channel_dir(ch.name)} (linked)")
@@ -121,7 +124,14 @@ class LocalBackend:
         return "\n".join(lines)
 
     # ---- running -------------------------------------------------------------------------
+    def stage_inputs(self, spec: TrainingSpec, directory: Path) -> TrainingSpec:
+        """S3 channels downloaded into the job first (see ``s3_inputs.py``)."""
+        from .s3_inputs import download_channels
+
+        return download_channels(spec, directory, self.on_progress)
+
     def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
+        spec = self.stage_inputs(spec, directory)
         run = self.script_run(spec, name, directory)
         layout = run.layout
         for d in layout.directories():

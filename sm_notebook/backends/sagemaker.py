@@ -31,6 +31,7 @@ from ..plans import (
 )
 from ..registry import read_json, write_json
 from ..spec import TrainingSpec, _resolve
+from .aws import aws_errors as _aws_errors
 from .aws import reason as _reason
 from .base import Batch, JobRef
 from .cloudwatch import LogFollower, LogPositions
@@ -397,18 +398,3 @@ def _state_from(job: dict[str, Any]) -> dict[str, Any]:
         if artifacts:
             state["model_artifacts"] = artifacts
     return state
-
-
-@contextlib.contextmanager
-def _aws_errors(what: str, uploaded: list[str] | None = None):
-    """An AWS failure as one line saying what failed and what was already uploaded."""
-    import botocore.exceptions
-
-    try:
-        yield
-    except botocore.exceptions.NoCredentialsError:
-        raise SmNotebookError("--mode sagemaker: no AWS credentials found; configure them "
-                              "(aws configure, AWS_PROFILE, or an instance role)") from None
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        left = f" (already uploaded: {', '.join(uploaded)})" if uploaded else ""
-        raise SmNotebookError(f"{what}: {_reason(exc)}{left}") from None

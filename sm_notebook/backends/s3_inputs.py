@@ -1,0 +1,71 @@
+"""S3 input channels for jobs that run on this machine: downloaded into the job, as
+SageMaker downloads them into ``/opt/ml/input/data/<channel>`` (File mode), so a cell with
+``--input train=s3://…`` runs unchanged in every mode."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ..errors import SmNotebookError
+from ..spec import TrainingSpec
+from .aws import aws_errors
+
+
+def local_copy(directory: Path, channel_name: str) -> Path:
+    return directory / "inputs" / channel_name
+
+
+def as_planned(spec: TrainingSpec, directory: Path) -> TrainingSpec:
+    """The spec as it will be after the downloads (for ``--dry-run``: nothing fetched)."""
+    return dataclasses.replace(spec, channels=[
+        dataclasses.replace(ch, source=str(local_copy(directory, ch.name))) if ch.is_s3 else ch
+        for ch in spec.channels])
+
+
+def download_channels(spec: TrainingSpec, directory: Path,
+                      report: Callable[..., None]) -> TrainingSpec:
+    """The spec with each S3 channel replaced by its downloaded copy under
+    ``<job>/inputs/<channel>``."""
+    if not any(ch.is_s3 for ch in spec.channels):
+        return spec
+    import boto3
+
+    s3 = boto3.Session(region_name=spec.region).client("s3")
+    channels = []
+    for channel in spec.channels:
+        if channel.is_s3:
+            target = local_copy(directory, channel.name)
+            with aws_errors(f"--input {channel.name}: could not download {channel.source}"):
+                count, size = _download_prefix(s3, channel.source, target)
+            if count == 0:
+                raise SmNotebookError(f"--input {channel.name}: nothing in S3 under "
+                                      f"{channel.source}")
+            report(f"downloaded {channel.source}: {count} file(s), {size / 1e6:,.1f} MB",
+                   final=True)
+            channel = dataclasses.replace(channel, source=str(target))
+        channels.append(channel)
+    return dataclasses.replace(spec, channels=channels)
+
+
+def _download_prefix(s3: Any, uri: str, target: Path) -> tuple[int, int]:
+    """Every object under the URI's prefix, at its path below the prefix (an exact key is
+    one file under its own name); keys that would leave ``target`` are refused."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    objects = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        objects += [o for o in page.get("Contents", []) if not o["Key"].endswith("/")]
+    count = size = 0
+    for obj in objects:
+        key = obj["Key"]
+        relative = PurePosixPath(key).name if key == prefix else key[len(prefix):].lstrip("/")
+        parts = PurePosixPath(relative).parts
+        if not parts or ".." in parts:
+            raise SmNotebookError(f"refusing S3 key {key!r}: it would land outside the channel")
+        path = target.joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(path))
+        count, size = count + 1, size + obj.get("Size", 0)
+    return count, size
