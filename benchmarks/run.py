@@ -14,7 +14,13 @@ import argparse
 import sys
 import time
 
-from . import bench_container, bench_first_line, bench_ingestion, bench_load_ext
+from . import (
+    bench_cloud_logs,
+    bench_container,
+    bench_first_line,
+    bench_ingestion,
+    bench_load_ext,
+)
 from .common import Result
 
 COLUMNS = ("benchmark", "baseline", "median", "Δ vs baseline", "ratio", "target", "result")
@@ -72,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     results = [bench_load_ext.run(repeat), bench_first_line.run(repeat),
                bench_ingestion.run(lines, 3 if args.quick else 5),
-               *bench_container.run(5 if args.quick else repeat)]
+               *bench_container.run(5 if args.quick else repeat),
+               bench_cloud_logs.run(20 if args.quick else 60)]
     print(table(results))
     print(f"({repeat} repeats per timing, {time.perf_counter() - began:.0f} s in all, "
           f"Python {sys.version.split()[0]}; this machine's speed: {_calibration():.0f} ms for "

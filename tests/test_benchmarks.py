@@ -15,6 +15,7 @@ BENCHMARKS = [
     "log ingestion (500,000 lines, 5 metric definitions)",
     "container mode: sklearn iris job, magic → Completed",
     "container mode: magic → first line",
+    "sagemaker mode: log latency (1 host, a line every 0.5 s)",
 ]
 
 
@@ -32,3 +33,4 @@ def test_the_quick_benchmark_run_measures_and_judges_every_target():
     assert (run.returncode == 0) == all(row.rstrip().endswith("PASS") for row in rows)
     assert "heavy modules imported by load_ext: none" in run.stdout
     assert "where the time goes: attach + start" in run.stdout
+    assert "API calls per job-minute: sm_notebook" in run.stdout

@@ -104,10 +104,13 @@ class LogFollower:
             except Exception as exc:  # throttled, or the network: retried next round
                 self.errors.append(exc)
                 break  # the token still matches the events already taken
-            events += page.get("events", [])
+            page_events = page.get("events", [])
+            events += page_events
             following = page.get("nextForwardToken")
             if not following or following == token:
                 break
             token = following
             self.positions.tokens[name] = token  # this page is in ``events`` now
+            if len(page_events) < self.page_limit:  # caught up: the rest comes next round
+                break
         return name, events

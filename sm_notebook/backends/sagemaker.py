@@ -43,6 +43,7 @@ TERMINAL = ("Completed", "Failed", "Stopped")
 SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 LOG_POLL = 1.0  # seconds between log reads while the job runs
 DESCRIBE_EVERY = (2.0, 10.0)  # describe often while starting or changing, rarely when steady
+REDISCOVER_EVERY = 30.0  # seconds: new streams after every host has one (a restart)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class _Cursor:
     next_logs: float = 0.0
     next_describe: float = 0.0
     describe_interval: float = DESCRIBE_EVERY[0]
+    next_discovery: float = 0.0
     last_status: tuple[Any, ...] | None = None
     terminal: bool = False
     drained: bool = False
@@ -198,11 +200,14 @@ class SageMakerBackend:
             "message": "Training job created", "region": region, "bucket": bucket,
             "transitions": []})
         (directory / "job.log").touch()
-        return JobRef(name, directory, {"region": region, "notes": notes})
+        return JobRef(name, directory, {"region": region, "notes": notes,
+                                        "instance_count": spec.instance_count})
 
     def attach(self, name: str, directory: Path) -> JobRef:
         state = read_json(directory / "state.json")
-        return JobRef(name, directory, {"region": state.get("region")})
+        spec = read_json(directory / "job.json").get("spec", {})
+        return JobRef(name, directory, {"region": state.get("region"),
+                                        "instance_count": spec.get("instance_count", 1)})
 
     def find(self, name: str, region: str | None) -> dict[str, Any] | None:
         """DescribeTrainingJob of any job in the account (None when there is none by that
@@ -276,8 +281,13 @@ class SageMakerBackend:
 
     def _read_logs(self, ref: JobRef, cur: _Cursor) -> list[LogEvent]:
         follower = cur.follower
-        with contextlib.suppress(Exception):  # discovery is retried next round
-            follower.discover()
+        now = time.monotonic()
+        expected = ref.handle.get("instance_count", 1)
+        if len(follower.positions.tokens) < expected or now >= cur.next_discovery \
+                or cur.terminal:  # every host's stream, then now and then (restarts)
+            cur.next_discovery = now + REDISCOVER_EVERY
+            with contextlib.suppress(Exception):  # retried next round
+                follower.discover()
         events = follower.read()
         if events:
             with open(ref.directory / "job.log", "a", encoding="utf-8") as log:
