@@ -38,7 +38,10 @@ BUCKET = "sagemaker-us-east-1-123456789012"  # the default: region and moto's ac
 
 
 @pytest.fixture
-def service(aws):
+def service(aws, monkeypatch):
+    from sm_notebook.backends import sagemaker
+
+    monkeypatch.setattr(sagemaker, "DRAIN_AFTER", 0.3)  # the simulator writes nothing late
     played = Service(aws)
     yield played
     for thread in played.threads:

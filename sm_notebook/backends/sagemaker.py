@@ -44,6 +44,7 @@ SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 LOG_POLL = 1.0  # seconds between log reads while the job runs
 DESCRIBE_EVERY = (2.0, 10.0)  # describe often while starting or changing, rarely when steady
 REDISCOVER_EVERY = 30.0  # seconds: new streams after every host has one (a restart)
+DRAIN_AFTER = 2.0  # seconds after the end before the last read: CloudWatch lags a little
 
 
 @dataclass
@@ -55,6 +56,7 @@ class _Cursor:
     next_discovery: float = 0.0
     last_status: tuple[Any, ...] | None = None
     terminal: bool = False
+    terminal_at: float = 0.0
     drained: bool = False
     follower: Any = field(default=None, repr=False)
 
@@ -275,8 +277,9 @@ class SageMakerBackend:
             cur.next_logs = now + LOG_POLL
             fresh = self._read_logs(ref, cur)
             logs += fresh
-            if cur.terminal:  # one more read after the end: CloudWatch lags a little
-                cur.drained = not fresh and not cur.follower.errors
+            if cur.terminal:  # an empty read, a little after the end, drains the streams
+                settled = now - cur.terminal_at >= DRAIN_AFTER
+                cur.drained = settled and not fresh and not cur.follower.errors
         return Batch(logs, statuses, cur, cur.terminal and cur.drained)
 
     def _read_logs(self, ref: JobRef, cur: _Cursor) -> list[LogEvent]:
@@ -313,7 +316,8 @@ class SageMakerBackend:
         if not changed:
             return []
         cur.last_status = key
-        cur.terminal = state["status"] in TERMINAL
+        if state["status"] in TERMINAL and not cur.terminal:
+            cur.terminal, cur.terminal_at = True, time.monotonic()
         return [StatusEvent(state.get("last_modified") or utc_now_iso(), state["status"],
                             state["secondary_status"], state.get("message", ""),
                             state.get("failure_reason"))]
