@@ -86,6 +86,11 @@ class Layout:
                 self.intermediate_dir, self.checkpoints_dir, self.code_dir]
 
 
+def host_names(count: int) -> list[str]:
+    """``algo-1`` … ``algo-N``, as the service names a job's hosts."""
+    return [f"algo-{i}" for i in range(1, count + 1)]
+
+
 @dataclass(frozen=True)
 class Cluster:
     """The hosts of a job (``algo-1`` … ``algo-N``) and their instance type."""
@@ -96,7 +101,7 @@ class Cluster:
 
     @property
     def hosts(self) -> list[str]:
-        return [f"algo-{i}" for i in range(1, self.count + 1)]
+        return host_names(self.count)
 
     def resource_config(self, current_host: str) -> dict[str, Any]:
         """``resourceconfig.json`` exactly as the service writes it for a homogeneous cluster."""

@@ -140,10 +140,9 @@ class SmTrainMagics(Magics):
             self._dry_run(spec, launch, base)
             return None
         backend = self.backend(spec.mode)
-        if hasattr(backend, "on_progress"):  # pulls, uploads, downloads
-            from .ui.text import ProgressLine
+        from .ui.text import ProgressLine
 
-            backend.on_progress = ProgressLine(self.in_kernel)
+        backend.on_progress = ProgressLine(self.in_kernel)  # pulls, uploads, downloads
         try:
             notes = launch.notes + backend.preflight(spec, base)
             registry = self.registry
@@ -232,13 +231,7 @@ class SmTrainMagics(Magics):
         for note in launch.notes:
             print(f"# note: {note}")
         print("# would run:")
-        if spec.mode != "sagemaker":
-            backend = self.backend(spec.mode)
-            print(backend.plan(spec, name, self.registry.job_dir(name), base))
-        else:
-            from .plans import describe_plan
-
-            print(describe_plan(spec, name, base))
+        print(self.backend(spec.mode).plan(spec, name, self.registry.job_dir(name), base))
 
     def _adopt_sagemaker_job(self, name: str) -> dict[str, Any]:
         """A SageMaker training job of the account not started here: given a job folder,
@@ -336,10 +329,12 @@ def _stage_frames(spec: TrainingSpec, frames: dict[str, Any], directory: Path
     index), which the channel then names: every backend sees an ordinary file."""
     import dataclasses
 
+    from .backends.s3_inputs import local_copy
+
     channels = []
     for channel in spec.channels:
         if channel.is_frame:
-            path = directory / "inputs" / channel.name / f"{channel.name}.csv"
+            path = local_copy(directory, channel.name) / f"{channel.name}.csv"
             path.parent.mkdir(parents=True, exist_ok=True)
             frames[channel.name].to_csv(path, index=False)
             channel = dataclasses.replace(channel, source=str(path))

@@ -29,6 +29,7 @@ from ..spec import TrainingSpec, _resolve
 from .base import JobRef
 from .docker_engine import client_for, clients, engine_address, spares, unreachable
 from .local import LocalBackend, _gpu_count
+from .s3_inputs import as_planned, planned_downloads
 
 LAUNCHER = Path(__file__).resolve().parent.parent / "runtime" / "launcher.py"
 LAUNCHER_IN_CONTAINER = "/opt/sm_notebook/launcher.py"
@@ -46,6 +47,7 @@ class ContainerBackend(LocalBackend):
         self.kinds_cache = kinds_cache
         self._images: dict[str, Any] = {}  # name → image, looked up once per launch
         self._kinds: dict[str, str] = {}
+        self._host_gpus: int | None = None
 
     # ---- the engine -----------------------------------------------------------------------
     @property
@@ -157,7 +159,9 @@ class ContainerBackend(LocalBackend):
 
     # ---- launching --------------------------------------------------------------------------
     def sizing(self, spec: TrainingSpec) -> Sizing:
-        return Sizing.of(spec.effective_instance_type, os.cpu_count() or 1, _gpu_count())
+        if self._host_gpus is None:  # asked once per launch, not once per host
+            self._host_gpus = _gpu_count()
+        return Sizing.of(spec.effective_instance_type, os.cpu_count() or 1, self._host_gpus)
 
     def host_run(self, spec: TrainingSpec, name: str, host: str) -> contract.ScriptRun:
         cluster = contract.Cluster(spec.effective_instance_type, spec.instance_count)
@@ -212,9 +216,9 @@ class ContainerBackend(LocalBackend):
         spec = self.stage_inputs(spec, directory)
         kind = self.image_kind(spec)
         if spec.job_name:  # generated names are unique to the millisecond
-            self.check_names_free(name, contract.Cluster("x", spec.instance_count).hosts)
+            self.check_names_free(name, contract.host_names(spec.instance_count))
         roots, plans, notes = {}, {}, []
-        for host in contract.Cluster("x", spec.instance_count).hosts:
+        for host in contract.host_names(spec.instance_count):
             run = self.host_run(spec, name, host)
             root = directory / "hosts" / host / "opt" / "ml"
             layout = contract.Layout(root)
@@ -272,12 +276,9 @@ class ContainerBackend(LocalBackend):
         sizing = self.sizing(spec).note
         if sizing:
             lines.append(f"  resources      {sizing}")
-        from .s3_inputs import as_planned, local_copy
-
-        lines += [f"  download       {ch.source} → {local_copy(directory, ch.name)}"
-                  for ch in spec.channels if ch.is_s3]
+        lines += planned_downloads(spec, directory)
         planned = as_planned(spec, directory)
-        for host in contract.Cluster("x", spec.instance_count).hosts:
+        for host in contract.host_names(spec.instance_count):
             root = directory / "hosts" / host / "opt" / "ml"
             plan = self.container_plan(planned, name, host, root, base, kind)
             lines.append(render_docker_run(docker_run_groups(plan, network)))

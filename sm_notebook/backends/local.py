@@ -95,9 +95,9 @@ class LocalBackend:
         return {**run.environment(), "PYTHONUNBUFFERED": "1", **spec.environment}
 
     def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
-        from .s3_inputs import as_planned, local_copy
+        from .s3_inputs import as_planned, planned_downloads
 
-        downloads = [ch for ch in spec.channels if ch.is_s3]
+        downloads = planned_downloads(spec, directory)
         spec = as_planned(spec, directory)
         run = self.script_run(spec, name, directory)
         argv = run.command(self.python_for(spec))
@@ -108,8 +108,7 @@ class LocalBackend:
             f"  code           {run.layout.code_dir}/{spec.entry_script} (the cell)"
             + (f" + {spec.source_dir}" if spec.source_dir else ""),
         ]
-        lines += [f"  download       {ch.source} → {local_copy(directory, ch.name)}"
-                  for ch in downloads]
+        lines += downloads
         for ch in spec.channels:
             lines.append(f"  input          {ch.name}: {_resolve(base, ch.source)} → "
                          f"{run.layout.channel_dir(ch.name)} (linked)")

@@ -25,6 +25,12 @@ def as_planned(spec: TrainingSpec, directory: Path) -> TrainingSpec:
         for ch in spec.channels])
 
 
+def planned_downloads(spec: TrainingSpec, directory: Path) -> list[str]:
+    """``--dry-run`` lines for the S3 channels a job would download."""
+    return [f"  download       {ch.source} → {local_copy(directory, ch.name)}"
+            for ch in spec.channels if ch.is_s3]
+
+
 def download_channels(spec: TrainingSpec, directory: Path,
                       report: Callable[..., None]) -> TrainingSpec:
     """The spec with each S3 channel replaced by its downloaded copy under

@@ -86,7 +86,8 @@ class SageMakerBackend:
         from botocore.config import Config
 
         retries = {"max_attempts": 10, "mode": "adaptive"}  # throttling is retried, not lost
-        return self.session(region).client(service, config=Config(retries=retries))
+        return self.session(region).client(service, region_name=region,
+                                           config=Config(retries=retries))
 
     def region_of(self, spec: TrainingSpec) -> str:
         region = spec.region or self.session(None).region_name
@@ -284,6 +285,7 @@ class SageMakerBackend:
 
     def _read_logs(self, ref: JobRef, cur: _Cursor) -> list[LogEvent]:
         follower = cur.follower
+        before = follower.positions.to_dict()
         now = time.monotonic()
         expected = ref.handle.get("instance_count", 1)
         if len(follower.positions.tokens) < expected or now >= cur.next_discovery \
@@ -295,7 +297,9 @@ class SageMakerBackend:
         if events:
             with open(ref.directory / "job.log", "a", encoding="utf-8") as log:
                 log.writelines(ev.to_record() for ev in events)
-        write_json(ref.directory / "positions.json", follower.positions.to_dict())
+        after = follower.positions.to_dict()
+        if after != before or not (ref.directory / "positions.json").exists():
+            write_json(ref.directory / "positions.json", after)
         return events
 
     def _describe(self, ref: JobRef, cur: _Cursor) -> list[StatusEvent]:
