@@ -159,6 +159,9 @@ ROWS = [
     ("subnet-id-bad", "--mode sagemaker --subnets sub-1 --security-groups sg-0abc1234 "
      "--dry-run", None, "--subnets", r"invalid id 'sub-1' \(expected comma-separated ids "
      r"such as subnet-0abc1234\)"),
+    ("code-channel-taken", "--mode sagemaker --image x --image-kind plain --input code=data/train",
+     None, "--input", r"the channel name 'code' carries the code .* \(expected another "
+     r"channel name\)"),
     ("isolation-local", "--network-isolation", None, "--network-isolation",
      r"not available in local mode \(expected --mode sagemaker\)"),
     ("input-not-a-path", "--input train=$a_list", None, "--input",

@@ -101,6 +101,9 @@ class SageMakerBackend:
         if spec.image is None:
             raise SpecError("--image", "sagemaker mode needs an image",
                             "--image URI (an ECR image), or %config SmTrainMagics.default_image")
+        if code_in_channel(spec) and PLAIN_CODE_CHANNEL in spec.channel_names:
+            raise SpecError("--input", f"the channel name {PLAIN_CODE_CHANNEL!r} carries the "
+                            "code for images without the toolkit", "another channel name")
         region = self.region_of(spec)
         _check_instance_type(spec.effective_instance_type)
         if self.session(region).get_credentials() is None:
@@ -109,9 +112,6 @@ class SageMakerBackend:
         with _aws_errors("could not identify the AWS account"):
             identity = self.client("sts", region).get_caller_identity()
         self._account = identity["Account"]
-        if code_in_channel(spec) and PLAIN_CODE_CHANNEL in spec.channel_names:
-            raise SpecError("--input", f"the channel name {PLAIN_CODE_CHANNEL!r} carries the "
-                            "code for images without the toolkit", "another channel name")
         notes = []
         if not (spec.role or self.role):
             self.role = self.execution_role(identity["Arn"], region)
