@@ -2,10 +2,11 @@
 
 moto's AWS API server runs in this process with the tests' service simulator
 (``tests/sagemaker_service.py``): a job whose one host writes a line every half second,
-each line carrying the time it was written.  sm_notebook follows it through its real
-backend; the baseline is the V2 SDK's ``logs_for_job`` algorithm (``session.py``: a 10 s
-poll, DescribeTrainingJob at most every 30 s, each stream read until an empty page),
-replayed with plain boto3 against the same server.  Calls are counted on the server.
+each line carrying the time it was written, and StartLiveTail streaming as CloudWatch's
+does (an update a second).  sm_notebook follows it through its real backend; the baseline
+is the V2 SDK's ``logs_for_job`` algorithm (``session.py``: a 10 s poll,
+DescribeTrainingJob at most every 30 s, each stream read until an empty page), replayed
+with plain boto3 against the same server.  Calls are counted on the server.
 """
 
 from __future__ import annotations
@@ -13,47 +14,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections import Counter
 from pathlib import Path
-from typing import ClassVar
 
 from .common import Result, median
 
 TARGET_LATENCY_S = 2.0
 LINE_EVERY_S = 0.5
 ROOT = Path(__file__).resolve().parent.parent
-
-
-class _CallCounter:
-    """CloudWatch Logs and SageMaker calls, counted where moto answers them."""
-
-    ACTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
-        "logs": ("get_log_events", "describe_log_streams", "filter_log_events",
-                 "start_live_tail"),
-        "sagemaker": ("describe_training_job",)}
-
-    def __init__(self) -> None:
-        from moto.logs.responses import LogsResponse
-        from moto.sagemaker.responses import SageMakerResponse
-
-        self.counts: Counter[str] = Counter()
-        self.originals = []
-        for cls, names in ((LogsResponse, self.ACTIONS["logs"]),
-                           (SageMakerResponse, self.ACTIONS["sagemaker"])):
-            for name in names:
-                original = getattr(cls, name)
-                self.originals.append((cls, name, original))
-                setattr(cls, name, self._counting(name, original))
-
-    def _counting(self, name, original):
-        def call(response):
-            self.counts[name] += 1
-            return original(response)
-        return call
-
-    def restore(self) -> None:
-        for cls, name, original in self.originals:
-            setattr(cls, name, original)
 
 
 def _writer(service, name: str, seconds: float):
@@ -147,7 +114,7 @@ def run(seconds: float) -> Result:
     from IPython import get_ipython
     from IPython.testing.globalipapp import start_ipython
     from moto.server import ThreadedMotoServer
-    from sagemaker_service import Service
+    from sagemaker_service import CallCounter, LiveTail, Service
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -156,7 +123,8 @@ def run(seconds: float) -> Result:
     os.environ.update({"AWS_ENDPOINT_URL": f"http://{host}:{port}",
                        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                        "AWS_DEFAULT_REGION": "us-east-1"})
-    counter = _CallCounter()
+    live = LiveTail()  # StartLiveTail as CloudWatch streams it: an update a second
+    counter = CallCounter()  # counts it too
     try:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["SM_NOTEBOOK_JOBS_DIR"] = str(Path(tmp, "jobs"))
@@ -180,6 +148,7 @@ def run(seconds: float) -> Result:
                     thread.join(timeout=30)
     finally:
         counter.restore()
+        live.restore()
         server.stop()
         os.environ.clear()
         os.environ.update(saved)

@@ -128,8 +128,9 @@ class Job:
         self._detached.set()
 
     def stop(self) -> None:
-        """Ask the job to stop (SIGTERM, then SIGKILL after the grace period, locally)."""
-        if not self.done:
+        """Ask the job to stop (SIGTERM, then SIGKILL after the grace period, locally); a
+        detached handle can still stop the job it no longer follows."""
+        if self.status not in TERMINAL:
             self._backend.stop(self._ref)
 
     def describe(self) -> dict[str, Any]:
@@ -212,6 +213,8 @@ class Job:
             self.status, self.secondary_status = "Failed", "Failed"
             self.failure_reason = f"sm_notebook lost track of the job: {exc!r}"
         finally:
+            with contextlib.suppress(Exception):
+                self._backend.release(cursor)
             self._done.set()
             self._notify()
 

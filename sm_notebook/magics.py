@@ -17,7 +17,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Enum, Float, Int, Unicode
+from traitlets import Bool, Enum, Float, Int, Unicode
 
 from . import __version__
 from .cellscript import check_cell
@@ -53,6 +53,9 @@ class SmTrainMagics(Magics):
                    ).tag(config=True)
     bucket = Unicode(None, allow_none=True, help="S3 bucket for code and data (sagemaker mode; "
                      "default sagemaker-<region>-<account>).").tag(config=True)
+    live_tail = Bool(True, help="Follow sagemaker-mode logs with CloudWatch Live Tail (lines "
+                     "within about a second; CloudWatch bills Live Tail per session-minute). "
+                     "False: poll GetLogEvents every second instead.").tag(config=True)
     default_image = Unicode(None, allow_none=True, help="Image used when the line gives none "
                             "(container and sagemaker modes).").tag(config=True)
     default_instance_type = Unicode(None, allow_none=True, help="Instance type used when the "
@@ -91,7 +94,7 @@ class SmTrainMagics(Magics):
                                     kinds_cache=self.registry.root.parent / "image-kinds.json")
         from .backends.sagemaker import SageMakerBackend
 
-        return SageMakerBackend(bucket=self.bucket, role=self.role)
+        return SageMakerBackend(bucket=self.bucket, role=self.role, live_tail=self.live_tail)
 
     def parse(self, line: str, cell: str) -> tuple[TrainingSpec, Any]:
         """Line and cell → validated spec, launch options, notes; UsageError on bad input."""
@@ -236,9 +239,7 @@ class SmTrainMagics(Magics):
     def _adopt_sagemaker_job(self, name: str) -> dict[str, Any]:
         """A SageMaker training job of the account not started here: given a job folder,
         so it can be followed like any other (``{}`` when there is none)."""
-        from .backends.sagemaker import SageMakerBackend
-
-        backend = SageMakerBackend(self.bucket, self.role)
+        backend = self.backend("sagemaker")
         try:
             description = backend.find(name, self.region)
         except SmNotebookError as exc:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from moto.core.responses import ActionResult
@@ -129,6 +130,38 @@ def until_stopping(timeout: float = 30):
     return wait
 
 
+class CallCounter:
+    """CloudWatch Logs and SageMaker calls that follow a job, counted where moto answers
+    them (install after any fault injector, so its calls count too)."""
+
+    ACTIONS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "logs": ("get_log_events", "describe_log_streams", "filter_log_events",
+                 "start_live_tail"),
+        "sagemaker": ("describe_training_job",)}
+
+    def __init__(self) -> None:
+        from moto.logs.responses import LogsResponse
+
+        self.counts: Counter[str] = Counter()
+        self.originals = []
+        for cls, names in ((LogsResponse, self.ACTIONS["logs"]),
+                           (SageMakerResponse, self.ACTIONS["sagemaker"])):
+            for name in names:
+                original = getattr(cls, name)
+                self.originals.append((cls, name, original))
+                setattr(cls, name, self._counting(name, original))
+
+    def _counting(self, name: str, original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        def call(response: Any) -> Any:
+            self.counts[name] += 1
+            return original(response)
+        return call
+
+    def restore(self) -> None:
+        for cls, name, original in reversed(self.originals):
+            setattr(cls, name, original)
+
+
 class Throttling:
     """Makes every ``every``-th GetLogEvents call fail with ThrottlingException, as
     CloudWatch does under load (botocore retries it; nothing may be lost or repeated)."""
@@ -182,3 +215,105 @@ def finals(billable: int, **metrics: float):
         job.billable_time_in_seconds = billable
         job.training_time_in_seconds = billable
     return report
+
+
+class LiveTail:
+    """Makes StartLiveTail stream as CloudWatch does (moto's answers once, with what is
+    there, and closes): a session start, then every ``tick`` seconds an update with the
+    events put since the last one, at most 500 (sampled, and flagged so, above that),
+    until the client closes the stream or ``session_seconds`` pass (then the service's
+    SessionTimeoutException).  ``refuse`` answers every call with that error instead."""
+
+    def __init__(self, tick: float = 1.0, session_seconds: float | None = None,
+                 refuse: str | None = None):
+        from moto.logs.responses import LogsResponse
+
+        self.configure(tick, session_seconds, refuse)
+        self.calls = self.open = self.sampled = 0
+        self.original = LogsResponse.start_live_tail
+        self.target = LogsResponse
+        live = self
+
+        def start_live_tail(response: Any) -> Any:
+            return live._start(response)
+
+        LogsResponse.start_live_tail = start_live_tail
+
+    def configure(self, tick: float = 1.0, session_seconds: float | None = None,
+                  refuse: str | None = None) -> None:
+        self.tick, self.session_seconds, self.refuse = tick, session_seconds, refuse
+
+    def wait_closed(self, timeout: float = 10) -> int:
+        """Sessions still open after the client let go (the server notices at its next
+        update) or ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self.open and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.open
+
+    def restore(self) -> None:
+        self.target.start_live_tail = self.original
+
+    def _start(self, response: Any) -> Any:
+        from moto.logs.exceptions import JsonRESTError
+
+        self.calls += 1
+        if self.refuse:
+            raise JsonRESTError(self.refuse, f"{self.refuse} (the test's)")
+        backend = response.logs_backend
+        groups = [backend._find_live_tail_log_group(identifier)
+                  for identifier in response._get_param("logGroupIdentifiers")]
+        prefixes = response._get_param("logStreamNamePrefixes") or []
+        return 200, {"Content-Type": "application/vnd.amazon.eventstream"}, \
+            self._session(groups[0], prefixes)
+
+    def _session(self, group: Any, prefixes: list[str]):
+        import json
+        import random
+
+        from moto.core.eventstream import EventStreamEncoder
+
+        encoder = EventStreamEncoder()
+
+        def event(kind: str, body: dict[str, Any], message_type: str = "event") -> bytes:
+            key = ":event-type" if message_type == "event" else ":exception-type"
+            return encoder.encode_message({":message-type": message_type, key: kind,
+                                           ":content-type": "application/json"},
+                                          json.dumps(body).encode())
+
+        def matching() -> list[Any]:
+            return [s for name, s in list(group.streams.items())
+                    if any(name.startswith(p) for p in prefixes)]
+
+        seen = {s.log_stream_name: len(s.events) for s in matching()}  # from now on
+        self.open += 1
+        began = time.monotonic()
+        try:
+            yield event("initial-response", {})
+            yield event("sessionStart", {"requestId": "r", "sessionId": f"s{self.calls}",
+                                         "logGroupIdentifiers": [group.arn],
+                                         "logStreamNamePrefixes": prefixes})
+            while True:
+                time.sleep(self.tick)
+                if self.session_seconds and time.monotonic() - began > self.session_seconds:
+                    yield event("SessionTimeoutException", {"message": "Session timed out"},
+                                "exception")
+                    return
+                results = []
+                for stream in matching():
+                    events = list(stream.events)
+                    start = seen.get(stream.log_stream_name, 0)
+                    seen[stream.log_stream_name] = len(events)
+                    results += [{"logStreamName": stream.log_stream_name,
+                                 "logGroupIdentifier": group.arn, "message": e.message,
+                                 "timestamp": e.timestamp, "ingestionTime": e.ingestion_time}
+                                for e in events[start:]]
+                sampled = len(results) > 500
+                if sampled:
+                    self.sampled += 1
+                    keep = sorted(random.sample(range(len(results)), 500))
+                    results = [results[i] for i in keep]
+                yield event("sessionUpdate", {"sessionMetadata": {"sampled": sampled},
+                                              "sessionResults": results})
+        finally:
+            self.open -= 1

@@ -19,7 +19,9 @@ import docker
 import pytest
 from IPython.core.error import UsageError
 from sagemaker_service import (
+    CallCounter,
     CreateFailure,
+    LiveTail,
     Service,
     Throttling,
     finals,
@@ -43,10 +45,19 @@ def service(aws, monkeypatch):
 
     monkeypatch.setattr(sagemaker, "DRAIN_AFTER", 0.3)  # the simulator writes nothing late
     played = Service(aws)
+    played.live = LiveTail()  # CloudWatch's own pace: an update a second
     yield played
     for thread in played.threads:
         thread.join(timeout=60)
+    played.live.restore()
     assert played.errors == []
+
+
+@pytest.fixture
+def calls(service):
+    counter = CallCounter()
+    yield counter.counts
+    counter.restore()
 
 
 def train(ip, name: str, line: str, cell: str = "print('hello')\n"):
@@ -155,6 +166,7 @@ def test_ten_thousand_lines_over_many_pages_with_throttling_arrive_once_each_in_
             f"{host} line {i}" for i in range(per_host)]
     assert job.line_count == 2 * per_host
     assert throttled.throttled >= 5  # the fault really happened, and was absorbed
+    assert service.live.sampled >= 1  # Live Tail sampled the bursts; the reads filled in
 
 
 def test_attach_after_the_handle_is_lost_replays_the_log_and_carries_on(ip, service):
@@ -182,6 +194,103 @@ def test_attach_after_the_handle_is_lost_replays_the_log_and_carries_on(ip, serv
     assert again.wait(timeout=60) == "Completed"
     assert list(again.logs().message) == ["before 1", "before 2", "after 1"]
     assert [e.message for e in again.recent_lines()] == ["before 1", "before 2", "after 1"]
+
+
+def _written_every(seconds: float, count: int, host: str = "algo-1"):
+    """The job's host writing a numbered line every ``seconds``."""
+    def write(service, job) -> None:
+        for number in range(count):
+            service.put(job, host, [f"{host} line {number}"])
+            time.sleep(seconds)
+    return write
+
+
+def _arrivals(job) -> dict[str, float]:
+    """When each line reached the handle, as the dashboard sees it."""
+    arrived: dict[str, float] = {}
+    job.add_listener(lambda j: arrived.update(
+        {e.message: time.monotonic() for e in j.recent_lines() if e.message not in arrived}))
+    return arrived
+
+
+def test_lines_arrive_through_live_tail_within_seconds_without_polling_each_second(
+        ip, service, calls):
+    service.play("live", [status("InProgress", "Training", "Training in progress"),
+                          _written_every(0.25, 24), pause(0.5),
+                          status("Completed", "Completed", "Training job completed")])
+    job = train(ip, "live", "--quiet")
+    written = {}
+    arrived = _arrivals(job)
+    began = time.monotonic()
+    assert job.wait(timeout=60) == "Completed"
+
+    assert list(job.logs().message) == [f"algo-1 line {n}" for n in range(24)]
+    for number in range(24):
+        written[f"algo-1 line {number}"] = began + 0.25 * number
+    late = [arrived[m] - written[m] for m in written if m in arrived]
+    assert len(late) >= 20 and sorted(late)[len(late) // 2] < 3.0  # generous: CI is slow
+    assert calls["start_live_tail"] == 1
+    assert calls["get_log_events"] <= 4  # the catch-up of a new stream and the drain
+    assert service.live.wait_closed() == 0  # the billed session ended with the job
+
+
+def test_live_tail_sessions_that_end_mid_job_lose_and_repeat_nothing(ip, service):
+    service.live.configure(tick=0.3, session_seconds=1.5)
+    service.play("sessions", [status("InProgress", "Training", "Training in progress"),
+                              _written_every(0.05, 120), _written_every(0.05, 40, "algo-2"),
+                              pause(0.5),
+                              status("Completed", "Completed", "Training job completed")])
+    job = train(ip, "sessions", "--instance-count 2 --quiet")
+    assert job.wait(timeout=120) == "Completed"
+
+    frame = job.logs()
+    assert list(frame.message[frame.host == "algo-1"]) == [
+        f"algo-1 line {n}" for n in range(120)]
+    assert list(frame.message[frame.host == "algo-2"]) == [
+        f"algo-2 line {n}" for n in range(40)]
+    assert service.live.calls >= 3 and service.live.wait_closed() == 0
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "LimitExceededException"])
+def test_without_live_tail_permission_or_quota_the_logs_are_polled(ip, service, calls, code):
+    service.live.configure(refuse=code)
+    name = f"polled-{code[:5].lower()}"
+    service.play(name, [status("InProgress", "Training", "Training in progress"),
+                        _written_every(0.2, 15), pause(0.3),
+                        status("Completed", "Completed", "Training job completed")])
+    job = train(ip, name, "--quiet")
+    assert job.wait(timeout=60) == "Completed"
+
+    assert list(job.logs().message) == [f"algo-1 line {n}" for n in range(15)]
+    assert calls["start_live_tail"] == 1  # not asked again
+    assert calls["get_log_events"] >= 3  # read every second instead
+
+
+def test_live_tail_can_be_switched_off(ip, service, calls):
+    ip.run_line_magic("config", "SmTrainMagics.live_tail = False")
+    try:
+        service.play("switched-off", [status("InProgress", "Training", "Training"),
+                                      logs("algo-1", "only line"), pause(0.3),
+                                      status("Completed", "Completed", "Done")])
+        job = train(ip, "switched-off", "--wait")
+    finally:
+        ip.run_line_magic("config", "SmTrainMagics.live_tail = True")
+    assert list(job.logs().message) == ["only line"]
+    assert calls["start_live_tail"] == 0
+
+
+def test_a_detached_handle_ends_its_live_tail_session(ip, service):
+    service.play("let-go", [status("InProgress", "Training", "Training"),
+                            logs("algo-1", "first"), until_stopping(),
+                            status("Stopped", "Stopped", "Stopped")])
+    job = train(ip, "let-go", "--quiet")
+    deadline = time.monotonic() + 30
+    while service.live.open == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert service.live.open == 1
+    job.detach()
+    assert service.live.wait_closed() == 0
+    job.stop()  # the job it no longer follows
 
 
 def _nothing_created(jobs_dir, name: str | None = None) -> None:

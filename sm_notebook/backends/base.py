@@ -55,6 +55,11 @@ class Backend(Protocol):
 
     def attach(self, name: str, directory: Path) -> JobRef: ...
 
+    def release(self, cursor: Any) -> None:
+        """The job is no longer followed (it ended, or the handle was detached): let go of
+        what following it holds open."""
+        ...
+
     def plan(self, spec: TrainingSpec, name: str, base: Path) -> str:
         """Human-readable description of what ``submit`` would run (for ``--dry-run``)."""
         ...

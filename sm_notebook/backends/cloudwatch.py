@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..events import LogEvent
+from .log_ledger import CloudEvent
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 PAGE_LIMIT = 10_000  # get_log_events' largest page
@@ -75,25 +76,17 @@ class LogFollower:
             self.positions.tokens.setdefault(name, None)
         return names
 
-    def read(self) -> list[LogEvent]:
-        """All events written since the last read, interleaved by timestamp across streams
-        (a stream's own order kept), as log events tagged with their host."""
+    def read(self, names: list[str] | None = None) -> dict[str, tuple[list[CloudEvent], bool]]:
+        """The events written since the last read of each stream (all known streams, or
+        ``names``), in stream order, and whether the read reached the stream's end."""
         self.errors = []
-        per_stream = [self._read_stream(name) for name in sorted(self.positions.tokens)]
-        merged = [(ev["timestamp"], index, order, name, ev["message"])
-                  for index, (name, events) in enumerate(per_stream)
-                  for order, ev in enumerate(events)]
-        merged.sort(key=lambda item: item[:3])
-        out = []
-        for stamp, _, _, name, message in merged:
-            host = host_of(name)
-            for line in message.rstrip("\n").split("\n") or [""]:
-                out.append(LogEvent(_iso(stamp), host, line.rstrip("\r"), "stdout"))
-        return out
+        return {name: self._read_stream(name)
+                for name in sorted(names if names is not None else self.positions.tokens)}
 
-    def _read_stream(self, name: str) -> tuple[str, list[dict[str, Any]]]:
-        events: list[dict[str, Any]] = []
-        token = self.positions.tokens.get(name)
+    def _read_stream(self, name: str) -> tuple[list[CloudEvent], bool]:
+        events: list[CloudEvent] = []
+        self.positions.tokens.setdefault(name, None)
+        token = self.positions.tokens[name]
         while True:
             kwargs: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": name,
                                       "startFromHead": True, "limit": self.page_limit}
@@ -103,14 +96,27 @@ class LogFollower:
                 page = self.client.get_log_events(**kwargs)
             except Exception as exc:  # throttled, or the network: retried next round
                 self.errors.append(exc)
-                break  # the token still matches the events already taken
+                return events, False  # the token still matches the events already taken
             page_events = page.get("events", [])
-            events += page_events
+            events += [CloudEvent.of(name, ev) for ev in page_events]
             following = page.get("nextForwardToken")
             if not following or following == token:
-                break
+                return events, True
             token = following
             self.positions.tokens[name] = token  # this page is in ``events`` now
             if len(page_events) < self.page_limit:  # caught up: the rest comes next round
-                break
-        return name, events
+                return events, True
+
+
+def log_events(events: list[CloudEvent], interleave: bool = True) -> list[LogEvent]:
+    """CloudWatch events as the job's log lines, tagged with their host; ``interleave``
+    orders several streams' events by timestamp (each stream's own order kept)."""
+    if interleave:
+        rank = {name: index for index, name in enumerate(sorted({e.stream for e in events}))}
+        events = sorted(events, key=lambda e: (e.timestamp, rank[e.stream]))
+    out = []
+    for event in events:
+        host = host_of(event.stream)
+        for line in event.message.rstrip("\n").split("\n") or [""]:
+            out.append(LogEvent(_iso(event.timestamp), host, line.rstrip("\r"), "stdout"))
+    return out

@@ -264,6 +264,9 @@ class LocalBackend:
         if child and _alive(child):
             _kill_group(child, signal.SIGKILL)
 
+    def release(self, cursor: Any) -> None:
+        """Nothing is held open while a local job is followed."""
+
     def stop(self, ref: JobRef) -> None:
         state = read_json(ref.directory / "state.json")
         if state.get("status") in ("Completed", "Failed", "Stopped"):

@@ -34,15 +34,23 @@ from ..spec import TrainingSpec, _resolve
 from .aws import aws_errors as _aws_errors
 from .aws import reason as _reason
 from .base import Batch, JobRef
-from .cloudwatch import LogFollower, LogPositions
+from .cloudwatch import LOG_GROUP, LogFollower, LogPositions, log_events
+from .live_tail import LiveTail
 from .local import parse_records
+from .log_ledger import LogLedger
 from .uploads import UploadProgress, files_under, plain_code_channel
 
 TERMINAL = ("Completed", "Failed", "Stopped")
 # Present on SageMaker notebook instances and in Studio: the notebook runs on SageMaker.
 SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
-LOG_POLL = 1.0  # seconds between log reads while the job runs
-DESCRIBE_EVERY = (2.0, 10.0)  # describe often while starting or changing, rarely when steady
+LOG_POLL = 1.0  # seconds between log reads without Live Tail
+SAFETY_READ = 60.0  # seconds between reads of every stream while Live Tail runs
+# Describe often while starting or changing, then less and less: up to every 30 s with Live
+# Tail (V2's pace; lines that stop coming ask sooner), every 10 s when polling anyway.
+DESCRIBE_EVERY = (2.0, 30.0)
+DESCRIBE_POLLING_MAX = 10.0
+LIVE_START_GRACE = 5.0  # seconds a Live Tail session may take to start before reads go on
+QUIET = 5.0  # seconds without a line after lines: describe once, it may have ended
 REDISCOVER_EVERY = 30.0  # seconds: new streams after every host has one (a restart)
 DRAIN_AFTER = 2.0  # seconds after the end before the last read: CloudWatch lags a little
 
@@ -58,7 +66,16 @@ class _Cursor:
     terminal: bool = False
     terminal_at: float = 0.0
     drained: bool = False
+    next_waiting: float = 0.0
+    last_line_at: float = 0.0
+    quiet_checked: bool = False
+    live_refused: bool = False
+    live_since: float = 0.0
+    discovered_at_end: bool = False
+    saved_positions: dict[str, Any] | None = None
     follower: Any = field(default=None, repr=False)
+    ledger: LogLedger = field(default_factory=LogLedger, repr=False)
+    live: LiveTail | None = field(default=None, repr=False)
 
 
 class SageMakerBackend:
@@ -67,9 +84,11 @@ class SageMakerBackend:
     mode = "sagemaker"
     persists = True
 
-    def __init__(self, bucket: str | None = None, role: str | None = None):
+    def __init__(self, bucket: str | None = None, role: str | None = None,
+                 live_tail: bool = True):
         self.bucket = bucket
         self.role = role
+        self.live_tail = live_tail
         self._session: Any = None
         self._account: str | None = None
         self.on_progress: Callable[..., None] = lambda text, final=False: None
@@ -203,6 +222,9 @@ class SageMakerBackend:
             "message": "Training job created", "region": region, "bucket": bucket,
             "transitions": []})
         (directory / "job.log").touch()
+        if self.live_tail:
+            notes.append("logs follow through CloudWatch Live Tail, which AWS bills per "
+                         "session-minute (%config SmTrainMagics.live_tail = False polls)")
         return JobRef(name, directory, {"region": region, "notes": notes,
                                         "instance_count": spec.instance_count})
 
@@ -263,46 +285,142 @@ class SageMakerBackend:
     # ---- following ------------------------------------------------------------------------
     def poll(self, ref: JobRef, cursor: _Cursor | None) -> Batch:
         cur = cursor or _Cursor()
-        logs: list[LogEvent] = []
+        replayed: list[LogEvent] = []
         statuses: list[StatusEvent] = []
         if not cur.replayed:  # a re-attached job: what is on disk first
             cur.replayed = True
-            logs += parse_records((ref.directory / "job.log").read_bytes())
-            positions = LogPositions.from_dict(read_json(ref.directory / "positions.json"))
+            replayed = parse_records((ref.directory / "job.log").read_bytes())
+            saved = read_json(ref.directory / "positions.json")
             cur.follower = LogFollower(self.client("logs", ref.handle.get("region")),
-                                       ref.name, positions)
+                                       ref.name, LogPositions.from_dict(saved))
+            cur.ledger = LogLedger.from_dict(saved.get("live_unread", {}))
         now = time.monotonic()
-        if now >= cur.next_describe or cur.terminal:
+        if not cur.terminal and (now >= cur.next_describe or self._gone_quiet(cur, now)):
             statuses += self._describe(ref, cur)
-        if now >= cur.next_logs or cur.terminal:
-            cur.next_logs = now + LOG_POLL
-            fresh = self._read_logs(ref, cur)
-            logs += fresh
-            if cur.terminal:  # an empty read, a little after the end, drains the streams
-                settled = now - cur.terminal_at >= DRAIN_AFTER
-                cur.drained = settled and not fresh and not cur.follower.errors
-        return Batch(logs, statuses, cur, cur.terminal and cur.drained)
+        fresh = self._live_events(ref, cur, now)
+        names = self._reads_due(ref, cur, now)
+        if names is None or names:
+            read = self._read(cur, names)
+            fresh += read
+            if cur.terminal and cur.live is None:  # the drain: until a read finds nothing
+                cur.drained = now - cur.terminal_at >= DRAIN_AFTER and not read \
+                    and not cur.follower.errors
+        if fresh:
+            cur.last_line_at, cur.quiet_checked = now, False
+        self._keep(ref, cur, fresh)
+        return Batch(replayed + fresh, statuses, cur, cur.terminal and cur.drained)
 
-    def _read_logs(self, ref: JobRef, cur: _Cursor) -> list[LogEvent]:
-        follower = cur.follower
-        before = follower.positions.to_dict()
-        now = time.monotonic()
-        expected = ref.handle.get("instance_count", 1)
-        if len(follower.positions.tokens) < expected or now >= cur.next_discovery \
-                or cur.terminal:  # every host's stream, then now and then (restarts)
-            cur.next_discovery = now + REDISCOVER_EVERY
-            with contextlib.suppress(Exception):  # retried next round
-                follower.discover()
-        events = follower.read()
-        if events:
+    def _live_events(self, ref: JobRef, cur: _Cursor, now: float) -> list[LogEvent]:
+        """Start Live Tail once the job is known, end it after the end, and pass what it
+        heard through the ledger."""
+        wanted = self.live_tail and not cur.terminal and not cur.live_refused
+        arn = read_json(ref.directory / "state.json").get("arn") \
+            if wanted and cur.live is None else None
+        if arn:
+            region = ref.handle.get("region")
+            partition, account = arn.split(":")[1], arn.split(":")[4]
+            cur.live = LiveTail(lambda: self.live_tail_client(region),
+                                f"arn:{partition}:logs:{region}:{account}:log-group:"
+                                f"{LOG_GROUP}", f"{ref.name}/").start()
+            cur.live_since = now
+        if cur.live is None:
+            return []
+        out = []
+        for item in cur.live.take():
+            if item[0] == "start":  # blind to what came before: read every stream first
+                self._discover(cur)
+                cur.ledger.session_started(list(cur.follower.positions.tokens))
+                cur.next_logs = now + SAFETY_READ
+            elif item[0] == "update":
+                out += cur.ledger.from_live(item[2], sampled=item[1])
+            else:  # the session ended (another follows) or Live Tail is refused
+                cur.ledger.session_ended()
+                cur.live_refused = item[0] == "refused"
+        if cur.live_refused or (cur.terminal and now - cur.terminal_at >= DRAIN_AFTER):
+            self.release(cur)
+        return log_events(out, interleave=False)
+
+    def _reads_due(self, ref: JobRef, cur: _Cursor, now: float) -> list[str] | None:
+        """Which streams to read now: ``None`` for all of them (after finding new ones),
+        a list for some, an empty list for none."""
+        live = cur.ledger.live
+        if cur.terminal:  # Live Tail brings the last lines; then reads drain the streams
+            if cur.live is not None or now < cur.next_logs:
+                return []
+            cur.next_logs = now + LOG_POLL
+            if not cur.discovered_at_end:
+                cur.discovered_at_end = True
+                self._discover(cur)
+            return None
+        if cur.live is not None and not live and cur.live.sessions == 0 \
+                and now - cur.live_since < LIVE_START_GRACE:
+            return []  # the session is on its way, and reads every stream when it starts
+        if now >= cur.next_logs:
+            cur.next_logs = now + (SAFETY_READ if live else LOG_POLL)
+            expected = ref.handle.get("instance_count", 1)
+            if now >= cur.next_discovery or (
+                    not live and len(cur.follower.positions.tokens) < expected):
+                cur.next_discovery = now + (SAFETY_READ if live else REDISCOVER_EVERY)
+                self._discover(cur)
+            return None
+        waiting = cur.ledger.waiting()
+        if waiting and now >= cur.next_waiting:
+            cur.next_waiting = now + LOG_POLL
+            return waiting
+        return []
+
+    @staticmethod
+    def _discover(cur: _Cursor) -> None:
+        with contextlib.suppress(Exception):  # retried next round
+            cur.follower.discover()
+
+    def _read(self, cur: _Cursor, names: list[str] | None) -> list[LogEvent]:
+        out = []
+        for name, (events, caught_up) in cur.follower.read(names).items():
+            out += cur.ledger.from_read(name, events, caught_up)
+        return log_events(out)
+
+    @staticmethod
+    def _gone_quiet(cur: _Cursor, now: float) -> bool:
+        """Lines stopped coming: often the end, so the status is asked once, early."""
+        if cur.last_line_at and not cur.quiet_checked and now - cur.last_line_at >= QUIET:
+            cur.quiet_checked = True
+            return True
+        return False
+
+    def _keep(self, ref: JobRef, cur: _Cursor, fresh: list[LogEvent]) -> None:
+        """New lines to ``job.log``, then where each stream was read to."""
+        if fresh:
             with open(ref.directory / "job.log", "a", encoding="utf-8") as log:
-                log.writelines(ev.to_record() for ev in events)
-        after = follower.positions.to_dict()
-        if after != before or not (ref.directory / "positions.json").exists():
-            write_json(ref.directory / "positions.json", after)
-        return events
+                log.writelines(ev.to_record() for ev in fresh)
+        positions = {**cur.follower.positions.to_dict(),
+                     "live_unread": cur.ledger.to_dict()}
+        if positions != cur.saved_positions:
+            write_json(ref.directory / "positions.json", positions)
+            cur.saved_positions = positions
+
+    def release(self, cursor: Any) -> None:
+        """End the Live Tail session (billed while open) when the job is no longer
+        followed."""
+        if cursor is not None and cursor.live is not None:
+            cursor.live.close()
+            cursor.live = None
+            cursor.ledger.session_ended()
+            cursor.next_logs = 0.0  # reads alone from now: the next one at once
+
+    def live_tail_client(self, region: str | None) -> Any:
+        """A logs client for StartLiveTail: one attempt per call (``live_tail.py`` decides
+        what is worth another), and without the ``stream-`` host prefix AWS serves it
+        under when the endpoint is a custom one (``AWS_ENDPOINT_URL``)."""
+        from botocore.config import Config
+
+        endpoint = self.client("logs", region).meta.endpoint_url
+        return self.session(region).client("logs", region_name=region, config=Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            inject_host_prefix=_is_aws_endpoint(endpoint)))
 
     def _describe(self, ref: JobRef, cur: _Cursor) -> list[StatusEvent]:
+        ceiling = DESCRIBE_EVERY[1] if cur.live is not None else DESCRIBE_POLLING_MAX
         try:
             job = self.client("sagemaker", ref.handle.get("region")).describe_training_job(
                 TrainingJobName=ref.name)
@@ -315,13 +433,14 @@ class SageMakerBackend:
         key = (state["status"], state["secondary_status"], state.get("failure_reason"))
         changed = key != cur.last_status
         cur.describe_interval = DESCRIBE_EVERY[0] if changed else min(
-            DESCRIBE_EVERY[1], cur.describe_interval * 1.5)
+            ceiling, cur.describe_interval * 3)
         cur.next_describe = time.monotonic() + cur.describe_interval
         if not changed:
             return []
         cur.last_status = key
         if state["status"] in TERMINAL and not cur.terminal:
             cur.terminal, cur.terminal_at = True, time.monotonic()
+            cur.next_logs = 0.0  # without Live Tail, the lines written last at once
         return [StatusEvent(state.get("last_modified") or utc_now_iso(), state["status"],
                             state["secondary_status"], state.get("message", ""),
                             state.get("failure_reason"))]
@@ -400,7 +519,8 @@ def _state_from(job: dict[str, Any]) -> dict[str, Any]:
                     for key, value in t.items()}
                    for t in job.get("SecondaryStatusTransitions", [])]
     state: dict[str, Any] = {
-        "status": job["TrainingJobStatus"], "secondary_status": job.get("SecondaryStatus", ""),
+        "arn": job["TrainingJobArn"], "status": job["TrainingJobStatus"],
+        "secondary_status": job.get("SecondaryStatus", ""),
         "message": transitions[-1].get("StatusMessage", "") if transitions else "",
         "transitions": transitions, "failure_reason": job.get("FailureReason"),
         "billable_seconds": job.get("BillableTimeInSeconds"),
@@ -416,3 +536,10 @@ def _state_from(job: dict[str, Any]) -> dict[str, Any]:
         if artifacts:
             state["model_artifacts"] = artifacts
     return state
+
+
+def _is_aws_endpoint(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    host = urlparse(url).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
