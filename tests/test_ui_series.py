@@ -1,0 +1,43 @@
+"""Chart traces: one per metric and host, by step when the script logs one, and never
+longer than the bound however long the job."""
+
+from __future__ import annotations
+
+from sm_notebook.events import MetricPoint
+from sm_notebook.ui.series import decimate, traces
+
+
+def test_one_trace_per_metric_and_host_by_step_when_every_point_has_one():
+    points = [MetricPoint(100.0, "algo-1", "loss", 0.9, 1),
+              MetricPoint(101.0, "algo-2", "loss", 0.8, 1),
+              MetricPoint(102.0, "algo-1", "loss", 0.5, 2),
+              MetricPoint(103.0, "algo-1", "accuracy", 0.7, None)]
+    out = traces(points)
+    assert [(t.name, t.x, t.y, t.by_step) for t in out] == [
+        ("accuracy (algo-1)", [3.0], [0.7], False),  # no step: seconds since the first
+        ("loss (algo-1)", [1, 2], [0.9, 0.5], True),
+        ("loss (algo-2)", [1], [0.8], True)]
+
+
+def test_a_long_series_is_cut_to_the_bound_keeping_ends_and_spikes():
+    xs = list(range(100_000))
+    ys = [1.0] * 100_000
+    ys[31_337] = 50.0  # one spike
+    ys[77_777] = -5.0  # one dip
+    x, y = decimate(xs, ys, 400)
+    assert len(x) <= 400
+    assert (x[0], x[-1]) == (0, 99_999)
+    assert 50.0 in y and -5.0 in y
+    assert x == sorted(x)
+
+
+def test_short_series_and_tiny_bounds():
+    assert decimate([1, 2, 3], [4, 5, 6], 10) == ([1, 2, 3], [4, 5, 6])
+    assert decimate([1, 2, 3], [4, 5, 6], 2) == ([1, 3], [4, 6])
+    assert decimate([1, 2, 3], [4, 5, 6], 1) == ([3], [6])
+
+
+def test_the_trace_remembers_how_many_points_it_stands_for():
+    points = [MetricPoint(float(i), "algo-1", "loss", 1 / (i + 1), i) for i in range(5_000)]
+    (trace,) = traces(points, max_points=100)
+    assert trace.total == 5_000 and len(trace.x) <= 100
