@@ -48,6 +48,7 @@ class Job:
         self._lines: deque[LogEvent] = deque(maxlen=log_window)
         self._metrics: list[MetricPoint] = []
         self._metrics_truncated = False
+        self.metric_count = 0  # points ever parsed (the memory keeps the newest)
         self._parser = MetricParser([(m.name, m.regex) for m in spec.metrics] or None)
         self.line_count = 0
         self.status = "InProgress"
@@ -177,6 +178,13 @@ class Job:
         with self._lock:
             return list(self._metrics)
 
+    def metric_points_since(self, seen: int) -> tuple[list[MetricPoint], int]:
+        """The points parsed after the first ``seen`` (those still in memory), and how many
+        there are now: what a renderer has not drawn yet, at the cost of what is new."""
+        with self._lock:
+            first = self.metric_count - len(self._metrics)
+            return self._metrics[max(0, seen - first):], self.metric_count
+
     def recent_lines(self, n: int | None = None) -> list[LogEvent]:
         with self._lock:
             lines = list(self._lines)
@@ -226,6 +234,7 @@ class Job:
                 self._lines.extend(batch.logs)
                 self.line_count += len(batch.logs)
                 self._metrics.extend(points)
+                self.metric_count += len(points)
                 if len(self._metrics) > MAX_METRIC_POINTS:
                     del self._metrics[: len(self._metrics) - MAX_METRIC_POINTS]
                     self._metrics_truncated = True

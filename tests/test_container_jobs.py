@@ -424,3 +424,10 @@ def test_in_a_real_kernel_the_pull_progress_and_the_job_status_show_under_the_ce
                for t in texts), texts  # the progress line, replaced by its final state
     assert any("Completed (Completed)" in t for t in texts)
     assert nb.cells[2].outputs[0].text == "Completed True\n"
+
+
+def test_a_container_job_stopped_the_moment_it_is_launched_ends_stopped(ip):
+    job = train(ip, f"--image {PLAIN} --quiet", "import time\ntime.sleep(60)\n")
+    job.stop()
+    assert job.wait(timeout=120) == "Stopped"
+    assert job.failure_reason is None

@@ -120,6 +120,13 @@ def test_a_script_ignoring_sigterm_is_killed_after_the_grace_period(ip):
         ip.run_line_magic("config", "SmTrainMagics.stop_grace = 30.0")
 
 
+def test_a_job_stopped_the_moment_it_is_launched_ends_stopped(ip):
+    job = train(ip, "--quiet", "import time\ntime.sleep(60)\n")
+    job.stop()  # the supervisor may not take signals yet: it reads the request instead
+    assert job.wait(timeout=60) == "Stopped"
+    assert job.failure_reason is None
+
+
 def test_max_run_stops_the_job_as_the_service_does(ip):
     job = train(ip, "--max-run 1", "import time\nprint('working', flush=True)\ntime.sleep(600)\n")
     assert job.wait(timeout=60) == "Stopped"

@@ -24,6 +24,7 @@ from ..errors import SmNotebookError, SpecError
 from ..events import LogEvent, StatusEvent, gc_paused, utc_now_iso
 from ..registry import read_json, write_json
 from ..runtime.launcher import gpu_count as _gpu_count
+from ..runtime.supervisor import STOP_REQUEST
 from ..spec import TrainingSpec, _resolve
 from .base import Batch, JobRef
 
@@ -268,13 +269,13 @@ class LocalBackend:
         """Nothing is held open while a local job is followed."""
 
     def stop(self, ref: JobRef) -> None:
+        """The request first, then SIGTERM once the supervisor takes it (a supervisor still
+        starting up reads the request instead: a signal then would kill it)."""
+        (ref.directory / STOP_REQUEST).touch()
         state = read_json(ref.directory / "state.json")
         if state.get("status") in ("Completed", "Failed", "Stopped"):
             return
         pid = state.get("supervisor_pid")
-        process = ref.handle.get("process")
-        if pid is None and process is not None:
-            pid = process.pid
         if pid is not None and _alive(pid):
             os.kill(pid, signal.SIGTERM)
         elif state.get("pid"):

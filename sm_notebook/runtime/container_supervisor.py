@@ -152,6 +152,7 @@ class ContainerSupervisor(Supervisor):
             self.mark("started")
             self.transition("InProgress", "Training", "Training in progress",
                             supervisor_pid=os.getpid(), containers=self.ids)
+            self.stop_if_asked()
             readers = [threading.Thread(target=self.stream, args=(h, attached[h]), daemon=True)
                        for h in self.ids]
             watchers = [threading.Thread(target=self.watch, args=(h,), daemon=True)

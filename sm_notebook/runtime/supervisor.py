@@ -37,6 +37,8 @@ def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+STOP_REQUEST = "stop.requested"  # a stop asked before the supervisor took signals
+
 class LineSplitter:
     """Bytes → text lines: ``\\n``, ``\\r\\n`` and lone ``\\r`` end a line.
 
@@ -263,6 +265,13 @@ class Supervisor:
     def started(self) -> bool:
         return self.proc is not None
 
+    def stop_if_asked(self) -> None:
+        """A stop asked before this process could take SIGTERM (``STOP_REQUEST``: the
+        backend writes it first, then signals once ``supervisor_pid`` is in the state,
+        which is written just before this check, so one of the two always lands)."""
+        if (self.job_dir / STOP_REQUEST).exists():
+            self.request_stop("stop")
+
     def request_stop(self, reason: str) -> None:
         if self.stop_reason is not None or not self.started():
             return
@@ -301,6 +310,7 @@ class Supervisor:
             return 1
         self.transition("InProgress", "Training", "Training in progress",
                         supervisor_pid=os.getpid(), pid=self.proc.pid)
+        self.stop_if_asked()
         streams = {self.proc.stdout.fileno(): "stdout", self.proc.stderr.fileno(): "stderr"}
         reader = threading.Thread(target=self.pump, args=(streams,), daemon=True)
         reader.start()

@@ -1,0 +1,215 @@
+"""The live dashboard under a job's cell: header, status timeline, one metrics chart, the
+last log lines with a filter, and Stop / Detach buttons.
+
+Light on the kernel by construction (``reference/jupyter-notes.md`` §2):
+
+- One flusher thread per dashboard owns every widget it writes (header, timeline, chart,
+  log, and the root's children); the buttons and the filter box belong to the main thread
+  and only set flags the flusher reads.  Nothing here prints or uses ``with Output()``.
+- A flush happens at most ``rate`` times a second, after the job changed (or once a second
+  for the clock), and costs a bounded payload however long the job: panels are a few kB,
+  the log is the last ``log_lines``, and each chart trace at most ``max_points`` points in
+  one ``batch_update``.
+- The chart (a plotly ``FigureWidget``, whose bundle is 5 MB) is made only once the job has
+  a metric.
+- When the job ends, a static snapshot (HTML with an SVG chart) replaces the widgets
+  through the display handle and the widgets are closed, so a saved notebook shows the
+  final state anywhere and does not carry the live bundle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from . import panels
+from .series import DEFAULT_MAX_POINTS, SeriesBuffer
+from .static_chart import colour, svg
+from .text import status_text
+
+if TYPE_CHECKING:
+    from ..job import Job
+
+CHART_ROW_PX = 170  # height per metric
+TICK = 1.0  # seconds: the clock in the header moves even when the job is quiet
+
+
+class Snapshot:
+    """The final state of a job as plain HTML and text, for any notebook viewer."""
+
+    def __init__(self, job: Job, series: SeriesBuffer, log_lines: int):
+        self.text = status_text(job, lines=min(log_lines, 20))
+        self.html = "".join([
+            '<div class="smnb-dashboard smnb-snapshot">', panels.header_html(job),
+            panels.timeline_html(job.transitions), svg(series.traces()),
+            panels.log_html(job.recent_lines(log_lines), str(job.log_path)), "</div>"])
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self.text, "text/html": self.html}
+
+
+class Dashboard:
+    """Shows ``job`` under the current cell and keeps it up to date until it ends."""
+
+    def __init__(self, job: Job, rate: float = 4.0, log_lines: int = 200,
+                 max_points: int = DEFAULT_MAX_POINTS, show: Any = None):
+        import ipywidgets as widgets
+
+        self.job = job
+        self.interval = 1.0 / rate if rate > 0 else 0.25
+        self.log_lines = log_lines
+        self.series = SeriesBuffer(max_points)
+        self.flushes = 0
+        self.figure: Any = None
+        self._seen_points = 0
+        self._drawn_version = -1
+        self._filter = ""
+        self._changed = threading.Event()
+        self._finished = threading.Event()
+
+        self.header = widgets.HTML()
+        self.timeline = widgets.HTML()
+        self.chart = widgets.Box()
+        self.log = widgets.HTML()
+        self.stop_button = widgets.Button(description="Stop", icon="stop",
+                                          button_style="danger", tooltip=_stop_tip(job))
+        self.detach_button = widgets.Button(description="Detach", icon="unlink",
+                                            tooltip="stop following; the job keeps running")
+        self.filter_box = widgets.Text(placeholder="filter the log",
+                                       layout=widgets.Layout(width="18em"))
+        self.controls = widgets.HBox([self.stop_button, self.detach_button, self.filter_box])
+        self.root = widgets.VBox([self.header, self.timeline, self.chart, self.log,
+                                  self.controls])
+        self.root.add_class("smnb-dashboard")
+        self.stop_button.on_click(self._stop)
+        self.detach_button.on_click(self._detach)
+        self.filter_box.observe(self._filter_changed, names="value")
+
+        self._flush()  # the first state goes out with the display
+        if show is None:
+            from IPython.display import display as show
+        self.handle = show(self.root, display_id=True)
+        job.add_listener(self._job_changed)
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"sm_notebook-dashboard-{job.name}")
+        self._thread.start()
+
+    # ---- main thread (button and filter callbacks) -------------------------------------
+    def _stop(self, _button: Any) -> None:
+        self.stop_button.disabled = True
+        self.stop_button.description = "Stopping"
+        self.job.stop()
+
+    def _detach(self, _button: Any) -> None:
+        self.detach_button.disabled = True
+        self.stop_button.disabled = True
+        self.job.detach()
+
+    def _filter_changed(self, change: dict[str, Any]) -> None:
+        self._filter = change["new"]
+        self._changed.set()
+
+    # ---- pump thread ------------------------------------------------------------------
+    def _job_changed(self, _job: Job) -> None:
+        self._changed.set()
+
+    # ---- flusher thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            self._changed.wait(TICK)
+            self._changed.clear()
+            done = self.job.done
+            with contextlib.suppress(Exception):  # a dashboard must never take a job down
+                self._flush()
+            if done:
+                self._finish()
+                return
+            time.sleep(self.interval)
+
+    def _flush(self) -> None:
+        job = self.job
+        self.flushes += 1
+        self.header.value = panels.header_html(job)
+        self.timeline.value = panels.timeline_html(job.transitions, time.time())
+        self.log.value = panels.log_html(job.recent_lines(self.log_lines), str(job.log_path),
+                                         self._filter)
+        points, self._seen_points = job.metric_points_since(self._seen_points)
+        self.series.add(points)
+        if self.series.version != self._drawn_version:
+            self._drawn_version = self.series.version
+            self._draw()
+
+    def _draw(self) -> None:
+        """One ``batch_update`` for every trace (new traces are added first: plotly
+        batches no ``add_trace``)."""
+        traces = self.series.traces()
+        if not traces:
+            return
+        if self.figure is None:
+            import plotly.graph_objects as go
+
+            self.figure = go.FigureWidget(layout=go.Layout(
+                margin={"l": 60, "r": 10, "t": 10, "b": 40}, template="plotly_white",
+                legend={"orientation": "h", "y": -0.15}))
+            self.chart.children = (self.figure,)
+        metrics = sorted({t.metric for t in traces})
+        named = {trace.name: trace for trace in self.figure.data}
+        missing = [t for t in traces if t.name not in named]
+        if missing:
+            self.figure.add_traces([{"type": "scatter", "mode": "lines", "name": t.name,
+                                     "line": {"color": colour(index)}}
+                                    for index, t in enumerate(missing, len(named))])
+            named = {trace.name: trace for trace in self.figure.data}
+        with self.figure.batch_update():
+            self._lay_out(metrics, traces[0].by_step)
+            for t in traces:
+                drawn = named[t.name]
+                drawn.x, drawn.y = t.x, t.y
+                drawn.yaxis = _axis_ref(metrics.index(t.metric))
+
+    def _lay_out(self, metrics: list[str], by_step: bool) -> None:
+        """One row per metric, stacked over one shared x axis."""
+        rows, gap = len(metrics), 0.06
+        height = (1 - gap * (rows - 1)) / rows
+        layout = self.figure.layout
+        layout.height = 60 + CHART_ROW_PX * rows
+        layout.xaxis.title = "step" if by_step else "seconds"
+        for index, metric in enumerate(metrics):
+            top = 1 - index * (height + gap)
+            axis = {"domain": [max(0.0, top - height), top], "title": {"text": metric},
+                    "anchor": "x"}
+            layout[f"yaxis{index + 1 if index else ''}"] = axis
+
+    def _finish(self) -> None:
+        """Swap the widgets for the static snapshot and close them."""
+        snapshot = Snapshot(self.job, self.series, self.log_lines)
+        with contextlib.suppress(Exception):
+            if self.handle is not None:
+                self.handle.update(snapshot)
+            else:
+                self.root.children = ()
+        for widget in (self.figure, self.header, self.timeline, self.chart, self.log,
+                       self.stop_button, self.detach_button, self.filter_box,
+                       self.controls, self.root):
+            if widget is not None:
+                with contextlib.suppress(Exception):
+                    widget.close()
+        self._finished.set()
+
+    def wait_finished(self, timeout: float | None = None) -> bool:
+        return self._finished.wait(timeout)
+
+
+def _axis_ref(index: int) -> str:
+    return f"y{index + 1}" if index else "y"
+
+
+def _stop_tip(job: Job) -> str:
+    if job.mode == "sagemaker":
+        return "StopTrainingJob: SageMaker stops the job and keeps what it saved"
+    return "SIGTERM, then SIGKILL after the grace period"
+
+
+__all__ = ["Dashboard", "Snapshot"]

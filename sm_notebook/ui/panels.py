@@ -1,0 +1,103 @@
+"""The dashboard's panels as HTML strings (pure: no widgets), shared by the live dashboard
+and the static snapshot that replaces it when the job ends.
+
+- header: name, mode, image, instances, status badge, secondary status, times, and the
+  failure reason first when there is one;
+- timeline: the secondary-status transitions with how long each took;
+- log: the last lines, each host in its own colour, errors and tracebacks marked, a
+  filter, and where the full log is.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..events import iso_to_epoch
+from .static_chart import colour
+from .text import STATUS_COLOURS, _clock
+
+if TYPE_CHECKING:
+    from ..events import LogEvent
+    from ..job import Job
+
+_ERROR = re.compile(r"Traceback \(most recent call last\)|^\s*File \".*\", line \d+|"
+                    r"\b(?:[A-Z]\w*Error|Exception|CUDA out of memory|Killed)\b|^\s*\w*Error:")
+_MUTED = "#57606a"
+_RED = STATUS_COLOURS["Failed"]
+
+
+def badge(status: str) -> str:
+    return (f'<span class="smnb-badge" style="background:{STATUS_COLOURS.get(status, _MUTED)};'
+            f'color:#fff;border-radius:10px;padding:1px 8px;font-weight:600">'
+            f'{html.escape(status)}</span>')
+
+
+def header_html(job: Job) -> str:
+    spec, state = job.spec, job.describe()
+    instances = f"{spec.effective_instance_type} × {spec.instance_count}"
+    parts = [f"<b>{html.escape(job.name)}</b>", html.escape(job.mode)]
+    if spec.image:
+        parts.append(f"<code>{html.escape(spec.image)}</code>")
+    parts += [html.escape(instances), f"{badge(job.status)} {html.escape(job.secondary_status)}",
+              f"elapsed {_clock(job.elapsed())}"]
+    if state.get("billable_seconds") is not None:
+        parts.append(f"billable {_clock(state['billable_seconds'])}")
+    parts.append(f"{job.line_count:,} lines")
+    head = " · ".join(parts)
+    failure = ""
+    if job.failure_reason:
+        failure = (f'<div class="smnb-failure" style="color:{_RED};'
+                   f'font-weight:600">{html.escape(job.failure_reason)}</div>')
+    message = state.get("message") or job.status_message or ""
+    note = f'<div style="color:{_MUTED}">{html.escape(message)}</div>' if message else ""
+    return f'<div class="smnb-header">{failure}<div>{head}</div>{note}</div>'
+
+
+def timeline_html(transitions: list[dict[str, Any]], now: float | None = None) -> str:
+    """``Starting 0:12 → Downloading 0:03 → Training 4:10`` (the last one still running)."""
+    if not transitions:
+        return ""
+    chips = []
+    for t in transitions:
+        start = _epoch(t.get("StartTime"))
+        end = _epoch(t.get("EndTime")) or now
+        took = _clock(end - start) if start and end else ""
+        title = html.escape(t.get("StatusMessage") or "", quote=True)
+        chips.append(f'<span title="{title}">{html.escape(t.get("Status", ""))} '
+                     f'<span style="color:{_MUTED}">{took}</span></span>')
+    return f'<div class="smnb-timeline">{" → ".join(chips)}</div>'
+
+
+def log_html(lines: list[LogEvent], log_path: str, filter_text: str = "",
+             hosts: list[str] | None = None) -> str:
+    """The lines (already the last N) matching ``filter_text`` (case-insensitive)."""
+    order = hosts or sorted({ev.host for ev in lines})
+    shown = [ev for ev in lines if filter_text.lower() in ev.message.lower()] \
+        if filter_text else lines
+    rows = []
+    for ev in shown:
+        text = html.escape(ev.message)
+        if _ERROR.search(ev.message):
+            text = f'<span class="smnb-error" style="color:{_RED}">{text}</span>'
+        host = ev.host
+        tint = colour(order.index(host)) if host in order else _MUTED
+        rows.append(f'<span style="color:{tint}">[{html.escape(host)}]</span> {text}')
+    caption = (f"{len(shown):,} of the last {len(lines):,} lines match "
+               f"“{html.escape(filter_text)}”" if filter_text else f"last {len(lines):,} lines")
+    body = "\n".join(rows)
+    return (f'<div class="smnb-log"><pre style="margin:2px 0;max-height:18em;overflow:auto;'
+            f'font-size:12px">{body}</pre><div style="color:{_MUTED};font-size:11px">{caption}'
+            f" · full log: <code>{html.escape(log_path)}</code></div></div>")
+
+
+def _epoch(value: Any) -> float | None:
+    if not value:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return iso_to_epoch(str(value))
+    except ValueError:
+        return None

@@ -1,0 +1,196 @@
+"""The live dashboard, without a browser: real local jobs, real ipywidgets and plotly, and
+every comm message the widgets send captured and measured (ipywidgets' own test method)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from sm_notebook.ui.dashboard import Dashboard, Snapshot
+
+
+class RecordingComm:
+    """What a kernel comm would send, kept with its size in bytes."""
+
+    kernel = "a kernel"  # truthy, or ipywidgets sends nothing
+
+    def __init__(self, log: list, **kwargs):
+        self.comm_id = kwargs.get("comm_id") or uuid.uuid4().hex
+        self.log = log
+        self.closed = False
+        self._record("open", kwargs.get("data"), kwargs.get("buffers"))
+
+    def _record(self, kind, data, buffers) -> None:
+        size = len(json.dumps(data, default=str)) + sum(len(b) for b in buffers or [])
+        self.log.append((time.monotonic(), kind, self.comm_id, size))
+
+    def send(self, data=None, metadata=None, buffers=None) -> None:
+        self._record("update", data, buffers)
+
+    def open(self, *args, **kwargs) -> None:
+        pass
+
+    def on_msg(self, *args, **kwargs) -> None:
+        pass
+
+    def close(self, *args, **kwargs) -> None:
+        self.closed = True
+        self._record("close", None, None)
+
+
+@pytest.fixture
+def comms(monkeypatch):
+    import comm
+
+    log: list = []
+    lock = threading.Lock()
+
+    def create_comm(**kwargs):
+        with lock:
+            return RecordingComm(log, **kwargs)
+
+    monkeypatch.setattr(comm, "create_comm", create_comm)
+    return log
+
+
+class Handle:
+    """A display handle: what was shown first and every update."""
+
+    def __init__(self):
+        self.shown, self.updates = [], []
+
+    def __call__(self, obj, display_id=False):
+        self.shown.append(obj)
+        return self
+
+    def update(self, obj):
+        self.updates.append(obj)
+
+
+def start(ip, name: str, cell: str, line: str = ""):
+    ip.run_cell_magic("sm_train", f"job --job-name {name} --quiet {line}", cell)
+    return ip.user_ns["job"]
+
+
+TRAINING = ("import time\n"
+            "for epoch in range(1, 6):\n"
+            "    print(f'epoch {epoch} loss={1 / epoch:.3f} accuracy={epoch / 5:.2f}',"
+            " flush=True)\n"
+            "    time.sleep(0.2)\n")
+
+
+def test_a_job_is_shown_live_then_left_as_a_static_snapshot_with_its_widgets_closed(
+        ip, comms):
+    job = start(ip, "shown", TRAINING)
+    handle = Handle()
+    board = Dashboard(job, show=handle)
+    assert handle.shown == [board.root]
+    assert job.wait(timeout=60) == "Completed"
+    assert board.wait_finished(timeout=10)
+
+    (snapshot,) = handle.updates
+    assert isinstance(snapshot, Snapshot)
+    bundle = snapshot._repr_mimebundle_()
+    assert "Completed" in bundle["text/plain"]
+    page = bundle["text/html"]
+    assert "shown" in page and "Completed" in page and "epoch 5 loss=0.200" in page
+    chart = re.search(r"<svg.*?</svg>", page, re.S).group(0)
+    legend = [t.text for t in ET.fromstring(chart).iter("{http://www.w3.org/2000/svg}text")]
+    assert "loss (algo-1): 0.2 … 1 (last 0.2, 5 points)" in legend
+    assert board.figure is not None and board.figure.comm is None  # closed: not saved
+    assert board.root.comm is None
+
+
+def test_the_chart_has_one_row_per_metric_and_every_point_by_step(ip, comms):
+    job = start(ip, "chart", TRAINING)
+    board = Dashboard(job, show=Handle())
+    job.wait(timeout=60)
+    board.wait_finished(timeout=10)
+    layout = board.figure.layout
+    assert [t.name for t in board.figure.data] == ["accuracy (algo-1)", "loss (algo-1)"]
+    assert list(board.figure.data[1].x) == [1, 2, 3, 4, 5]
+    assert layout.xaxis.title.text == "step"
+    assert (layout.yaxis.title.text, layout.yaxis2.title.text) == ("accuracy", "loss")
+    assert board.figure.data[1].yaxis == "y2"
+
+
+def test_a_100000_line_job_is_flushed_a_few_times_a_second_in_bounded_messages(ip, comms):
+    cell = ("for i in range(100_000):\n"
+            "    print(f'step {i} loss={1 / (i + 1):.6f} and chatter to fill the line')\n")
+    job = start(ip, "flood", cell)
+    began = time.monotonic()
+    board = Dashboard(job, show=Handle(), rate=4.0, log_lines=200, max_points=300)
+    assert job.wait(timeout=120) == "Completed"
+    assert board.wait_finished(timeout=30)
+    seconds = time.monotonic() - began
+
+    assert job.line_count == 100_000
+    assert board.flushes <= 4 * seconds + 3
+    sent = [entry for entry in comms if entry[1] == "update"]
+    assert len(sent) / seconds <= 60  # messages a second: far below the server's 1000
+    # Each flush: three HTML panels (the log is the last 200 lines) and one batch_update
+    # of every trace at most 300 points long.
+    assert max(size for *_, size in sent) < 120_000
+    assert all(len(trace.x) <= 300 for trace in board.figure.data)
+    assert sum(t.total for t in board.series.traces()) == 100_000  # every point seen
+
+
+def test_stop_stops_the_job_and_detach_leaves_it_running(ip, comms):
+    job = start(ip, "stopped", "import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+    board = Dashboard(job, show=Handle())
+    board.stop_button.click()
+    assert job.wait(timeout=60) == "Stopped"
+    assert board.stop_button.description == "Stopping"
+
+    other = start(ip, "detached", "import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+    other_board = Dashboard(other, show=Handle())
+    other_board.detach_button.click()
+    assert other_board.wait_finished(timeout=30)
+    assert other.status == "InProgress"  # still running, no longer followed
+    other.stop()
+
+
+def test_the_filter_box_narrows_the_log_and_errors_are_marked(ip, comms):
+    cell = ("print('epoch 1 loss=0.5')\nprint('warming up')\n"
+            "raise ValueError('bad batch')\n")
+    job = start(ip, "filtered", cell)
+    board = Dashboard(job, show=Handle())
+    job.wait(timeout=60)
+    board.filter_box.value = "loss"
+    board._flush()  # as the flusher does on the change
+    assert "epoch 1 loss=0.5" in board.log.value and "warming up" not in board.log.value
+    assert "match “loss”" in board.log.value
+    board.filter_box.value = ""
+    board._flush()
+    assert re.search(r'class="smnb-error"[^>]*>ValueError: bad batch', board.log.value)
+    board.wait_finished(timeout=10)
+
+
+def test_a_failed_job_shows_its_failure_reason_first(ip, comms):
+    job = start(ip, "failing", "raise RuntimeError('out of data')\n")
+    handle = Handle()
+    board = Dashboard(job, show=handle)
+    job.wait(timeout=60)
+    board.wait_finished(timeout=10)
+    page = handle.updates[0]._repr_mimebundle_()["text/html"]
+    assert page.index("smnb-failure") < page.index("failing")
+    assert "RuntimeError: out of data" in page
+
+
+def test_two_jobs_each_have_their_own_dashboard(ip, comms):
+    first = start(ip, "first-of-two", "print('I am the first')\n", "")
+    first_board = Dashboard(first, show=Handle())
+    second = start(ip, "second-of-two", "print('I am the second')\n", "")
+    second_board = Dashboard(second, show=Handle())
+    for job, board in ((first, first_board), (second, second_board)):
+        job.wait(timeout=60)
+        board.wait_finished(timeout=10)
+    assert "first" in first_board.log.value and "second" not in first_board.log.value
+    assert "second" in second_board.log.value and "first" not in second_board.log.value
+    assert first_board.figure is None  # no metric: the 5 MB chart bundle never sent
