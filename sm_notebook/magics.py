@@ -8,6 +8,7 @@ Bad input raises ``UsageError`` before anything is created; settings are traitle
 from __future__ import annotations
 
 import difflib
+import os
 import shutil
 import sys
 import time
@@ -63,8 +64,18 @@ class SmTrainMagics(Magics):
                                     ).tag(config=True)
     log_window = Int(10_000, help="Log lines kept in memory per job (the full log stays on "
                      "disk).").tag(config=True)
-    refresh_rate = Float(2.0, help="Status display updates per second, at most."
-                         ).tag(config=True)
+    refresh_rate = Float(4.0, help="Dashboard (or status display) updates per second, at "
+                         "most.").tag(config=True)
+    dashboard = Enum(["widgets", "text"], default_value="widgets", help="What shows a job "
+                     "under its cell in a notebook: the live widget dashboard, or a plain "
+                     "status display.").tag(config=True)
+    chart = Enum(["auto", "plotly", "svg"], default_value="auto", help="The dashboard's "
+                 "live chart: a plotly FigureWidget, or a light SVG redrawn each flush; auto "
+                 "uses plotly in kernels a Jupyter server started (JupyterLab, Notebook) and "
+                 "SVG elsewhere (nbclient, papermill).").tag(config=True)
+    dashboard_lines = Int(200, help="Log lines shown in the dashboard.").tag(config=True)
+    chart_points = Int(500, help="Points per chart trace, at most (longer series are "
+                       "decimated, keeping spikes).").tag(config=True)
     status_lines = Int(8, help="Log lines shown in the status display.").tag(config=True)
     stop_grace = Float(30.0, help="Seconds between SIGTERM and SIGKILL when a local job is "
                        "stopped.").tag(config=True)
@@ -72,6 +83,7 @@ class SmTrainMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell, **kwargs)
         self.jobs: dict[str, Any] = {}
+        self.boards: dict[str, Any] = {}  # job name → its live dashboard
 
     # ---- helpers -------------------------------------------------------------------------
     @property
@@ -81,6 +93,13 @@ class SmTrainMagics(Magics):
     @property
     def in_kernel(self) -> bool:
         return getattr(self.shell, "kernel", None) is not None
+
+    def chart_kind(self) -> str:
+        """plotly where a browser draws widgets: a kernel a Jupyter server started (it sets
+        JPY_SESSION_NAME); SVG for headless runs, which would save plotly's 5 MB bundle."""
+        if self.chart != "auto":
+            return self.chart
+        return "plotly" if os.environ.get("JPY_SESSION_NAME") else "svg"
 
     def backend(self, mode: str) -> Any:
         if mode == "local":
@@ -186,10 +205,18 @@ class SmTrainMagics(Magics):
 
     def _show(self, job: Any, launch: Any) -> None:
         if self.in_kernel:
-            from .ui.text import ThrottledStatus
+            if self.dashboard == "widgets" and not launch.quiet:
+                from .ui.dashboard import Dashboard
 
-            ThrottledStatus(job, rate=self.refresh_rate, lines=self.status_lines,
-                            final_only=launch.quiet)
+                self.boards[job.name] = Dashboard(job, rate=self.refresh_rate,
+                                                  log_lines=self.dashboard_lines,
+                                                  max_points=self.chart_points,
+                                                  chart=self.chart_kind())
+            else:
+                from .ui.text import ThrottledStatus
+
+                ThrottledStatus(job, rate=self.refresh_rate, lines=self.status_lines,
+                                final_only=launch.quiet)
             job.start()
             return
         job.start()
@@ -208,6 +235,9 @@ class SmTrainMagics(Magics):
                     printed = _print_new_lines(job, printed)
             if not self.in_kernel and not launch.quiet:
                 _print_new_lines(job, printed)
+            board = self.boards.get(job.name)
+            if board is not None:  # its final snapshot, while this cell still runs
+                board.wait_finished(timeout=10)
         except KeyboardInterrupt:
             if job.mode in ("local", "container"):  # on this machine: stopped, as docker run
                 print(f"Interrupted: stopping {job.mode} job {job.name} (SIGTERM, then SIGKILL "

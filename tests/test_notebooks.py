@@ -47,8 +47,10 @@ def test_notebook_runs_without_errors(path, jobs_dir, tmp_path):
     if path.stem == "quickstart":
         assert "quickstart OK" in text
         status = next(o for c in nb.cells for o in c.get("outputs", [])
-                      if o.output_type == "display_data" and "sm-notebook-status" in
-                      o.get("data", {}).get("text/html", ""))
+                      if o.output_type == "display_data" and "smnb-snapshot" in
+                      o.get("data", {}).get("text/html", ""))  # the dashboard's final state
+        assert "application/vnd.jupyter.widget-view+json" not in status["data"]
+        assert "<svg" in status["data"]["text/html"]  # the loss chart, static
         assert "Completed (Completed)" in status["data"]["text/plain"]
         assert "model artifacts:" in status["data"]["text/plain"]
         assert any(p.name.startswith("train-") for p in jobs_dir.iterdir())

@@ -65,7 +65,7 @@ class Handle:
     def __init__(self):
         self.shown, self.updates = [], []
 
-    def __call__(self, obj, display_id=False):
+    def __call__(self, obj, raw=False, display_id=False):
         self.shown.append(obj)
         return self
 
@@ -90,7 +90,9 @@ def test_a_job_is_shown_live_then_left_as_a_static_snapshot_with_its_widgets_clo
     job = start(ip, "shown", TRAINING)
     handle = Handle()
     board = Dashboard(job, show=handle)
-    assert handle.shown == [board.root]
+    (shown,) = handle.shown
+    assert shown["application/vnd.jupyter.widget-view+json"]["model_id"] == board.root.model_id
+    assert "shown · local" in shown["text/plain"] and "smnb-header" in shown["text/html"]
     assert job.wait(timeout=60) == "Completed"
     assert board.wait_finished(timeout=10)
 
@@ -194,3 +196,24 @@ def test_two_jobs_each_have_their_own_dashboard(ip, comms):
     assert "first" in first_board.log.value and "second" not in first_board.log.value
     assert "second" in second_board.log.value and "first" not in second_board.log.value
     assert first_board.figure is None  # no metric: the 5 MB chart bundle never sent
+
+
+def test_away_from_a_browser_the_chart_is_a_light_svg_not_the_plotly_bundle(ip, comms):
+    job = start(ip, "svg-chart", TRAINING)
+    board = Dashboard(job, show=Handle(), chart="svg")
+    job.wait(timeout=60)
+    board.wait_finished(timeout=10)
+    assert board.figure is None
+    (html_chart,) = board.chart.children
+    assert html_chart.value.startswith("<svg") and "loss (algo-1)" in html_chart.value
+    assert max(size for _, kind, _, size in comms if kind == "open") < 20_000  # no 5 MB
+
+
+def test_plotly_where_a_jupyter_server_started_the_kernel_svg_elsewhere(ip, monkeypatch):
+    magics = ip.magics_manager.registry["SmTrainMagics"]
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    assert magics.chart_kind() == "svg"
+    monkeypatch.setenv("JPY_SESSION_NAME", "/work/notebook.ipynb")
+    assert magics.chart_kind() == "plotly"
+    monkeypatch.setattr(magics, "chart", "svg")
+    assert magics.chart_kind() == "svg"

@@ -11,7 +11,9 @@ Light on the kernel by construction (``reference/jupyter-notes.md`` §2):
   the log is the last ``log_lines``, and each chart trace at most ``max_points`` points in
   one ``batch_update``.
 - The chart (a plotly ``FigureWidget``, whose bundle is 5 MB) is made only once the job has
-  a metric.
+  a metric, and only where a browser will draw it (``chart="plotly"``).  Elsewhere
+  (``chart="svg"``: nbclient and papermill, which also save every widget's state, the 5 MB
+  included) the chart is the small SVG of the final snapshot, redrawn in an HTML widget.
 - When the job ends, a static snapshot (HTML with an SVG chart) replaces the widgets
   through the display handle and the widgets are closed, so a saved notebook shows the
   final state anywhere and does not carry the live bundle.
@@ -54,10 +56,12 @@ class Dashboard:
     """Shows ``job`` under the current cell and keeps it up to date until it ends."""
 
     def __init__(self, job: Job, rate: float = 4.0, log_lines: int = 200,
-                 max_points: int = DEFAULT_MAX_POINTS, show: Any = None):
+                 max_points: int = DEFAULT_MAX_POINTS, chart: str = "plotly",
+                 show: Any = None):
         import ipywidgets as widgets
 
         self.job = job
+        self.chart_kind = chart
         self.interval = 1.0 / rate if rate > 0 else 0.25
         self.log_lines = log_lines
         self.series = SeriesBuffer(max_points)
@@ -90,7 +94,11 @@ class Dashboard:
         self._flush()  # the first state goes out with the display
         if show is None:
             from IPython.display import display as show
-        self.handle = show(self.root, display_id=True)
+        # The widget view, and the state as text and HTML for whatever shows the output
+        # without a widget manager (nbclient's saved notebook, nbviewer) until the end.
+        bundle = {**self.root._repr_mimebundle_(), "text/plain": status_text(job, 0),
+                  "text/html": panels.header_html(job)}
+        self.handle = show(bundle, raw=True, display_id=True)
         job.add_listener(self._job_changed)
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"sm_notebook-dashboard-{job.name}")
@@ -147,6 +155,13 @@ class Dashboard:
         traces = self.series.traces()
         if not traces:
             return
+        if self.chart_kind == "svg":
+            if not self.chart.children:
+                import ipywidgets as widgets
+
+                self.chart.children = (widgets.HTML(),)
+            self.chart.children[0].value = svg(traces)
+            return
         if self.figure is None:
             import plotly.graph_objects as go
 
@@ -190,9 +205,9 @@ class Dashboard:
                 self.handle.update(snapshot)
             else:
                 self.root.children = ()
-        for widget in (self.figure, self.header, self.timeline, self.chart, self.log,
-                       self.stop_button, self.detach_button, self.filter_box,
-                       self.controls, self.root):
+        for widget in (self.figure, *self.chart.children, self.header, self.timeline,
+                       self.chart, self.log, self.stop_button, self.detach_button,
+                       self.filter_box, self.controls, self.root):
             if widget is not None:
                 with contextlib.suppress(Exception):
                     widget.close()
