@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..job import Job
 
 CHART_ROW_PX = 170  # height per metric
+SNAPSHOT_LINES = 30  # log lines kept in the final snapshot (the full log is on disk)
 TICK = 1.0  # seconds: the clock in the header moves even when the job is quiet
 
 
@@ -46,7 +47,8 @@ class Snapshot:
         self.html = "".join([
             '<div class="smnb-dashboard smnb-snapshot">', panels.header_html(job),
             panels.timeline_html(job.transitions), svg(series.traces()),
-            panels.log_html(job.recent_lines(log_lines), str(job.log_path)), "</div>"])
+            panels.log_html(job.recent_lines(min(log_lines, SNAPSHOT_LINES))),
+            panels.log_caption(job.recent_lines(log_lines), str(job.log_path)), "</div>"])
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/plain": self.text, "text/html": self.html}
@@ -76,7 +78,11 @@ class Dashboard:
         self.header = widgets.HTML()
         self.timeline = widgets.HTML()
         self.chart = widgets.Box()
-        self.log = widgets.HTML()
+        # The widget's own layout scrolls the log (a notebook's HTML sanitizer would strip
+        # such styles): column-reverse keeps the view at the newest line, as a terminal.
+        self.log = widgets.HTML(layout=widgets.Layout(
+            max_height="18em", overflow="auto", display="flex", flex_flow="column-reverse"))
+        self.log_caption = widgets.HTML()
         self.stop_button = widgets.Button(description="Stop", icon="stop",
                                           button_style="danger", tooltip=_stop_tip(job))
         self.detach_button = widgets.Button(description="Detach", icon="unlink",
@@ -85,7 +91,7 @@ class Dashboard:
                                        layout=widgets.Layout(width="18em"))
         self.controls = widgets.HBox([self.stop_button, self.detach_button, self.filter_box])
         self.root = widgets.VBox([self.header, self.timeline, self.chart, self.log,
-                                  self.controls])
+                                  self.log_caption, self.controls])
         self.root.add_class("smnb-dashboard")
         self.stop_button.on_click(self._stop)
         self.detach_button.on_click(self._detach)
@@ -141,8 +147,9 @@ class Dashboard:
         self.flushes += 1
         self.header.value = panels.header_html(job)
         self.timeline.value = panels.timeline_html(job.transitions, time.time())
-        self.log.value = panels.log_html(job.recent_lines(self.log_lines), str(job.log_path),
-                                         self._filter)
+        lines = job.recent_lines(self.log_lines)
+        self.log.value = panels.log_html(lines, self._filter)
+        self.log_caption.value = panels.log_caption(lines, str(job.log_path), self._filter)
         points, self._seen_points = job.metric_points_since(self._seen_points)
         self.series.add(points)
         if self.series.version != self._drawn_version:
@@ -206,7 +213,7 @@ class Dashboard:
             else:
                 self.root.children = ()
         for widget in (self.figure, *self.chart.children, self.header, self.timeline,
-                       self.chart, self.log, self.stop_button, self.detach_button,
+                       self.chart, self.log, self.log_caption, self.stop_button, self.detach_button,
                        self.filter_box, self.controls, self.root):
             if widget is not None:
                 with contextlib.suppress(Exception):

@@ -70,26 +70,35 @@ def timeline_html(transitions: list[dict[str, Any]], now: float | None = None) -
     return f'<div class="smnb-timeline">{" → ".join(chips)}</div>'
 
 
-def log_html(lines: list[LogEvent], log_path: str, filter_text: str = "",
+def log_html(lines: list[LogEvent], filter_text: str = "",
              hosts: list[str] | None = None) -> str:
-    """The lines (already the last N) matching ``filter_text`` (case-insensitive)."""
+    """The lines (already the last N) matching ``filter_text`` (case-insensitive), as one
+    ``<pre>``; whoever shows it decides its height (see ``log_caption``)."""
     order = hosts or sorted({ev.host for ev in lines})
-    shown = [ev for ev in lines if filter_text.lower() in ev.message.lower()] \
-        if filter_text else lines
     rows = []
-    for ev in shown:
+    for ev in _matching(lines, filter_text):
         text = html.escape(ev.message)
         if _ERROR.search(ev.message):
             text = f'<span class="smnb-error" style="color:{_RED}">{text}</span>'
-        host = ev.host
-        tint = colour(order.index(host)) if host in order else _MUTED
-        rows.append(f'<span style="color:{tint}">[{html.escape(host)}]</span> {text}')
-    caption = (f"{len(shown):,} of the last {len(lines):,} lines match "
-               f"“{html.escape(filter_text)}”" if filter_text else f"last {len(lines):,} lines")
+        tint = colour(order.index(ev.host)) if ev.host in order else _MUTED
+        rows.append(f'<span style="color:{tint}">[{html.escape(ev.host)}]</span> {text}')
     body = "\n".join(rows)
-    return (f'<div class="smnb-log"><pre style="margin:2px 0;max-height:18em;overflow:auto;'
-            f'font-size:12px">{body}</pre><div style="color:{_MUTED};font-size:11px">{caption}'
-            f" · full log: <code>{html.escape(log_path)}</code></div></div>")
+    return f'<pre class="smnb-log" style="margin:2px 0;font-size:12px">{body}</pre>'
+
+
+def log_caption(lines: list[LogEvent], log_path: str, filter_text: str = "") -> str:
+    shown = len(_matching(lines, filter_text))
+    caption = (f"{shown:,} of the last {len(lines):,} lines match "
+               f"“{html.escape(filter_text)}”" if filter_text else f"last {len(lines):,} lines")
+    return (f'<div style="color:{_MUTED};font-size:11px">{caption} · full log: '
+            f"<code>{html.escape(log_path)}</code></div>")
+
+
+def _matching(lines: list[LogEvent], filter_text: str) -> list[LogEvent]:
+    if not filter_text:
+        return lines
+    wanted = filter_text.lower()
+    return [ev for ev in lines if wanted in ev.message.lower()]
 
 
 def _epoch(value: Any) -> float | None:
