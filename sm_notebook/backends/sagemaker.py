@@ -336,6 +336,7 @@ class SageMakerBackend:
             else:  # the session ended (another follows) or Live Tail is refused
                 cur.ledger.session_ended()
                 cur.live_refused = item[0] == "refused"
+                cur.next_logs = min(cur.next_logs, now + LOG_POLL)  # reads carry on meanwhile
         if cur.live_refused or (cur.terminal and now - cur.terminal_at >= DRAIN_AFTER):
             self.release(cur)
         return log_events(out, interleave=False)
