@@ -577,13 +577,17 @@ def _hp_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def render_line(spec: TrainingSpec, variable: str | None = None) -> str:
-    """The ``%%sm_train`` line that parses back to ``spec`` (launch flags not included)."""
+def render_line(spec: TrainingSpec, variable: str | None = None,
+                skip: frozenset[str] = frozenset()) -> str:
+    """The ``%%sm_train`` line that parses back to ``spec`` (launch flags not included);
+    options in ``skip`` are left out (the form renders those from its own fields)."""
     out = ["%%sm_train"]
     if variable:
         out.append(variable)
 
     def add(flag: str, value: Any) -> None:
+        if flag in skip:
+            return
         text = quote(str(value))
         # a value starting with '-' would read as an option: attach it with '='
         out.extend([f"{flag}={text}"] if text.startswith("-") else [flag, text])
@@ -617,12 +621,12 @@ def render_line(spec: TrainingSpec, variable: str | None = None) -> str:
     for flag, value in rest:
         if value is not None:
             add(flag, value)
-    if spec.spot:
+    if spec.spot and "--spot" not in skip:
         out.append("--spot")
     for flag, ids in (("--subnets", spec.subnets), ("--security-groups", spec.security_groups)):
         if ids:
             add(flag, ",".join(ids))
-    if spec.network_isolation:
+    if spec.network_isolation and "--network-isolation" not in skip:
         out.append("--network-isolation")
     for key, value in spec.environment.items():
         add("--env", f"{key}={value}")
