@@ -84,6 +84,7 @@ class SmTrainMagics(Magics):
         super().__init__(shell, **kwargs)
         self.jobs: dict[str, Any] = {}
         self.boards: dict[str, Any] = {}  # job name → its live dashboard
+        self.form: Any = None  # the last form shown
 
     # ---- helpers -------------------------------------------------------------------------
     @property
@@ -154,13 +155,24 @@ class SmTrainMagics(Magics):
         Values expand ``$name`` and ``{expr}`` except inside single quotes.
         """
         spec, launch = self.parse(line, cell)
-        if launch.form:
-            raise UsageError("--form: the interactive form is not available in this version; "
-                             "give the options on the magic line (see %%sm_train?)")
-        base = Path.cwd()
         if launch.dry_run:
-            self._dry_run(spec, launch, base)
+            self._dry_run(spec, launch, Path.cwd())
             return None
+        missing = self.missing(spec)
+        if launch.form or missing:
+            if self.interactive():
+                return self._show_form(spec, launch, cell)
+            if launch.form and missing:  # headless: never wait on a widget
+                option, reason = missing[0]
+                raise UsageError(f"--form: no interactive frontend to show it in (a headless "
+                                 f"run), and the line is incomplete: {option}: {reason}")
+        self._run(spec, launch)
+        return None
+
+    def _run(self, spec: TrainingSpec, launch: Any, form: Any = None) -> Any:
+        """Launch a parsed line: preflight, submit, show (in ``form`` when it came from
+        one), and wait when asked."""
+        base = Path.cwd()
         backend = self.backend(spec.mode)
         from .ui.text import ProgressLine
 
@@ -176,9 +188,63 @@ class SmTrainMagics(Magics):
             self.shell.user_ns[launch.variable] = job
         for note in notes + job._ref.handle.get("notes", []):
             print(f"note: {note}")
-        self._show(job, launch)
-        if launch.wait:
+        self._show(job, launch, form)
+        if launch.wait and form is None:
             self._wait(job, launch)
+        return job
+
+    def interactive(self) -> bool:
+        """A frontend that shows widgets and answers their clicks: a kernel a Jupyter
+        server started.  nbclient and papermill never get a form."""
+        return self.in_kernel and bool(os.environ.get("JPY_SESSION_NAME"))
+
+    def missing(self, spec: TrainingSpec) -> list[tuple[str, str]]:
+        """What the job still needs before it can launch, as (option, reason)."""
+        out = []
+        if spec.mode in ("container", "sagemaker") and not spec.image:
+            out.append(("--image", f"{spec.mode} mode needs an image"))
+        if spec.mode == "sagemaker" and not (spec.role or self.role):
+            from .backends.sagemaker import SAGEMAKER_METADATA
+
+            if not SAGEMAKER_METADATA.is_file():
+                out.append(("--role", "sagemaker mode needs an execution role ARN"))
+        return out
+
+    def _show_form(self, spec: TrainingSpec, launch: Any, cell: str) -> Any:
+        from .ui.form import TrainingForm, errors_of
+        from .ui.form_model import FormValues
+
+        frames = {name: next((k for k, v in self.shell.user_ns.items() if v is frame
+                              and not k.startswith("_")), name)
+                  for name, frame in (launch.frames or {}).items()}
+        values = FormValues.from_spec(spec, launch.variable, launch.wait, frames)
+
+        def parse(line: str) -> tuple[TrainingSpec, Any]:
+            return self.parse(line.removeprefix("%%sm_train").strip(), cell)
+
+        def check(line: str) -> list[tuple[str, str]]:
+            try:
+                checked, _ = parse(line)
+            except UsageError as exc:
+                return [errors_of(str(exc))]
+            return self.missing(checked)
+
+        def launch_line(line: str, form: Any) -> None:
+            import ipywidgets as widgets
+
+            out = widgets.Output()
+            form.root.children = (out,)
+            with out:  # main thread (a click): notes and errors land in the form's place
+                try:
+                    checked, options = parse(line)
+                    self._run(checked, options, form)
+                except (UsageError, SmNotebookError) as exc:
+                    print(f"{type(exc).__name__}: {exc}")
+
+        form = self.form = TrainingForm(values, check, launch_line)
+        from IPython.display import display
+
+        display(form.root)
         return None
 
     def _submit(self, spec: TrainingSpec, name: str, backend: Any, registry: Registry,
@@ -203,15 +269,17 @@ class SmTrainMagics(Magics):
         self.jobs[name] = job
         return job
 
-    def _show(self, job: Any, launch: Any) -> None:
-        if self.in_kernel:
-            if self.dashboard == "widgets" and not launch.quiet:
+    def _show(self, job: Any, launch: Any, form: Any = None) -> None:
+        if self.in_kernel or form is not None:
+            if form is not None or (self.dashboard == "widgets" and not launch.quiet):
                 from .ui.dashboard import Dashboard
 
-                self.boards[job.name] = Dashboard(job, rate=self.refresh_rate,
-                                                  log_lines=self.dashboard_lines,
-                                                  max_points=self.chart_points,
-                                                  chart=self.chart_kind())
+                board = self.boards[job.name] = Dashboard(
+                    job, rate=self.refresh_rate, log_lines=self.dashboard_lines,
+                    max_points=self.chart_points, chart=self.chart_kind(),
+                    embed=form is not None)
+                if form is not None:  # the dashboard takes the form's place
+                    form.root.children = (*form.root.children, board.root)
             else:
                 from .ui.text import ThrottledStatus
 

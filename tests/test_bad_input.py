@@ -136,7 +136,8 @@ ROWS = [
      "--image-kind", r"toolkit \| plain"),
     ("image-missing", "--mode container --image smnb-test/no-such-image:0", None, "--image",
      r"could not be pulled.*docker image ls"),
-    ("form-not-yet", "--form", None, "--form", r"options on the magic line"),
+    ("form-headless-incomplete", "--form --mode container", None, "--form",
+     r"headless run.*--image: container mode needs an image"),
     # names
     ("job-name-underscore", "--job-name a_b", None, "--job-name", r"1-63 letters, digits"),
     ("job-name-dot", "--job-name a.b", None, "--job-name", r"1-63 letters, digits"),

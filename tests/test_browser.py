@@ -153,3 +153,42 @@ def test_a_running_job_is_charted_live_and_stopped_from_its_dashboard(lab, brows
     assert "Stopped" in snapshot.inner_text()
     page.shot("long-job-stopped")
     assert page.errors == []
+
+
+def test_the_form_is_filled_in_and_launched_and_its_job_is_charted_to_completed(
+        lab, browser):
+    url, root, _ = lab
+    name = _notebook(root, "form.ipynb", [
+        "%load_ext sm_notebook",
+        "%%sm_train job --form\n"
+        "import argparse, time\n"
+        "parser = argparse.ArgumentParser()\n"
+        "parser.add_argument('--epochs', type=int, default=1)\n"
+        "args = parser.parse_args()\n"
+        "for epoch in range(1, args.epochs + 1):\n"
+        "    print(f'epoch {epoch} loss={1 / epoch:.4f}', flush=True)\n"
+        "    time.sleep(0.3)\n"])
+    page = Page(browser, url, name)
+    page.run_all()
+    form = page.page.locator(".smnb-form")
+    form.wait_for(timeout=120_000)
+    form.locator("button", has_text="hyperparameter").click()
+    row = form.locator(".smnb-hp-row").first
+    row.locator("input").nth(0).fill("epochs")
+    row.locator("input").nth(1).fill("60")
+    row.locator("input").nth(1).press("Enter")
+    page.page.wait_for_selector(".smnb-form .smnb-line :text('--hp epochs=60')",
+                                timeout=30_000)
+    page.shot("form-filled")
+    form.locator("button", has_text="Launch").click()
+    page.page.wait_for_function(
+        "() => { const gd = document.querySelector('.smnb-dashboard .js-plotly-plot');"
+        " return gd && gd.data && gd.data.length && gd.data[0].x.length >= 3 }",
+        timeout=120_000)
+    page.shot("form-job-live")
+    snapshot = page.page.locator(".smnb-snapshot").first
+    snapshot.wait_for(timeout=120_000)
+    assert "Completed" in snapshot.inner_text()
+    assert "epoch 60 loss=0.0167" in snapshot.inner_text()  # the form's value reached it
+    page.shot("form-job-completed")
+    assert page.errors == []

@@ -59,7 +59,9 @@ class Dashboard:
 
     def __init__(self, job: Job, rate: float = 4.0, log_lines: int = 200,
                  max_points: int = DEFAULT_MAX_POINTS, chart: str = "plotly",
-                 show: Any = None):
+                 show: Any = None, embed: bool = False):
+        """``embed``: not displayed here; the caller places ``root`` (the form does), and
+        the snapshot ends up inside it."""
         import ipywidgets as widgets
 
         self.job = job
@@ -98,13 +100,17 @@ class Dashboard:
         self.filter_box.observe(self._filter_changed, names="value")
 
         self._flush()  # the first state goes out with the display
-        if show is None:
+        self.handle = None
+        if embed:
+            show = None
+        elif show is None:
             from IPython.display import display as show
         # The widget view, and the state as text and HTML for whatever shows the output
         # without a widget manager (nbclient's saved notebook, nbviewer) until the end.
         bundle = {**self.root._repr_mimebundle_(), "text/plain": status_text(job, 0),
                   "text/html": panels.header_html(job)}
-        self.handle = show(bundle, raw=True, display_id=True)
+        if show is not None:
+            self.handle = show(bundle, raw=True, display_id=True)
         job.add_listener(self._job_changed)
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"sm_notebook-dashboard-{job.name}")
@@ -207,15 +213,19 @@ class Dashboard:
     def _finish(self) -> None:
         """Swap the widgets for the static snapshot and close them."""
         snapshot = Snapshot(self.job, self.series, self.log_lines)
+        keep: Any = None
         with contextlib.suppress(Exception):
             if self.handle is not None:
                 self.handle.update(snapshot)
-            else:
-                self.root.children = ()
+            else:  # embedded (or never shown): the snapshot inside the root widget
+                import ipywidgets as widgets
+
+                keep = self.root
+                self.root.children = (widgets.HTML(snapshot.html),)
         for widget in (self.figure, *self.chart.children, self.header, self.timeline,
-                       self.chart, self.log, self.log_caption, self.stop_button, self.detach_button,
-                       self.filter_box, self.controls, self.root):
-            if widget is not None:
+                       self.chart, self.log, self.log_caption, self.stop_button,
+                       self.detach_button, self.filter_box, self.controls, self.root):
+            if widget is not None and widget is not keep:
                 with contextlib.suppress(Exception):
                     widget.close()
         self._finished.set()
