@@ -20,6 +20,7 @@ from . import (
     bench_first_line,
     bench_ingestion,
     bench_load_ext,
+    bench_ui,
 )
 from .common import Result
 
@@ -30,6 +31,8 @@ def _cells(r: Result) -> tuple[str, ...]:
     if r.unit == "lines/s":
         median, baseline = f"{r.measured:,.0f} lines/s", "—"
         delta = ratio = "—"
+    elif r.baseline is None:  # a target of its own, nothing to compare with
+        median, baseline, delta, ratio = f"{r.measured:.1f} {r.unit}", "—", "—", "—"
     else:
         median, baseline = f"{r.measured:.1f} {r.unit}", f"{r.baseline:.1f} {r.unit}"
         delta, ratio = f"{r.delta:+.1f} {r.unit}", f"{r.ratio:.2f}×"
@@ -79,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     results = [bench_load_ext.run(repeat), bench_first_line.run(repeat),
                bench_ingestion.run(lines, 3 if args.quick else 5),
                *bench_container.run(5 if args.quick else repeat),
-               bench_cloud_logs.run(20 if args.quick else 60)]
+               bench_cloud_logs.run(20 if args.quick else 60),
+               *bench_ui.run(8 if args.quick else 20, 15 if args.quick else 30)]
     print(table(results))
     print(f"({repeat} repeats per timing, {time.perf_counter() - began:.0f} s in all, "
           f"Python {sys.version.split()[0]}; this machine's speed: {_calibration():.0f} ms for "

@@ -1,0 +1,141 @@
+"""The dashboard under a flood of log lines, measured from outside a real kernel.
+
+A kernel (jupyter_client, as JupyterLab starts one: ``JPY_SESSION_NAME`` set, so the chart
+is plotly's FigureWidget) runs a local job printing about 10,000 lines a second, each
+carrying the time it was written.  From the client side: every IOPub message is counted
+(the dashboard's comm messages and their bytes a second); ``1+1`` is executed again and
+again while the job runs, against the same kernel idle; and each line's first appearance
+in a dashboard message gives the latency from being written to being on its way to the
+browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+
+from .common import Result, median, spread
+
+TARGET_EXEC_MS = 100.0
+TARGET_LINE_S = 0.5
+_WRITTEN = re.compile(r"written (\d+\.\d+)")
+
+SCRIPT = """import time
+n, end = 0, time.time() + {seconds}
+while time.time() < end:
+    t = time.time()
+    for _ in range(100):
+        print(f"step {{n}} loss={{1 / (n + 1):.5f}} written {{t:.3f}}")
+        n += 1
+    time.sleep(0.008)
+"""
+
+
+class _IOPub:
+    """Reads every IOPub message on a thread: comm traffic and line arrival times."""
+
+    def __init__(self, client):
+        self.client = client
+        self.comm_msgs = 0
+        self.comm_bytes = 0
+        self.first_seen: dict[str, float] = {}
+        self.snapshot = threading.Event()
+        self.counting = False
+        self.printed: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.2)
+            except Exception:
+                continue
+            kind, content = msg["msg_type"], msg["content"]
+            now = time.time()
+            if kind == "comm_msg" and self.counting:
+                self.comm_msgs += 1
+                self.comm_bytes += len(json.dumps(content, default=str))
+                value = str(((content.get("data") or {}).get("state") or {}).get("value", ""))
+                for stamp in _WRITTEN.findall(value):
+                    self.first_seen.setdefault(stamp, now)
+            elif kind == "update_display_data" and "smnb-snapshot" in str(content):
+                self.snapshot.set()
+            elif kind == "stream":
+                self.printed.append(content.get("text", ""))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def _exec_ms(client, code: str = "1+1") -> float:
+    """From sending ``code`` to its execute_reply (IOPub is read by ``_IOPub``)."""
+    began = time.perf_counter()
+    msg_id = client.execute(code)
+    while True:
+        reply = client.get_shell_msg(timeout=60)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return (time.perf_counter() - began) * 1000
+
+
+def run(seconds: float = 10.0, samples: int = 20) -> list[Result]:
+    from jupyter_client.manager import start_new_kernel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "SM_NOTEBOOK_JOBS_DIR": os.path.join(tmp, "jobs"),
+               "JPY_SESSION_NAME": os.path.join(tmp, "bench.ipynb")}
+        manager, client = start_new_kernel(kernel_name="python3", cwd=tmp, env=env)
+        iopub = _IOPub(client)
+        try:
+            _exec_ms(client, "%load_ext sm_notebook")
+            idle = [_exec_ms(client) for _ in range(samples)]
+            iopub.counting = True
+            began = time.time()
+            _exec_ms(client, f"%%sm_train job --job-name bench-ui\n"
+                             f"{SCRIPT.format(seconds=seconds)}")
+            busy = []
+            while time.time() - began < seconds * 0.9 and len(busy) < samples:
+                time.sleep(seconds / (samples + 2))
+                busy.append(_exec_ms(client))
+            iopub.snapshot.wait(timeout=seconds + 60)
+            elapsed = time.time() - began
+            iopub.counting = False
+            iopub.printed.clear()
+            _exec_ms(client, "print('result', job.status, job.line_count)")
+            time.sleep(0.5)
+            lines = [t.split("result ", 1)[1] for t in iopub.printed if "result " in t]
+        finally:
+            iopub.stop()
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+    status, count = [*lines[0].split(), "?", "0"][:2] if lines else ["?", "0"]
+    latencies = [seen - float(stamp) for stamp, seen in iopub.first_seen.items()]
+    rate = int(count) / seconds if count.isdigit() else 0
+    exec_result = Result(
+        "dashboard under a ~10,000 lines/s job: kernel `1+1`", median(busy),
+        "ms", f"≤ {TARGET_EXEC_MS:g} ms", median(busy) <= TARGET_EXEC_MS,
+        "the idle kernel", median(idle))
+    exec_result.notes += [
+        f"spread: idle {spread(idle)} ms, during the job {spread(busy)} ms "
+        f"({len(busy)} samples)",
+        f"UI traffic: {iopub.comm_msgs / elapsed:.1f} comm messages/s, "
+        f"{iopub.comm_bytes / elapsed / 1000:.1f} kB/s ({iopub.comm_msgs} messages, "
+        f"{iopub.comm_bytes / 1e6:.2f} MB over {elapsed:.1f} s; the server's limit is "
+        "1,000 messages/s)",
+        f"job: {status}, {count} lines in {seconds:g} s ({rate:,.0f} lines/s)"]
+    line_result = Result("local mode: a line written → in a dashboard message",
+                         median(latencies) * 1000 if latencies else float("inf"), "ms",
+                         f"≤ {TARGET_LINE_S * 1000:g} ms",
+                         bool(latencies) and median(latencies) <= TARGET_LINE_S)
+    if latencies:
+        line_result.notes.append(
+            f"{len(latencies):,} batches of 100 lines seen (the log shows the last 200 lines "
+            f"at each flush, so most batches pass unseen); spread "
+            f"{spread([x * 1000 for x in latencies])} ms")
+    return [exec_result, line_result]
