@@ -12,6 +12,9 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# The SageMaker notebook runs against moto's server and the service simulator, in
+# test_sagemaker_jobs.py; every other notebook runs here.
+LOCAL_NOTEBOOKS = [p for p in NOTEBOOKS if p.stem != "sagemaker"]
 
 
 def execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
@@ -37,8 +40,16 @@ def test_there_is_a_quickstart_notebook():
     assert ROOT / "notebooks" / "quickstart.ipynb" in NOTEBOOKS
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_without_errors(path, jobs_dir, tmp_path):
+def test_there_are_quickstart_container_and_sagemaker_notebooks_and_each_is_run():
+    assert [p.stem for p in NOTEBOOKS] == ["container", "quickstart", "sagemaker"]
+    assert set(LOCAL_NOTEBOOKS) | {ROOT / "notebooks" / "sagemaker.ipynb"} == set(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", LOCAL_NOTEBOOKS, ids=[p.stem for p in LOCAL_NOTEBOOKS])
+def test_notebook_runs_without_errors(path, jobs_dir, tmp_path, monkeypatch):
+    # The container notebook's image: the Debian test image (no registry here); a user gets
+    # python:3.12-slim from Docker Hub.
+    monkeypatch.setenv("SMNB_IMAGE", "smnb-test/sklearn:1")
     nb = execute(path, tmp_path)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert errors == []
@@ -54,3 +65,5 @@ def test_notebook_runs_without_errors(path, jobs_dir, tmp_path):
         assert "Completed (Completed)" in status["data"]["text/plain"]
         assert "model artifacts:" in status["data"]["text/plain"]
         assert any(p.name.startswith("train-") for p in jobs_dir.iterdir())
+    if path.stem == "container":
+        assert "container notebook OK" in text

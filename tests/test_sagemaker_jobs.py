@@ -564,3 +564,26 @@ def test_with_network_isolation_the_code_is_uploaded_as_the_code_channel(ip, ser
     sent = boto3.client("sagemaker").describe_training_job(TrainingJobName="isolated")
     assert sent["EnableNetworkIsolation"] is True
     assert sent["VpcConfig"]["Subnets"] == ["subnet-0abc1234"]
+
+
+def test_the_sagemaker_notebook_runs_against_the_service(service, jobs_dir, tmp_path,
+                                                         monkeypatch):
+    from test_notebooks import ROOT, execute, outputs_text
+
+    monkeypatch.setenv("SMNB_ROLE", ROLE)
+    monkeypatch.setenv("SMNB_JOB_NAME", "notebook-demo")
+    service.play("notebook-demo", [
+        status("InProgress", "Downloading", "Downloading input data"),
+        status("InProgress", "Training", "Training in progress"),
+        logs("algo-1", *(f"epoch {n} loss={1 / n:.5f}" for n in range(1, 21))),
+        pause(0.5), finals(61, loss=0.05),
+        status("Completed", "Completed", "Training job completed")])
+    nb = execute(ROOT / "notebooks" / "sagemaker.ipynb", tmp_path)
+
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert errors == []
+    text = outputs_text(nb)
+    assert "sagemaker notebook OK" in text
+    assert re.search(r"\('Completed',\s+61,\s+'s3://sagemaker-us-east-1-123456789012/"
+                     r"notebook-demo/output/model.tar.gz'\)", text)
+    assert "notebook-demo" in text  # %sm_jobs lists it
