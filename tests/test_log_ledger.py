@@ -157,3 +157,16 @@ def test_the_bound_forgets_the_oldest_copies_not_newer_ones(monkeypatch):
     remembered.add((4, "d"))  # now "b" is forgotten
     assert remembered.oldest_first() == [(1, "a"), (3, "c"), (4, "d")]
     assert len(remembered) == 3
+
+
+def test_a_read_between_sessions_is_not_repeated_by_a_session_already_open_at_the_service():
+    ledger = LogLedger()
+    in_step(ledger, S1)
+    ledger.session_ended()
+    # The next session opened at the service before line 1 was ingested; a read hands the
+    # line out before this side has heard of the session.
+    assert ledger.from_read(S1, [ev(1)], caught_up=True) == [ev(1)]
+    ledger.session_started([S1])
+    assert ledger.from_live([ev(1), ev(2)]) == []  # held until a read: line 1 is known
+    assert ledger.from_read(S1, [ev(2)], caught_up=True) == [ev(2)]
+    assert ledger.waiting() == []

@@ -139,12 +139,13 @@ class LogLedger:
             stream.in_step = False
 
     def session_ended(self) -> None:
-        """Reads alone from now on: what is held comes from them anyway."""
+        """Reads alone from now on: what is held comes from them anyway.  What reads hand
+        out is still remembered: the next session may already be open at the service,
+        unknown here yet, and bring those events too."""
         self.live = False
         for stream in self.streams.values():
             stream.in_step = False
             stream.held.clear()
-            stream.read_unlive = _Remembered()
 
     def from_live(self, events: list[CloudEvent], sampled: bool = False) -> list[CloudEvent]:
         """A Live Tail update: the events to hand out now."""
@@ -190,9 +191,12 @@ class LogLedger:
             if held[event.key] > 0:  # Live Tail brought it already: the read hands it out
                 held[event.key] -= 1
                 self._drop_held(stream, event.key)
-            elif self.live:
+            else:  # even between sessions: one may have opened that is not known here yet
                 stream.read_unlive.add(event.key, event.ingestion)
             out.append(event)
+        newest = max((e.ingestion for e in events), default=0)
+        if newest:
+            stream.read_unlive.forget_ingested_before(newest - LIVE_LAG_MS)
         if caught_up and self.live and not stream.in_step:
             stream.in_step = True
             for event in stream.held:  # came after the read's end
