@@ -50,6 +50,37 @@ def ip(_shell, jobs_dir: Path):
 
 
 @pytest.fixture
+def ctrl_c_once_running(ip):
+    """Ctrl-C, as a user presses it: once a job of this test has printed its first line
+    (so the magic is in its ``--wait`` loop), SIGINT raises KeyboardInterrupt in the main
+    thread.  Python's own SIGINT handler is put in place first: another library of the
+    session (a browser driver, say) may have taken SIGINT over."""
+    import _thread
+    import signal
+    import threading
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    magics = ip.magics_manager.registry["SmTrainMagics"]
+    finished = threading.Event()
+
+    def press() -> None:
+        deadline = time.monotonic() + 120
+        while not finished.is_set() and time.monotonic() < deadline:
+            if any(job.line_count for job in list(magics.jobs.values())):
+                time.sleep(0.3)
+                _thread.interrupt_main()
+                return
+            time.sleep(0.05)
+
+    presser = threading.Thread(target=press, daemon=True)
+    presser.start()
+    yield
+    finished.set()
+    presser.join(timeout=5)
+    signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture
 def run_dir(jobs_dir: Path) -> Path:
     """The working directory a test's magics resolve relative paths against."""
     return Path(os.getcwd())

@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import tarfile
-import threading
 import time
 import zipfile
 from pathlib import Path
@@ -385,9 +384,8 @@ def test_an_ecr_image_is_pulled_after_a_login_through_boto3(ip, aws, jobs_dir, m
     assert logins[0]["serveraddress"].startswith("https://123456789012.dkr.ecr.us-east-1.")
 
 
-def test_interrupting_wait_stops_a_container_job_as_docker_run_would(ip, capsys):
-    timer = threading.Timer(3, lambda: __import__("_thread").interrupt_main())
-    timer.start()
+def test_interrupting_wait_stops_a_container_job_as_docker_run_would(ip, capsys,
+                                                                    ctrl_c_once_running):
     with pytest.raises(SmNotebookError, match=r"interrupted; job .* is Stopped"):
         train(ip, f"--image {PLAIN} --wait",
               "import time\nprint('started', flush=True)\ntime.sleep(600)\n")

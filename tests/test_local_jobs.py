@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import tarfile
-import threading
 import time
 
 import pytest
@@ -176,9 +175,7 @@ out.write(b"no newline at the end")
                             "no newline at the end"]
 
 
-def test_interrupting_wait_stops_a_local_job_and_says_so(ip, capsys):
-    timer = threading.Timer(1.5, lambda: __import__("_thread").interrupt_main())
-    timer.start()
+def test_interrupting_wait_stops_a_local_job_and_says_so(ip, capsys, ctrl_c_once_running):
     with pytest.raises(SmNotebookError, match=r"interrupted; job .* is Stopped"):
         train(ip, "--wait", "import time\nprint('started', flush=True)\ntime.sleep(600)\n")
     assert ip.user_ns["job"].status == "Stopped"
