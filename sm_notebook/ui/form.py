@@ -28,6 +28,8 @@ FIELD_OF = {"--mode": "mode", "--image": "image", "--image-kind": "extra",
             "--checkpoint-s3": "checkpoint_s3", "--keep-alive": "keep_alive",
             "--env": "environment", "--metric": "metrics", "--role": "role",
             "--output": "output", "--distributed": "distribution"}
+ADVANCED = ("max_run", "spot", "max_wait", "checkpoint_s3", "keep_alive", "environment",
+            "metrics", "role", "output", "distribution", "extra")  # fields under "advanced"
 _OPTION = re.compile(r"(--[a-z][a-z0-9-]*)")
 _RED = "#cf222e"
 
@@ -120,17 +122,9 @@ class TrainingForm:
             self.marks[name] = w.HTML()
             return w.VBox([w.HBox(list(widgets)), self.marks[name]])
 
-        advanced = w.VBox([
-            marked("max_run", self.max_run), marked("spot", self.spot),
-            marked("max_wait", self.max_wait), marked("checkpoint_s3", self.checkpoint_s3),
-            marked("keep_alive", self.keep_alive), marked("environment", self.environment),
-            marked("metrics", self.metrics), marked("role", self.role),
-            marked("output", self.output), marked("distribution", self.distribution),
-            marked("extra", self.extra)])
+        advanced = w.VBox([marked(name, getattr(self, name)) for name in ADVANCED])
         self.advanced = w.Accordion(children=[advanced], titles=("advanced",))
-        if any((values.max_run, values.spot, values.max_wait, values.checkpoint_s3,
-                values.keep_alive, values.environment, values.metrics, values.role,
-                values.output, values.distribution, values.extra)):
+        if any(getattr(values, name) for name in ADVANCED):
             self.advanced.selected_index = 0
         self.root = w.VBox([
             w.HTML("<b>%%sm_train</b>: the job, then Launch"),
@@ -259,10 +253,7 @@ class TrainingForm:
             reason = errors.get(name)
             mark.value = (f'<span class="smnb-invalid" style="color:{_RED}">'
                           f"{html.escape(reason)}</span>" if reason else "")
-        if errors and any(name in errors for name in ("max_run", "spot", "max_wait",
-                                                     "checkpoint_s3", "keep_alive",
-                                                     "environment", "metrics", "role",
-                                                     "output", "distribution", "extra")):
+        if any(name in errors for name in ADVANCED):
             self.advanced.selected_index = 0
 
     def _launch(self, _button: Any) -> None:
