@@ -16,11 +16,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 TOKEN = "smnb-test-token"
 CHROMIUM = "/usr/bin/chromium"
+# Text is read with expect(...).to_contain_text (the DOM's text, retried): JupyterLab gives
+# cells `content-visibility: auto`, so a cell scrolled out of view has an empty innerText.
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                 "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync"]
@@ -121,7 +124,7 @@ def test_the_quickstart_runs_in_jupyterlab_and_its_dashboard_ends_completed(lab,
     page.run_all()
     snapshot = page.page.locator(".smnb-snapshot").first
     snapshot.wait_for(timeout=180_000)
-    assert "Completed" in snapshot.inner_text()
+    expect(snapshot).to_contain_text("Completed")
     assert snapshot.locator("svg polyline").count() == 1  # the loss curve, static
     page.page.wait_for_selector(".jp-OutputArea-output :text('quickstart OK')",
                                 timeout=120_000)
@@ -150,7 +153,7 @@ def test_a_running_job_is_charted_live_and_stopped_from_its_dashboard(lab, brows
     page.page.locator(".smnb-dashboard button", has_text="Stop").click()
     snapshot = page.page.locator(".smnb-snapshot").first
     snapshot.wait_for(timeout=120_000)
-    assert "Stopped" in snapshot.inner_text()
+    expect(snapshot).to_contain_text("Stopped")
     page.shot("long-job-stopped")
     assert page.errors == []
 
@@ -188,7 +191,7 @@ def test_the_form_is_filled_in_and_launched_and_its_job_is_charted_to_completed(
     page.shot("form-job-live")
     snapshot = page.page.locator(".smnb-snapshot").first
     snapshot.wait_for(timeout=120_000)
-    assert "Completed" in snapshot.inner_text()
-    assert "epoch 60 loss=0.0167" in snapshot.inner_text()  # the form's value reached it
+    expect(snapshot).to_contain_text("Completed")
+    expect(snapshot).to_contain_text("epoch 60 loss=0.0167")  # the form's value reached it
     page.shot("form-job-completed")
     assert page.errors == []
