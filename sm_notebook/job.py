@@ -88,6 +88,26 @@ class Job:
         return self.describe().get("billable_seconds")
 
     @property
+    def hourly_price(self) -> float | None:
+        """On-demand USD per instance-hour from the AWS price list (sagemaker mode), or
+        None when it is not known."""
+        return self.describe().get("hourly_price")
+
+    @property
+    def cost(self) -> float | None:
+        """Estimated USD for the job's instances: billable time (the time since training
+        started, while it runs) × instance count × ``hourly_price``; storage, transfer and
+        discounts are not counted.  None when the price is not known."""
+        from .pricing import training_cost
+
+        state = self.describe()
+        start, end = state.get("training_start"), state.get("ended")
+        return training_cost(
+            state.get("hourly_price"), state.get("instance_count") or self.spec.instance_count,
+            state.get("billable_seconds"), iso_to_epoch(start) if start else None,
+            iso_to_epoch(end) if end else None, time.time())
+
+    @property
     def transitions(self) -> list[dict[str, Any]]:
         """Secondary-status transitions (``Status``, ``StartTime``, ``EndTime``, message)."""
         return list(self.describe().get("transitions", []))

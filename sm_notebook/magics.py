@@ -195,8 +195,14 @@ class SmTrainMagics(Magics):
 
     def interactive(self) -> bool:
         """A frontend that shows widgets and answers their clicks: a kernel a Jupyter
-        server started.  nbclient and papermill never get a form."""
-        return self.in_kernel and bool(os.environ.get("JPY_SESSION_NAME"))
+        server started (JPY_SESSION_NAME), VS Code's (it names the notebook in
+        ``__vsc_ipynb_file__``) or Colab's.  nbclient and papermill set none of these: they
+        never get a form, and the dashboard also keeps a plain-text status up to date."""
+        if not self.in_kernel:
+            return False
+        return bool(os.environ.get("JPY_SESSION_NAME") or os.environ.get("VSCODE_PID")
+                    or "__vsc_ipynb_file__" in self.shell.user_ns
+                    or "google.colab" in sys.modules)
 
     def missing(self, spec: TrainingSpec) -> list[tuple[str, str]]:
         """What the job still needs before it can launch, as (option, reason)."""
@@ -277,7 +283,8 @@ class SmTrainMagics(Magics):
                 board = self.boards[job.name] = Dashboard(
                     job, rate=self.refresh_rate, log_lines=self.dashboard_lines,
                     max_points=self.chart_points, chart=self.chart_kind(),
-                    embed=form is not None)
+                    embed=form is not None, text_status=not self.interactive(),
+                    blocking=launch.wait and form is None)
                 if form is not None:  # the dashboard takes the form's place
                     form.root.children = (*form.root.children, board.root)
             else:

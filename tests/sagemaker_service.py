@@ -35,7 +35,7 @@ def _init(self, *args: Any, **kwargs: Any) -> None:
     self.training_job_status, self.secondary_status = "InProgress", "Starting"
     self.secondary_status_transitions = [{"Status": "Starting", "StartTime": datetime.now(UTC),
                                           "StatusMessage": "Launching requested ML instances"}]
-    self.training_end_time = None
+    self.training_start_time = self.training_end_time = None  # billing starts on instances
     self.final_metric_data_list = []
 
 
@@ -59,6 +59,8 @@ def _advance(job: Any, status: str, secondary: str, message: str = "",
                                              "StatusMessage": message})
     job.training_job_status, job.secondary_status, job.last_modified_time = \
         status, secondary, now
+    if job.training_start_time is None and secondary in ("Downloading", "Training"):
+        job.training_start_time = now
     if status in ("Completed", "Failed", "Stopped"):
         job.training_end_time = now
     if failure_reason:

@@ -18,6 +18,7 @@ import boto3
 import docker
 import pytest
 from IPython.core.error import UsageError
+from pricing_service import PriceListService, product
 from sagemaker_service import (
     CallCounter,
     CreateFailure,
@@ -60,6 +61,17 @@ def calls(service):
     counter.restore()
 
 
+@pytest.fixture
+def price_list(aws, monkeypatch):
+    """The Price List Query API (moto has none), as boto3 finds a service's own endpoint."""
+    served = PriceListService([product("us-east-1", "Train:ml.m5.xlarge", 0.23, "TRAIN"),
+                               product("us-east-1", "Host:ml.m5.xlarge", 0.269, "HOST"),
+                               product("us-west-2", "Train:ml.m5.xlarge", 0.25, "WEST")])
+    monkeypatch.setenv("AWS_ENDPOINT_URL_PRICING", served.endpoint)
+    yield served
+    served.close()
+
+
 def train(ip, name: str, line: str, cell: str = "print('hello')\n"):
     ip.run_cell_magic("sm_train", f"job --mode sagemaker --image {IMAGE} --role {ROLE} "
                                   f"--job-name {name} {line}", cell)
@@ -93,6 +105,7 @@ def test_a_job_is_uploaded_created_and_followed_to_completed_with_logs_of_two_ho
         ("algo-2", "worker ready")]
     assert list(job.metrics().value) == [0.5, 0.25]
     assert (job.final_metrics, job.billable_seconds) == ({"loss": 0.25}, 42)
+    assert (job.hourly_price, job.cost) == (None, None)  # moto has no price list
     assert job.model_artifacts.endswith("/two-hosts/output/model.tar.gz")
 
     s3 = boto3.client("s3")
@@ -109,6 +122,47 @@ def test_a_job_is_uploaded_created_and_followed_to_completed_with_logs_of_two_ho
     assert sent["ResourceConfig"]["InstanceCount"] == 2
     assert sent["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri"] == \
         f"s3://{BUCKET}/two-hosts/input/train"
+
+
+def test_the_cost_is_estimated_from_the_price_list_and_shown_in_the_header(
+        ip, service, price_list):
+    from sm_notebook.ui.panels import header_html
+    from sm_notebook.ui.text import summary_line
+
+    seen_running = []
+    service.play("priced", [
+        status("InProgress", "Training", "Training in progress"),
+        pause(1.5),
+        lambda _service, _job: seen_running.append(ip.user_ns["job"].cost),
+        finals(1800),
+        status("Completed", "Completed", "Training job completed"),
+    ])
+    job = train(ip, "priced", "--instance-type ml.m5.xlarge --instance-count 2 --wait")
+
+    assert job.hourly_price == 0.23  # the training product of the job's region
+    assert seen_running[0] > 0  # while it trained: the time since training started
+    assert job.cost == pytest.approx(1800 * 2 * 0.23 / 3600)  # billable × instances × price
+    assert "≈ $0.23" in header_html(job) and "≈ $0.23" in summary_line(job)
+    assert "on-demand list price $0.23 per instance-hour × 2" in header_html(job)
+    [asked] = price_list.requests
+    assert asked["target"] == "AWSPriceListService.GetProducts"
+    assert asked["ServiceCode"] == "AmazonSageMaker"
+    assert {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "us-east-1"} in \
+        asked["Filters"]
+
+    service.play("priced-again", [finals(60), status("Completed", "Completed", "done")])
+    again = train(ip, "priced-again", "--instance-type ml.m5.xlarge --wait")
+    assert again.cost == pytest.approx(60 * 0.23 / 3600)
+    assert len(price_list.requests) == 1  # the price was kept on disk
+
+
+def test_a_price_list_that_cannot_answer_leaves_the_cost_out_quietly(
+        ip, service, price_list, capsys):
+    price_list.products = []  # e.g. a new instance type, or no pricing:GetProducts
+    service.play("unpriced", [status("Completed", "Completed", "done")])
+    job = train(ip, "unpriced", "--instance-type ml.m5.xlarge --wait")
+    assert (job.hourly_price, job.cost) == (None, None)
+    assert "≈" not in capsys.readouterr().out
 
 
 def test_a_failed_job_reports_the_service_failure_reason(ip, service):

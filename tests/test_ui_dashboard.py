@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from sm_notebook.ui.dashboard import Dashboard, Snapshot
+from sm_notebook.ui.dashboard import TEXT_EVERY, Dashboard, Snapshot
 
 
 class RecordingComm:
@@ -69,7 +69,7 @@ class Handle:
         self.shown.append(obj)
         return self
 
-    def update(self, obj):
+    def update(self, obj, raw=False):
         self.updates.append(obj)
 
 
@@ -158,6 +158,15 @@ def test_stop_stops_the_job_and_detach_leaves_it_running(ip, comms):
     other.stop()
 
 
+def test_while_the_cell_waits_for_the_job_the_buttons_say_to_interrupt_instead(ip, comms):
+    job = start(ip, "waited", "print('quick')\n")
+    board = Dashboard(job, show=Handle(), blocking=True)
+    assert board.stop_button.disabled and board.detach_button.disabled
+    assert "interrupt the kernel" in board.stop_button.tooltip
+    job.wait(timeout=60)
+    board.wait_finished(timeout=10)
+
+
 def test_the_filter_box_narrows_the_log_and_errors_are_marked(ip, comms):
     cell = ("print('epoch 1 loss=0.5')\nprint('warming up')\n"
             "raise ValueError('bad batch')\n")
@@ -207,6 +216,44 @@ def test_away_from_a_browser_the_chart_is_a_light_svg_not_the_plotly_bundle(ip, 
     (html_chart,) = board.chart.children
     assert html_chart.value.startswith("<svg") and "loss (algo-1)" in html_chart.value
     assert max(size for _, kind, _, size in comms if kind == "open") < 20_000  # no 5 MB
+
+
+def test_without_a_widget_frontend_a_plain_text_status_is_kept_up_to_date(ip, comms):
+    cell = ("import time\nfor i in range(1, 9):\n"
+            "    print(f'step {i} loss={1 / i:.3f}', flush=True)\n    time.sleep(0.75)\n")
+    job = start(ip, "texted", cell)
+    handle = Handle()
+    began = time.monotonic()
+    board = Dashboard(job, show=handle, chart="svg", text_status=True)
+    root = board.root.model_id
+    job.wait(timeout=60)
+    board.wait_finished(timeout=10)
+    seconds = time.monotonic() - began
+
+    *texts, snapshot = handle.updates
+    assert isinstance(snapshot, Snapshot)
+    assert 2 <= len(texts) <= seconds / TEXT_EVERY + 1  # throttled
+    for text in texts:  # the same widget view, with the status as text and HTML beside it
+        assert text["application/vnd.jupyter.widget-view+json"]["model_id"] == root
+        assert text["text/plain"].startswith("texted · local · InProgress")
+        assert "smnb-header" in text["text/html"]
+    steps = [int(m) for m in re.findall(r"\] step (\d+)", texts[-1]["text/plain"])]
+    assert steps and steps == sorted(steps) and steps[-1] > 1  # the newest lines, in order
+
+
+def test_a_form_and_the_live_status_go_where_widgets_are_drawn(ip, monkeypatch):
+    magics = ip.magics_manager.registry["SmTrainMagics"]
+    monkeypatch.setattr(type(magics), "in_kernel", True)
+    for key in ("JPY_SESSION_NAME", "VSCODE_PID"):
+        monkeypatch.delenv(key, raising=False)
+    assert not magics.interactive()  # nbclient, papermill
+    monkeypatch.setenv("VSCODE_PID", "4242")
+    assert magics.interactive()  # VS Code
+    monkeypatch.delenv("VSCODE_PID")
+    monkeypatch.setenv("JPY_SESSION_NAME", "/work/notebook.ipynb")
+    assert magics.interactive()  # JupyterLab, Notebook 7
+    monkeypatch.setattr(type(magics), "in_kernel", False)
+    assert not magics.interactive()  # terminal IPython
 
 
 def test_plotly_where_a_jupyter_server_started_the_kernel_svg_elsewhere(ip, monkeypatch):

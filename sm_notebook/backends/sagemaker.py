@@ -29,6 +29,7 @@ from ..plans import (
     create_training_job_request,
     plain_code_s3_uri,
 )
+from ..pricing import PriceCache
 from ..registry import read_json, write_json
 from ..spec import TrainingSpec, _resolve
 from .aws import aws_errors as _aws_errors
@@ -38,6 +39,7 @@ from .cloudwatch import LOG_GROUP, LogFollower, LogPositions, log_events
 from .live_tail import LiveTail
 from .local import parse_records
 from .log_ledger import LogLedger
+from .prices import PriceLookup
 from .uploads import UploadProgress, files_under, plain_code_channel
 
 TERMINAL = ("Completed", "Failed", "Stopped")
@@ -52,6 +54,8 @@ DESCRIBE_POLLING_MAX = 10.0
 LIVE_START_GRACE = 5.0  # seconds a Live Tail session may take to start before reads go on
 QUIET = 5.0  # seconds without a line after lines: describe once, it may have ended
 REDISCOVER_EVERY = 30.0  # seconds: new streams after every host has one (a restart)
+PRICES_FILE = "prices.json"  # beside the job directories: the price list's answers
+PRICE_WAIT = 5.0  # seconds an ended job waits for its price before it is done
 DRAIN_AFTER = 2.0  # seconds after the end before the last read: CloudWatch lags a little
 
 
@@ -76,6 +80,8 @@ class _Cursor:
     follower: Any = field(default=None, repr=False)
     ledger: LogLedger = field(default_factory=LogLedger, repr=False)
     live: LiveTail | None = field(default=None, repr=False)
+    price: PriceLookup | None = field(default=None, repr=False)
+    price_recorded: bool = False
 
 
 class SageMakerBackend:
@@ -308,7 +314,10 @@ class SageMakerBackend:
         if fresh:
             cur.last_line_at, cur.quiet_checked = now, False
         self._keep(ref, cur, fresh)
-        return Batch(replayed + fresh, statuses, cur, cur.terminal and cur.drained)
+        done = cur.terminal and cur.drained
+        if not cur.price_recorded and cur.last_status is not None:
+            self._price(ref, cur, finishing=done)
+        return Batch(replayed + fresh, statuses, cur, done)
 
     def _live_events(self, ref: JobRef, cur: _Cursor, now: float) -> list[LogEvent]:
         """Start Live Tail once the job is known, end it after the end, and pass what it
@@ -446,6 +455,24 @@ class SageMakerBackend:
                             state["secondary_status"], state.get("message", ""),
                             state.get("failure_reason"))]
 
+    def _price(self, ref: JobRef, cur: _Cursor, finishing: bool) -> None:
+        """Once the job is described: look its instance type's price up (on a thread),
+        then keep it in ``state.json`` (``hourly_price``, None when unknown).  A job that
+        ends before the answer waits a little for it, so its last state has the cost."""
+        if cur.price is not None and not cur.price.wait(PRICE_WAIT if finishing else 0):
+            return
+        state = read_json(ref.directory / "state.json")
+        if cur.price is None and "hourly_price" not in state:
+            cur.price = PriceLookup(self.session(None), ref.handle.get("region"),
+                                    state.get("instance_type"),
+                                    PriceCache(ref.directory.parent / PRICES_FILE))
+            if not cur.price.wait(PRICE_WAIT if finishing else 0):
+                return
+        if "hourly_price" not in state and cur.price is not None:
+            state["hourly_price"] = cur.price.result
+            write_json(ref.directory / "state.json", state)
+        cur.price_recorded = True
+
     # ---- control --------------------------------------------------------------------------
     def stop(self, ref: JobRef) -> None:
         with _aws_errors(f"could not stop {ref.name}"):
@@ -526,10 +553,14 @@ def _state_from(job: dict[str, Any]) -> dict[str, Any]:
         "transitions": transitions, "failure_reason": job.get("FailureReason"),
         "billable_seconds": job.get("BillableTimeInSeconds"),
         "training_seconds": job.get("TrainingTimeInSeconds"),
+        "instance_type": (job.get("ResourceConfig") or {}).get("InstanceType"),
+        "instance_count": (job.get("ResourceConfig") or {}).get("InstanceCount"),
         "final_metrics": [{"metric": m["MetricName"], "value": m["Value"]}
                           for m in job.get("FinalMetricDataList", [])]}
     if job.get("LastModifiedTime"):
         state["last_modified"] = job["LastModifiedTime"].isoformat()
+    if job.get("TrainingStartTime"):  # billing starts here
+        state["training_start"] = job["TrainingStartTime"].isoformat()
     if job["TrainingJobStatus"] in TERMINAL:
         end = job.get("TrainingEndTime") or job.get("LastModifiedTime")
         state["ended"] = end.isoformat() if end else utc_now_iso()

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 CHART_ROW_PX = 170  # height per metric
 SNAPSHOT_LINES = 30  # log lines kept in the final snapshot (the full log is on disk)
 TICK = 1.0  # seconds: the clock in the header moves even when the job is quiet
+TEXT_EVERY = 2.0  # seconds between plain-text status updates (frontends without widgets)
+TEXT_LINES = 5  # log lines in that status
 
 
 class Snapshot:
@@ -59,9 +61,15 @@ class Dashboard:
 
     def __init__(self, job: Job, rate: float = 4.0, log_lines: int = 200,
                  max_points: int = DEFAULT_MAX_POINTS, chart: str = "plotly",
-                 show: Any = None, embed: bool = False):
+                 show: Any = None, embed: bool = False, text_status: bool = False,
+                 blocking: bool = False):
         """``embed``: not displayed here; the caller places ``root`` (the form does), and
-        the snapshot ends up inside it."""
+        the snapshot ends up inside it.  ``text_status``: for frontends without widgets
+        (nbclient, papermill), the display's text and HTML are kept up to date too, at most
+        once every ``TEXT_EVERY`` seconds (an update re-renders a widget view, so never
+        where widgets are drawn).  ``blocking``: the cell waits for the job (``--wait``),
+        so the kernel would only take a click once the job is over: the buttons are off and
+        say to interrupt the kernel instead."""
         import ipywidgets as widgets
 
         self.job = job
@@ -91,6 +99,10 @@ class Dashboard:
                                             tooltip="stop following; the job keeps running")
         self.filter_box = widgets.Text(placeholder="filter the log",
                                        layout=widgets.Layout(width="18em"))
+        if blocking:
+            for button in (self.stop_button, self.detach_button):
+                button.disabled = True
+                button.tooltip = _BLOCKED_TIP[job.mode == "sagemaker"]
         self.controls = widgets.HBox([self.stop_button, self.detach_button, self.filter_box])
         self.root = widgets.VBox([self.header, self.timeline, self.chart, self.log,
                                   self.log_caption, self.controls])
@@ -101,20 +113,26 @@ class Dashboard:
 
         self._flush()  # the first state goes out with the display
         self.handle = None
+        self.text_status = text_status and not embed
+        self._texted = 0.0
         if embed:
             show = None
         elif show is None:
             from IPython.display import display as show
-        # The widget view, and the state as text and HTML for whatever shows the output
-        # without a widget manager (nbclient's saved notebook, nbviewer) until the end.
-        bundle = {**self.root._repr_mimebundle_(), "text/plain": status_text(job, 0),
-                  "text/html": panels.header_html(job)}
         if show is not None:
-            self.handle = show(bundle, raw=True, display_id=True)
+            self.handle = show(self._bundle(), raw=True, display_id=True)
         job.add_listener(self._job_changed)
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"sm_notebook-dashboard-{job.name}")
         self._thread.start()
+
+    def _bundle(self) -> dict[str, Any]:
+        """The widget view, and the state as text and HTML for whatever shows the output
+        without a widget manager (nbclient's saved notebook, nbviewer) until the end."""
+        self._texted = time.monotonic()
+        return {**self.root._repr_mimebundle_(),
+                "text/plain": status_text(self.job, TEXT_LINES if self.text_status else 0),
+                "text/html": panels.header_html(self.job)}
 
     # ---- main thread (button and filter callbacks) -------------------------------------
     def _stop(self, _button: Any) -> None:
@@ -143,6 +161,9 @@ class Dashboard:
             done = self.job.done
             with contextlib.suppress(Exception):  # a dashboard must never take a job down
                 self._flush()
+                if self.text_status and self.handle is not None and not done \
+                        and time.monotonic() - self._texted >= TEXT_EVERY:
+                    self.handle.update(self._bundle(), raw=True)
             if done:
                 self._finish()
                 return
@@ -236,6 +257,12 @@ class Dashboard:
 
 def _axis_ref(index: int) -> str:
     return f"y{index + 1}" if index else "y"
+
+
+_BLOCKED_TIP = {  # by "is it a cloud job": what interrupting a --wait cell does
+    False: "the cell waits for this job (--wait): interrupt the kernel (■) to stop it",
+    True: "the cell waits for this job (--wait): interrupt the kernel (■), then job.stop() "
+          "stops it (an interrupt alone leaves it running)"}
 
 
 def _stop_tip(job: Job) -> str:

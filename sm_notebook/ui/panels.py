@@ -1,8 +1,8 @@
 """The dashboard's panels as HTML strings (pure: no widgets), shared by the live dashboard
 and the static snapshot that replaces it when the job ends.
 
-- header: name, mode, image, instances, status badge, secondary status, times, and the
-  failure reason first when there is one;
+- header: name, mode, image, instances, status badge, secondary status, times, the cost
+  estimate where the price is known, and the failure reason first when there is one;
 - timeline: the secondary-status transitions with how long each took;
 - log: the last lines, each host in its own colour, errors and tracebacks marked, a
   filter, and where the full log is.
@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..events import iso_to_epoch
+from ..pricing import format_usd
 from .static_chart import colour
 from .text import STATUS_COLOURS, _clock
 
@@ -44,6 +45,13 @@ def header_html(job: Job) -> str:
               f"elapsed {_clock(job.elapsed())}"]
     if state.get("billable_seconds") is not None:
         parts.append(f"billable {_clock(state['billable_seconds'])}")
+    cost = job.cost
+    if cost is not None:
+        tip = (f"on-demand list price {format_usd(state['hourly_price'])} per instance-hour "
+               f"× {state.get('instance_count') or spec.instance_count}; storage, data "
+               "transfer, warm pools and discounts are not counted")
+        parts.append(f'<span class="smnb-cost" title="{html.escape(tip, quote=True)}">'
+                     f"≈ {format_usd(cost)}</span>")
     parts.append(f"{job.line_count:,} lines")
     head = " · ".join(parts)
     failure = ""

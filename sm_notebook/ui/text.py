@@ -12,6 +12,8 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from ..pricing import format_usd
+
 if TYPE_CHECKING:
     from ..job import Job
 
@@ -38,6 +40,9 @@ def summary_line(job: Job) -> str:
     """``name · mode · status (secondary) · elapsed · lines · metrics``."""
     parts = [job.name, job.mode, f"{job.status} ({job.secondary_status})",
              _clock(job.elapsed()), f"{job.line_count:,} lines"]
+    cost = job.cost
+    if cost is not None:
+        parts.insert(4, f"≈ {format_usd(cost)}")
     metrics = latest_metrics(job)
     if metrics:
         parts.append(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
