@@ -11,6 +11,7 @@ with plain boto3 against the same server.  Calls are counted on the server.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -114,13 +115,17 @@ def run(seconds: float) -> Result:
     from IPython import get_ipython
     from IPython.testing.globalipapp import start_ipython
     from moto.server import ThreadedMotoServer
+    from pricing_service import PriceListService, product
     from sagemaker_service import CallCounter, LiveTail, Service
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    prices = PriceListService([product("us-east-1", "Train:ml.m5.xlarge", 0.23, "BENCH")])
     saved = dict(os.environ)
     os.environ.update({"AWS_ENDPOINT_URL": f"http://{host}:{port}",
+                       "AWS_ENDPOINT_URL_PRICING": prices.endpoint,  # moto has no price list
                        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                        "AWS_DEFAULT_REGION": "us-east-1"})
     live = LiveTail()  # StartLiveTail as CloudWatch streams it: an update a second
@@ -150,6 +155,7 @@ def run(seconds: float) -> Result:
         counter.restore()
         live.restore()
         server.stop()
+        prices.close()
         os.environ.clear()
         os.environ.update(saved)
     ours, v2 = results["sm_notebook"], results["v2"]

@@ -231,9 +231,27 @@ class SmTrainMagics(Magics):
         def check(line: str) -> list[tuple[str, str]]:
             try:
                 checked, _ = parse(line)
-            except UsageError as exc:
+                image_uri(checked)  # an alias the region or instance has no image for
+            except (UsageError, SpecError) as exc:
                 return [errors_of(str(exc))]
             return self.missing(checked)
+
+        def image_uri(checked: TrainingSpec) -> str | None:
+            """The URI an image alias stands for where the job will run, or None."""
+            from . import images
+
+            region = checked.region or self.region or _configured_region()
+            if not checked.image or not images.is_alias(checked.image) or not region:
+                return None
+            return images.resolve(checked.image, region, checked.effective_instance_type)
+
+        def image_note(line: str) -> str:
+            try:
+                checked, _ = parse(line)
+                uri = image_uri(checked)
+            except (UsageError, SpecError):
+                return ""
+            return f"→ {uri}" if uri else ""
 
         def launch_line(line: str, form: Any) -> None:
             import ipywidgets as widgets
@@ -247,7 +265,7 @@ class SmTrainMagics(Magics):
                 except (UsageError, SmNotebookError) as exc:
                     print(f"{type(exc).__name__}: {exc}")
 
-        form = self.form = TrainingForm(values, check, launch_line)
+        form = self.form = TrainingForm(values, check, launch_line, image_note)
         from IPython.display import display
 
         display(form.root)
@@ -525,3 +543,10 @@ def unregister(shell: Any) -> None:
         manager.magics["line"].pop(name, None)
     manager.registry.pop("SmTrainMagics", None)
     shell.configurables[:] = [c for c in shell.configurables if not isinstance(c, SmTrainMagics)]
+
+
+def _configured_region() -> str | None:
+    """The region boto3 would use (``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_config_variable("region")

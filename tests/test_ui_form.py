@@ -103,3 +103,20 @@ def test_headless_a_complete_form_line_launches_and_an_incomplete_one_says_why(i
     assert ip.user_ns["job"].status == "Completed"
     with pytest.raises(UsageError, match=r"^--form: no interactive frontend.*--image"):
         ip.run_cell_magic("sm_train", "job --form --mode container", CELL)
+
+
+def test_an_image_alias_shows_the_image_it_stands_for_in_the_region(
+        ip, interactive, monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    form = open_form(ip, interactive, f"job --mode sagemaker --image pytorch:2.8 --role {ROLE} "
+                                      "--instance-type ml.g5.xlarge --form")
+    assert ("→ 763104351884.dkr.ecr.eu-west-1.amazonaws.com/pytorch-training:2.8.0-gpu-py312"
+            in form.marks["image"].value)
+    form.instance_type.value = "ml.m5.xlarge"  # the processor follows the instance
+    assert "pytorch-training:2.8.0-cpu-py312" in form.marks["image"].value
+    form.image.value = "pytorch:0.1"
+    assert "pytorch 0.1 is not a version sm_notebook knows" in form.marks["image"].value
+    assert form.launch_button.disabled
+    form.image.value = "my-registry/my-image:1"  # any image name stands for itself
+    assert form.marks["image"].value == "" and not form.launch_button.disabled

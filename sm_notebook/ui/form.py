@@ -32,6 +32,7 @@ ADVANCED = ("max_run", "spot", "max_wait", "checkpoint_s3", "keep_alive", "envir
             "metrics", "role", "output", "distribution", "extra")  # fields under "advanced"
 _OPTION = re.compile(r"(--[a-z][a-z0-9-]*)")
 _RED = "#cf222e"
+_MUTED = "#57606a"
 
 
 def image_suggestions() -> list[str]:
@@ -58,12 +59,14 @@ class TrainingForm:
     """Fields for a job, kept checked against the magic's parser."""
 
     def __init__(self, values: FormValues, check: Callable[[str], list[tuple[str, str]]],
-                 launch: Callable[[str, TrainingForm], None]):
+                 launch: Callable[[str, TrainingForm], None],
+                 image_note: Callable[[str], str] | None = None):
         """``check(line)`` gives the (option, reason) pairs the line is refused for;
-        ``launch(line, form)`` runs it."""
+        ``launch(line, form)`` runs it; ``image_note(line)`` says what the image stands
+        for (an alias's URI in the region), shown under a valid image."""
         import ipywidgets as w
 
-        self._check, self._launch_line = check, launch
+        self._check, self._launch_line, self._image_note = check, launch, image_note
         self._building = True
         self.w = w
         self.errors: dict[str, str] = {}
@@ -244,6 +247,10 @@ class TrainingForm:
         self.line_view.value = (f'<div class="smnb-line">equivalent line: <code>'
                                 f"{html.escape(self.line)}</code></div>")
         self._mark(errors)
+        if "image" not in errors and self._image_note is not None:
+            note = self._image_note(self.line)
+            self.marks["image"].value = (f'<span class="smnb-note" style="color:{_MUTED}">'
+                                         f"{html.escape(note)}</span>" if note else "")
         self.launch_button.disabled = bool(errors)
         return not errors
 
