@@ -621,9 +621,10 @@ def test_with_network_isolation_the_code_is_uploaded_as_the_code_channel(ip, ser
 
 
 def test_the_sagemaker_notebook_runs_against_the_service(service, jobs_dir, tmp_path,
-                                                         monkeypatch):
+                                                         monkeypatch, price_list):
     from test_notebooks import ROOT, execute, outputs_text
 
+    price_list.products.append(product("us-east-1", "Train:ml.m5.large", 0.115, "LARGE"))
     monkeypatch.setenv("SMNB_ROLE", ROLE)
     monkeypatch.setenv("SMNB_JOB_NAME", "notebook-demo")
     service.play("notebook-demo", [
@@ -641,3 +642,4 @@ def test_the_sagemaker_notebook_runs_against_the_service(service, jobs_dir, tmp_
     assert re.search(r"\('Completed',\s+61,\s+'s3://sagemaker-us-east-1-123456789012/"
                      r"notebook-demo/output/model.tar.gz'\)", text)
     assert "notebook-demo" in text  # %sm_jobs lists it
+    assert "≈ $0.002" in text  # the snapshot's cost: 61 billable seconds at $0.115 an hour
