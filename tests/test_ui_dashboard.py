@@ -143,11 +143,15 @@ def test_a_100000_line_job_is_flushed_a_few_times_a_second_in_bounded_messages(i
     assert sum(t.total for t in board.series.traces()) == 100_000  # every point seen
 
 
-def test_stop_stops_the_job_and_detach_leaves_it_running(ip, comms):
+def test_stop_stops_the_job_and_detach_leaves_it_running(ip, comms, monkeypatch):
     job = start(ip, "stopped", "import time\nprint('up', flush=True)\ntime.sleep(60)\n")
     board = Dashboard(job, show=Handle())
+    asked, stop = [], job.stop
+    monkeypatch.setattr(job, "stop", lambda: (asked.append(1), stop()))
     board.stop_button.click()
+    board.stop_button.click()  # a double click: both reach the kernel
     assert job.wait(timeout=60) == "Stopped"
+    assert asked == [1]
     assert board.stop_button.description == "Stopping"
 
     other = start(ip, "detached", "import time\nprint('up', flush=True)\ntime.sleep(60)\n")

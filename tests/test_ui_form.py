@@ -86,7 +86,9 @@ def test_launch_runs_the_shown_line_and_the_dashboard_takes_the_form_s_place(
         ip, interactive):
     form = open_form(ip, interactive, "job --form --hp epochs=2")
     form.launch_button.click()
+    form.launch_button.click()  # a double click: both reach the kernel
     job = ip.user_ns["job"]
+    assert len(interactive.registry.names()) == 1  # one job
     assert job.wait(timeout=60) == "Completed"
     board = interactive.boards[job.name]
     assert board.wait_finished(timeout=10)

@@ -136,6 +136,8 @@ class Dashboard:
 
     # ---- main thread (button and filter callbacks) -------------------------------------
     def _stop(self, _button: Any) -> None:
+        if self.stop_button.disabled:  # a second click of a double click
+            return
         self.stop_button.disabled = True
         self.stop_button.description = "Stopping"
         self.job.stop()

@@ -111,6 +111,7 @@ class TrainingForm:
         self.extra = w.Text(values.extra, description="other options",
                             layout=w.Layout(width="36em"))
         self.waits = values.wait  # kept for the line; a launched form never blocks
+        self.launched = False
         self.line_view = w.HTML()
         self.launch_button = w.Button(description="Launch", button_style="primary",
                                       icon="play", disabled=True)
@@ -264,8 +265,11 @@ class TrainingForm:
             self.advanced.selected_index = 0
 
     def _launch(self, _button: Any) -> None:
-        if not self.validate():
+        """Once: a double click sends two clicks before the browser hears of the first,
+        and the kernel would take both."""
+        if self.launched or not self.validate():
             return
+        self.launched = True
         self.launch_button.disabled = True
         self._launch_line(self.line, self)
 
