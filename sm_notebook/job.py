@@ -98,14 +98,9 @@ class Job:
         """Estimated USD for the job's instances: billable time (the time since training
         started, while it runs) × instance count × ``hourly_price``; storage, transfer and
         discounts are not counted.  None when the price is not known."""
-        from .pricing import training_cost
+        from .pricing import state_cost
 
-        state = self.describe()
-        start, end = state.get("training_start"), state.get("ended")
-        return training_cost(
-            state.get("hourly_price"), state.get("instance_count") or self.spec.instance_count,
-            state.get("billable_seconds"), iso_to_epoch(start) if start else None,
-            iso_to_epoch(end) if end else None, time.time())
+        return state_cost(self.describe(), self.spec.instance_count, time.time())
 
     @property
     def transitions(self) -> list[dict[str, Any]]:

@@ -399,8 +399,8 @@ class SmTrainMagics(Magics):
         for key, value in filters.items():
             rows = [r for r in rows if str(r.get(key)) == value]
         columns = ["name", "mode", "status", "secondary_status", "created", "duration",
-                   "instance_type", "instance_count", "model_artifacts", "failure_reason",
-                   "directory"]
+                   "instance_type", "instance_count", "cost_usd", "model_artifacts",
+                   "failure_reason", "directory"]
         frame = pd.DataFrame(rows, columns=[c for c in columns if c != "duration"])
         created = pd.to_datetime(frame["created"], utc=True, format="ISO8601")
         ended = pd.to_datetime(pd.DataFrame(rows, columns=["ended"])["ended"], utc=True,

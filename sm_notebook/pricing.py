@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .events import iso_to_epoch
 from .registry import read_json, write_json
 
 SERVICE_CODE = "AmazonSageMaker"
@@ -73,6 +74,16 @@ def training_cost(hourly: float | None, count: int, billable_seconds: float | No
     else:
         seconds = max(0.0, (ended or now) - started)
     return seconds * max(count, 1) * hourly / 3600.0
+
+
+def state_cost(state: dict[str, Any], count: int, now: float) -> float | None:
+    """``training_cost`` from a job's ``state.json`` (``hourly_price``, ``billable_seconds``,
+    ``training_start``, ``ended``, ``instance_count``)."""
+    start, end = state.get("training_start"), state.get("ended")
+    return training_cost(state.get("hourly_price"), state.get("instance_count") or count,
+                         state.get("billable_seconds"),
+                         iso_to_epoch(start) if start else None,
+                         iso_to_epoch(end) if end else None, now)
 
 
 def format_usd(amount: float) -> str:

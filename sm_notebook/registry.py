@@ -97,7 +97,11 @@ class Registry:
         return sorted(p.name for p in self.root.iterdir() if (p / "job.json").is_file())
 
     def records(self) -> list[dict[str, Any]]:
-        """One summary per job (for ``%sm_jobs``), newest first."""
+        """One summary per job (for ``%sm_jobs``), newest first; ``cost_usd`` is the
+        estimate where the price is known (sagemaker mode)."""
+        from .pricing import state_cost  # it reads and writes JSON through this module
+
+        now = datetime.now(UTC).timestamp()
         rows = []
         for name in self.names():
             meta = read_json(self.root / name / "job.json")
@@ -113,6 +117,7 @@ class Registry:
                 "instance_type": spec.get("instance_type")
                 or default_instance_type(meta.get("mode", "local")),
                 "instance_count": spec.get("instance_count", 1),
+                "cost_usd": state_cost(state, spec.get("instance_count", 1), now),
                 "model_artifacts": state.get("model_artifacts"),
                 "failure_reason": state.get("failure_reason"),
                 "directory": str(self.root / name),

@@ -156,7 +156,9 @@ def test_jobs_are_listed_newest_first_with_status_and_duration(ip):
     frame = ip.run_line_magic("sm_jobs", "")
     assert list(frame.columns) == ["name", "mode", "status", "secondary_status", "created",
                                    "duration", "instance_type", "instance_count",
-                                   "model_artifacts", "failure_reason", "directory"]
+                                   "cost_usd", "model_artifacts", "failure_reason",
+                                   "directory"]
+    assert frame["cost_usd"].isna().all()  # local jobs: nothing billed
     assert frame["name"].tolist() == ["second-job", "first-job"]
     assert frame["status"].tolist() == ["Failed", "Completed"]
     assert (frame["duration"].dt.total_seconds() >= 0).all()

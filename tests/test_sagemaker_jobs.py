@@ -154,6 +154,9 @@ def test_the_cost_is_estimated_from_the_price_list_and_shown_in_the_header(
     again = train(ip, "priced-again", "--instance-type ml.m5.xlarge --wait")
     assert again.cost == pytest.approx(60 * 0.23 / 3600)
     assert len(price_list.requests) == 1  # the price was kept on disk
+    listed = ip.run_line_magic("sm_jobs", "").set_index("name")["cost_usd"]
+    assert listed["priced"] == pytest.approx(job.cost)
+    assert listed["priced-again"] == pytest.approx(again.cost)
 
 
 def test_a_price_list_that_cannot_answer_leaves_the_cost_out_quietly(
