@@ -56,10 +56,6 @@ class PriceLookup:
         threading.Thread(target=self._ask, args=(session, region, instance_type, cache),
                          daemon=True, name=f"sm_notebook-price-{instance_type}").start()
 
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
     def wait(self, timeout: float) -> bool:
         """Whether the answer is in, after waiting up to ``timeout`` seconds for it."""
         return self._done.wait(timeout) if timeout > 0 else self._done.is_set()

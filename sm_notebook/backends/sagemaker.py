@@ -459,18 +459,19 @@ class SageMakerBackend:
         """Once the job is described: look its instance type's price up (on a thread),
         then keep it in ``state.json`` (``hourly_price``, None when unknown).  A job that
         ends before the answer waits a little for it, so its last state has the cost."""
-        if cur.price is not None and not cur.price.wait(PRICE_WAIT if finishing else 0):
-            return
-        state = read_json(ref.directory / "state.json")
-        if cur.price is None and "hourly_price" not in state:
+        if cur.price is None:
+            state = read_json(ref.directory / "state.json")
+            if "hourly_price" in state:  # a re-attached job: known already
+                cur.price_recorded = True
+                return
             cur.price = PriceLookup(self.session(None), ref.handle.get("region"),
                                     state.get("instance_type"),
                                     PriceCache(ref.directory.parent / PRICES_FILE))
-            if not cur.price.wait(PRICE_WAIT if finishing else 0):
-                return
-        if "hourly_price" not in state and cur.price is not None:
-            state["hourly_price"] = cur.price.result
-            write_json(ref.directory / "state.json", state)
+        if not cur.price.wait(PRICE_WAIT if finishing else 0):
+            return
+        state = read_json(ref.directory / "state.json")
+        state["hourly_price"] = cur.price.result
+        write_json(ref.directory / "state.json", state)
         cur.price_recorded = True
 
     # ---- control --------------------------------------------------------------------------

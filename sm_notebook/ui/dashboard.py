@@ -102,7 +102,7 @@ class Dashboard:
         if blocking:
             for button in (self.stop_button, self.detach_button):
                 button.disabled = True
-                button.tooltip = _BLOCKED_TIP[job.mode == "sagemaker"]
+                button.tooltip = _blocked_tip(job)
         self.controls = widgets.HBox([self.stop_button, self.detach_button, self.filter_box])
         self.root = widgets.VBox([self.header, self.timeline, self.chart, self.log,
                                   self.log_caption, self.controls])
@@ -261,10 +261,12 @@ def _axis_ref(index: int) -> str:
     return f"y{index + 1}" if index else "y"
 
 
-_BLOCKED_TIP = {  # by "is it a cloud job": what interrupting a --wait cell does
-    False: "the cell waits for this job (--wait): interrupt the kernel (■) to stop it",
-    True: "the cell waits for this job (--wait): interrupt the kernel (■), then job.stop() "
-          "stops it (an interrupt alone leaves it running)"}
+def _blocked_tip(job: Job) -> str:
+    """What interrupting a ``--wait`` cell does to its job."""
+    tip = "the cell waits for this job (--wait): interrupt the kernel (■)"
+    if job.mode == "sagemaker":
+        return f"{tip}, then job.stop() stops it (an interrupt alone leaves it running)"
+    return f"{tip} to stop it"
 
 
 def _stop_tip(job: Job) -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..events import iso_to_epoch
-from ..pricing import format_usd
+from ..pricing import format_usd, state_cost
 from .static_chart import colour
 from .text import STATUS_COLOURS, _clock
 
@@ -45,7 +46,7 @@ def header_html(job: Job) -> str:
               f"elapsed {_clock(job.elapsed())}"]
     if state.get("billable_seconds") is not None:
         parts.append(f"billable {_clock(state['billable_seconds'])}")
-    cost = job.cost
+    cost = state_cost(state, spec.instance_count, time.time())  # job.cost, state read once
     if cost is not None:
         tip = (f"on-demand list price {format_usd(state['hourly_price'])} per instance-hour "
                f"× {state.get('instance_count') or spec.instance_count}; storage, data "
