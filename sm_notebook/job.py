@@ -30,6 +30,7 @@ POLL_MIN, POLL_MAX = 0.01, 0.1
 # Until the first line arrives (at most this long) the job is polled faster: that line is
 # what the user waits for after launching.
 POLL_FIRST_LINE_MAX, FIRST_LINE_WINDOW = 0.02, 10.0
+CATCH_UP_TIMEOUT = 30.0  # seconds an attach may spend reading what an ended job left
 
 
 class Job:
@@ -61,6 +62,7 @@ class Job:
         self._detached = threading.Event()
         self._listeners: list[Callable[[Job], None]] = []
         self._thread: threading.Thread | None = None
+        self._cursor: Any = None
 
     # ---- public handle ------------------------------------------------------------------
     @property
@@ -210,20 +212,43 @@ class Job:
         self._listeners.append(listener)
 
     # ---- pump ----------------------------------------------------------------------------
+    def catch_up(self, timeout: float = CATCH_UP_TIMEOUT) -> bool:
+        """Poll in the caller's thread while the job reports that it has ended, until all
+        it left is read: a job attached after its end is returned with its final status,
+        log and metrics, not as Starting.  A running job is left to the pump (which goes
+        on from here).  True when the job is done."""
+        deadline = time.monotonic() + timeout
+        try:
+            batch = self._poll()
+            while self.status in TERMINAL and not batch.done and time.monotonic() < deadline:
+                time.sleep(POLL_MIN)
+                batch = self._poll()
+        except Exception:  # the pump polls again, and reports what goes wrong
+            return False
+        if batch.done:
+            self._end()
+        return batch.done
+
+    def _poll(self) -> Batch:
+        batch = self._backend.poll(self._ref, self._cursor)
+        self._cursor = batch.cursor
+        self.apply(batch)
+        return batch
+
     def start(self) -> Job:
+        if self.done:  # caught up already (an attach after the end)
+            return self
         self._thread = threading.Thread(target=self._pump, name=f"sm_notebook-{self.name}",
                                         daemon=True)
         self._thread.start()
         return self
 
     def _pump(self) -> None:
-        cursor, delay = None, POLL_MIN
+        delay = POLL_MIN
         eager_until = time.monotonic() + FIRST_LINE_WINDOW
         try:
             while not self._detached.is_set():
-                batch = self._backend.poll(self._ref, cursor)
-                cursor = batch.cursor
-                self.apply(batch)
+                batch = self._poll()
                 if batch.done:
                     break
                 busy = batch.logs or batch.statuses
@@ -236,10 +261,13 @@ class Job:
             self.status, self.secondary_status = "Failed", "Failed"
             self.failure_reason = f"sm_notebook lost track of the job: {exc!r}"
         finally:
-            with contextlib.suppress(Exception):
-                self._backend.release(cursor)
-            self._done.set()
-            self._notify()
+            self._end()
+
+    def _end(self) -> None:
+        with contextlib.suppress(Exception):
+            self._backend.release(self._cursor)
+        self._done.set()
+        self._notify()
 
     def apply(self, batch: Batch) -> None:
         """Fold a batch of events into the job's state (pump thread)."""

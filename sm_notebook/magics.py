@@ -293,7 +293,7 @@ class SmTrainMagics(Magics):
         self.jobs[name] = job
         return job
 
-    def _show(self, job: Any, launch: Any, form: Any = None) -> None:
+    def _show(self, job: Any, launch: Any, form: Any = None, verb: str = "started") -> None:
         if self.in_kernel or form is not None:
             if form is not None or (self.dashboard == "widgets" and not launch.quiet):
                 from .ui.dashboard import Dashboard
@@ -317,7 +317,27 @@ class SmTrainMagics(Magics):
             handle = (f"{launch.variable}.status, {launch.variable}.wait(), "
                       f"{launch.variable}.logs()" if launch.variable else
                       f"job = %sm_attach {job.name} gives its handle")
-            print(f"started {job.mode} job {job.name}; {handle}")
+            print(f"{verb} {job.mode} job {job.name}; {handle}")
+
+    def _show_ended(self, job: Any) -> None:
+        """A job attached after its end: its final state at once, with no live view to
+        start and tear down."""
+        if not self.in_kernel:
+            from .ui.text import final_lines, summary_line
+
+            print("\n".join([f"attached to a finished job: {summary_line(job)}",
+                             *final_lines(job)]))
+            return
+        from IPython.display import display
+
+        if self.dashboard == "widgets":
+            from .ui.dashboard import final_snapshot
+
+            display(final_snapshot(job, self.dashboard_lines, self.chart_points))
+        else:
+            from .ui.text import StatusView
+
+            display(StatusView(job, self.status_lines))
 
     def _wait(self, job: Any, launch: Any) -> None:
         printed = 0
@@ -437,13 +457,16 @@ class SmTrainMagics(Magics):
         job = Job(spec, name, directory, backend, ref, log_window=self.log_window,
                   created=meta.get("created"))
         self.jobs[name] = job
+        if job.catch_up():  # it had ended: the handle is final on return
+            self._show_ended(job)
+            return job
 
         class _Launch:
             quiet = False
             wait = False
             variable = None
 
-        self._show(job, _Launch())
+        self._show(job, _Launch(), verb="attached to")
         return job
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -339,3 +340,56 @@ def test_big_files_in_the_code_are_pointed_out(ip, run_dir, capsys):
 
     assert ("note: the code holds 1 file(s) over 50 MB (data.csv: 60 MB), shipped with every "
             "job; data belongs in --input") in capsys.readouterr().out
+
+
+def test_an_argparse_error_is_the_failure_reason_with_the_exit_code(ip):
+    cell = ("import argparse\nparser = argparse.ArgumentParser()\n"
+            "parser.add_argument('--epochs', type=int)\nparser.parse_args(['--epochs', 'many'])\n")
+    with pytest.raises(JobFailedError):
+        train(ip, "--wait", cell)
+    assert ip.user_ns["job"].failure_reason == (
+        "AlgorithmError: train.py: error: argument --epochs: invalid int value: 'many'; "
+        "exit code 2")
+
+
+def test_a_hard_coded_opt_ml_path_is_pointed_out_at_launch_and_in_the_failure(ip, capsys):
+    hint = "local mode points SM_* at the job folder; /opt/ml paths need --mode container"
+    cell = "import os\nrows = open('/opt/ml/input/data/train/data.csv').read()\n"
+    with pytest.raises(JobFailedError):
+        train(ip, "--wait", cell)
+    assert f"note: train.py, line 2 names /opt/ml: {hint}\n" in capsys.readouterr().out
+    assert ip.user_ns["job"].failure_reason == (
+        "AlgorithmError: FileNotFoundError: [Errno 2] No such file or directory: "
+        f"'/opt/ml/input/data/train/data.csv' (train.py, line 2); exit code 1 — {hint}")
+
+    fine = ("import os  # data sits in /opt/ml/input on SageMaker\n"
+            "print(os.environ.get('SM_MODEL_DIR', '/opt/ml/model'))\n")
+    train(ip, "--wait", fine)
+    assert "names /opt/ml" not in capsys.readouterr().out  # the SM_* default works here
+
+
+@pytest.mark.parametrize(("end", "status", "reason"), [
+    ("", "Completed", None),
+    ("raise SystemExit('broken')\n", "Failed", "AlgorithmError: broken; exit code 1"),
+])
+def test_attach_to_a_finished_job_shows_its_final_state_at_once(ip, capsys, end, status,
+                                                                 reason):
+    cell = f"print('loss=0.5')\nprint('loss=0.25')\n{end}"
+    magics = ip.magics_manager.registry["SmTrainMagics"]
+    with contextlib.suppress(JobFailedError):
+        train(ip, "--job-name ended --metric loss='loss=([0-9.]+)' --wait", cell)
+    magics.jobs.clear()  # as a restarted kernel has no handle
+    del ip.user_ns["job"]
+    capsys.readouterr()
+
+    job = ip.run_line_magic("sm_attach", "ended")
+
+    assert (job.done, job.status, job.secondary_status) == (True, status, status)
+    assert [e.message for e in job.recent_lines()][:2] == ["loss=0.5", "loss=0.25"]
+    assert list(job.logs().message) == [e.message for e in job.recent_lines()]
+    assert list(job.metrics().value) == [0.5, 0.25]
+    assert job.failure_reason == reason
+    out = capsys.readouterr().out
+    assert "started" not in out
+    assert out.startswith(f"attached to a finished job: ended · local · {status} ({status})")
+    assert f"log: {job.log_path}" in out

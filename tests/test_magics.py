@@ -208,3 +208,27 @@ def test_a_vpc_and_network_isolation_reach_the_request_with_the_code_as_a_channe
     assert request["InputDataConfig"][-1]["ChannelName"] == "code"
     assert "upload  s3://sagemaker-us-east-1-<account>/isolated/input/code/sourcedir.tar.gz" \
         in out.stdout
+
+
+@pytest.mark.parametrize("dashboard", ["widgets", "text"])
+def test_attach_in_a_kernel_to_a_finished_job_shows_its_final_snapshot_at_once(
+        ip, monkeypatch, dashboard):
+    ip.run_cell_magic("sm_train", "--job-name over --metric acc='acc=([0-9.]+)' --wait",
+                      "print('acc=0.9')\n")
+    magics = ip.magics_manager.registry["SmTrainMagics"]
+    magics.jobs.clear()  # a restarted kernel
+    monkeypatch.setattr(type(magics), "in_kernel", True)
+    monkeypatch.setattr(magics, "dashboard", dashboard)
+
+    with capture_output() as shown:
+        job = ip.run_line_magic("sm_attach", "over")
+
+    assert job.status == "Completed" and job.done
+    assert "over" not in magics.boards  # no live dashboard to start and tear down
+    assert shown.stdout == ""
+    [output] = shown.outputs
+    assert "application/vnd.jupyter.widget-view+json" not in output.data
+    assert output.data["text/plain"].startswith("over · local · Completed (Completed)")
+    assert "acc=0.9" in output.data["text/plain"]
+    if dashboard == "widgets":  # the dashboard's own final snapshot, chart included
+        assert "smnb-snapshot" in output.data["text/html"] and "<svg" in output.data["text/html"]

@@ -646,3 +646,30 @@ def test_the_sagemaker_notebook_runs_against_the_service(service, jobs_dir, tmp_
                      r"notebook-demo/output/model.tar.gz'\)", text)
     assert "notebook-demo" in text  # %sm_jobs lists it
     assert "≈ $0.002" in text  # the snapshot's cost: 61 billable seconds at $0.115 an hour
+
+
+def test_attach_to_a_job_that_ended_elsewhere_is_final_on_return(ip, service, capsys):
+    service.play("ended-while-away", [
+        status("InProgress", "Training", "Training in progress"),
+        logs("algo-1", "loss=0.9", "loss=0.3"),
+        pause(0.3),
+        status("Failed", "Failed", "Training job failed",
+               failure="AlgorithmError: ValueError: bad shard, exit code: 1"),
+    ])
+    job = train(ip, "ended-while-away", "--quiet")
+    job.detach()  # the kernel went away while the job still ran
+    ip.magics_manager.registry["SmTrainMagics"].jobs.clear()
+    for thread in service.threads:
+        thread.join(timeout=60)  # the service finishes the job meanwhile
+    capsys.readouterr()
+
+    began = time.monotonic()
+    again = ip.run_line_magic("sm_attach", "ended-while-away")
+
+    assert time.monotonic() - began < 5
+    assert (again.done, again.status) == (True, "Failed")
+    assert again.failure_reason == "AlgorithmError: ValueError: bad shard, exit code: 1"
+    assert list(again.logs().message) == ["loss=0.9", "loss=0.3"]
+    out = capsys.readouterr().out
+    assert "started" not in out
+    assert out.startswith("attached to a finished job: ended-while-away · sagemaker · Failed")

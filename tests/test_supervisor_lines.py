@@ -236,3 +236,16 @@ def test_no_traceback_gives_no_reason():
     assert failure_from_traceback(["just output", "exit"], "train.py") is None
     assert failure_from_traceback([], "train.py") is None
     assert failure_from_traceback(["Traceback (most recent call last):"], "train.py") is None
+
+
+def test_without_a_traceback_the_last_error_line_is_the_detail():
+    from sm_notebook.runtime.supervisor import last_error_line
+
+    usage = ["usage: train.py [-h] [--boolean BOOLEAN]",
+             "train.py: error: argument --boolean: invalid <lambda> value: 'True'  "]
+    assert last_error_line(usage) == (
+        "train.py: error: argument --boolean: invalid <lambda> value: 'True'")
+    assert last_error_line(["loading", "  disk full  ", ""]) == "disk full"
+    own = ["[rank0]: ERROR: no data", "sm_notebook: algo-1 exited with code 1; stopping"]
+    assert last_error_line(own) == "ERROR: no data"
+    assert last_error_line(["", "  "]) is None

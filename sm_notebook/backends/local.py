@@ -24,7 +24,7 @@ from ..errors import SmNotebookError, SpecError
 from ..events import LogEvent, StatusEvent, gc_paused, utc_now_iso
 from ..registry import read_json, write_json
 from ..runtime.launcher import gpu_count as _gpu_count
-from ..runtime.supervisor import STOP_REQUEST
+from ..runtime.supervisor import OPT_ML, OPT_ML_HINT, STOP_REQUEST
 from ..spec import TrainingSpec, _resolve
 from .base import Batch, JobRef
 
@@ -74,7 +74,7 @@ class LocalBackend:
                                 f"{', '.join(missing)}; install them with: "
                                 f"{pip_command(python, missing)}",
                                 "the packages installed (local mode never installs them)")
-        return []
+        return opt_ml_notes(spec, base)
 
     def script_run(self, spec: TrainingSpec, name: str, directory: Path) -> contract.ScriptRun:
         layout = contract.Layout(directory / "opt" / "ml")
@@ -152,6 +152,7 @@ class LocalBackend:
             "max_run": spec.max_run,
             "stop_grace": self.stop_grace,
             "copy_artifacts_to": output_dir,
+            "opt_ml_in_job_folder": True,  # a failure naming /opt/ml gets OPT_ML_HINT
         })
         return self.launch(directory, [str(SUPERVISOR)], "Starting the local process", notes)
 
@@ -290,6 +291,30 @@ def parse_records(data: bytes) -> list[LogEvent]:
     with gc_paused():
         split = [rec.split("\t", 3) for rec in data.decode("utf-8", "replace").split("\n")]
         return [LogEvent(p[0], p[1], p[3], p[2]) for p in split if len(p) == 4]
+
+
+def opt_ml_notes(spec: TrainingSpec, base: Path) -> list[str]:
+    """A script written for a container (``/opt/ml/...`` hard-coded, as the V3 SDK's local
+    example does) fails here with a bare FileNotFoundError: said before it runs.  Comments
+    and lines reading an ``SM_*`` variable (``os.environ.get("SM_MODEL_DIR",
+    "/opt/ml/model")``, which works anywhere) do not count."""
+    for number, line in enumerate(_entry_source(spec, base).splitlines(), 1):
+        code = line.split("#", 1)[0]
+        if OPT_ML.search(code) and "SM_" not in code:
+            return [f"{spec.entry_script}, line {number} names /opt/ml: {OPT_ML_HINT}"]
+    return []
+
+
+def _entry_source(spec: TrainingSpec, base: Path) -> str:
+    """The entry script's text: the cell, or the file of ``--source-dir``."""
+    if spec.has_script:
+        return spec.cell
+    if not spec.source_dir:
+        return ""
+    try:
+        return (_resolve(base, spec.source_dir) / spec.entry_script).read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def _check_interpreter(python: str) -> None:

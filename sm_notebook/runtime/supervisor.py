@@ -188,6 +188,25 @@ def _frame_file(line: str) -> str | None:
     return Path(m.group(1)).name if m else None
 
 
+_ERROR_WORD = re.compile(r"error|Error|ERROR")
+OWN_LINE_PREFIX = "sm_notebook: "  # lines the supervisors write themselves
+
+
+def last_error_line(lines: list[str]) -> str | None:
+    """The last stderr line that reads as an error (else the last non-empty one), as the
+    training toolkit's ``ExecuteUserScriptError`` quotes it: an argparse exit (code 2)
+    says only ``train.py: error: argument ...``, with no traceback."""
+    lines = [_RANK_PREFIX.sub("", line).strip() for line in lines]
+    lines = [line for line in lines if line and not line.startswith(OWN_LINE_PREFIX)]
+    return next((ln for ln in reversed(lines) if _ERROR_WORD.search(ln)),
+                lines[-1] if lines else None)
+
+
+# ``/opt/ml`` itself, not a job folder's ``.../<job>/opt/ml`` (local mode's tree)
+OPT_ML = re.compile(r"(?:^|[\s'\"(\[=:,])/opt/ml(?![\w.-])")
+OPT_ML_HINT = "local mode points SM_* at the job folder; /opt/ml paths need --mode container"
+
+
 class Supervisor:
     def __init__(self, job_dir: Path):
         self.job_dir = job_dir
@@ -378,14 +397,18 @@ class Supervisor:
                 return text[:FAILURE_REASON_CHARS]
         if code in (-signal.SIGKILL, 137):
             return "OutOfMemory: Process killed by SIGKILL (exit code 137)"
-        detail = failure_from_traceback(list(self.stderr_tails.get(host, ())),
-                                        self.run["entry_point"])
+        stderr = list(self.stderr_tails.get(host, ()))
+        detail = (failure_from_traceback(stderr, self.run["entry_point"])
+                  or last_error_line(stderr))
         how = (f"killed by signal {signal.Signals(-code).name}" if code < 0
                else f"exit code {code}")
-        where = f" on {host}" if len(self.hosts) > 1 else ""
-        reason = (f"AlgorithmError: {detail}; {how}{where}" if detail
-                  else f"AlgorithmError: {how}{where}")
-        return reason[:FAILURE_REASON_CHARS]
+        tail = how + (f" on {host}" if len(self.hosts) > 1 else "")
+        if detail and self.run.get("opt_ml_in_job_folder") and OPT_ML.search(detail):
+            tail += f" — {OPT_ML_HINT}"
+        if not detail:
+            return f"AlgorithmError: {tail}"[:FAILURE_REASON_CHARS]
+        room = FAILURE_REASON_CHARS - len("AlgorithmError: ; ") - len(tail)
+        return f"AlgorithmError: {detail[:max(0, room)]}; {tail}"[:FAILURE_REASON_CHARS]
 
 
     def abort(self) -> None:

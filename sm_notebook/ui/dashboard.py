@@ -257,6 +257,15 @@ class Dashboard:
         return self._finished.wait(timeout)
 
 
+def final_snapshot(job: Job, log_lines: int = 200,
+                   max_points: int = DEFAULT_MAX_POINTS) -> Snapshot:
+    """The snapshot of a job that had ended before it was shown (``%sm_attach`` after the
+    end): what a live dashboard would end on, without its widgets."""
+    series = SeriesBuffer(max_points)
+    series.add(job.metric_points())
+    return Snapshot(job, series, log_lines)
+
+
 def _axis_ref(index: int) -> str:
     return f"y{index + 1}" if index else "y"
 
@@ -275,4 +284,4 @@ def _stop_tip(job: Job) -> str:
     return "SIGTERM, then SIGKILL after the grace period"
 
 
-__all__ = ["Dashboard", "Snapshot"]
+__all__ = ["Dashboard", "Snapshot", "final_snapshot"]
