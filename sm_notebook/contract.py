@@ -146,6 +146,8 @@ class ScriptRun:
     processes_per_host: int | None = None  # set when launched with torchrun
     framework_module: str | None = None
     log_level: int = DEFAULT_LOG_LEVEL
+    hp_style: str = hp.DEFAULT_STYLE  # which SDK's hyperparameter forms the script gets
+    shell_command: str | None = None  # --command: run instead of the entry script
 
     @property
     def host_rank(self) -> int:
@@ -165,7 +167,7 @@ class ScriptRun:
     def config_files(self) -> dict[str, Any]:
         """The three JSON documents of ``input/config``, by file name."""
         return {
-            "hyperparameters.json": hp.encode(self.hyperparameters),
+            "hyperparameters.json": hp.encode(self.hyperparameters, self.hp_style),
             "inputdataconfig.json": input_data_config(self.channels),
             "resourceconfig.json": self.cluster.resource_config(self.current_host),
         }
@@ -187,7 +189,7 @@ class ScriptRun:
             "distribution_instance_groups": [GROUP_NAME] if self.processes_per_host else [],
             "framework_module": self.framework_module,
             "hosts": hosts,
-            "hyperparameters": self.hyperparameters,
+            "hyperparameters": hp.seen(self.hyperparameters, self.hp_style),
             "input_config_dir": str(lay.config_dir),
             "input_data_config": files["inputdataconfig.json"],
             "input_dir": str(lay.input_dir),
@@ -214,7 +216,14 @@ class ScriptRun:
             "resource_config": files["resourceconfig.json"],
             "topology": None,
             "user_entry_point": self.entry_point,
+            **(self._v3_training_env() if self.hp_style == "v3" else {}),
         }
+
+    def _v3_training_env(self) -> dict[str, Any]:
+        """The keys V3's driver adds to ``SM_TRAINING_ENV`` (the toolkit's stay, so scripts
+        written for either find theirs)."""
+        return {"master_addr": self.master_host, "master_port": MASTER_PORT,
+                "input_data_dir": str(self.layout.data_dir)}
 
     def environment(self) -> dict[str, str]:
         """The union of the toolkit's ``SM_*`` variables and V3's driver variables."""
@@ -222,7 +231,7 @@ class ScriptRun:
         val = hp.env_value
         env = {
             "TRAINING_JOB_NAME": self.job_name,
-            "SM_TRAINING_ENV": val(te),
+            "SM_TRAINING_ENV": hp.json_env(te, self.hp_style),
             "SM_HOSTS": val(hosts),
             "SM_CURRENT_HOST": self.current_host,
             "SM_CURRENT_INSTANCE_TYPE": self.cluster.instance_type,
@@ -233,7 +242,7 @@ class ScriptRun:
             "SM_DISTRIBUTION_INSTANCE_GROUPS": val(te["distribution_instance_groups"]),
             "SM_IS_HETERO": "false",
             "SM_NETWORK_INTERFACE_NAME": self.cluster.network_interface,
-            "SM_USER_ARGS": val(hp.to_cli_args(self.hyperparameters)),
+            "SM_USER_ARGS": val(self.user_args),
             "SM_USER_ENTRY_POINT": self.entry_point,
             "SM_MODULE_NAME": _module_name(self.entry_point),
             "SM_MODULE_DIR": te["module_dir"],
@@ -264,7 +273,7 @@ class ScriptRun:
         }
         for name in self.channels:
             env[f"SM_CHANNEL_{name.upper()}"] = str(lay.channel_dir(name))
-        env.update(hp.to_env(self.hyperparameters))
+        env.update(hp.to_env(self.hyperparameters, self.hp_style))
         if self.processes_per_host is not None:
             env["SM_DISTRIBUTED_CONFIG"] = json.dumps(
                 {"process_count_per_node": self.processes_per_host, "smp": None})
@@ -273,9 +282,24 @@ class ScriptRun:
             env.update({"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region})
         return env
 
+    @property
+    def user_args(self) -> list[str]:
+        """The hyperparameters as the style's SDK passes them on the command line."""
+        return hp.to_cli_args(self.hyperparameters, self.hp_style)
+
     def command(self, python: str = "python3") -> list[str]:
-        """The argv that runs the entry script, as the toolkit builds it (never via a shell)."""
-        args = hp.to_cli_args(self.hyperparameters)
+        """The argv that runs the entry script (never a shell line built from values):
+
+        - ``--command``: the user's shell command, in bash where the image has it (as V3's
+          ``SourceCode(command=...)``), with no arguments appended;
+        - ``.py``: Python, or torchrun for a distributed launch;
+        - ``.sh``: bash (sh where there is none), with the arguments as its parameters;
+        - anything else: run as a program (the caller makes it executable, as the
+          toolkit does), through ``sh`` so a missing shebang fails as it does there.
+        """
+        args = self.user_args
+        if self.shell_command is not None:
+            return [*_BASH_OR_SH, "-c", self.shell_command]
         if self.processes_per_host is not None:
             launcher = [python, "-m", "torch.distributed.run",
                         f"--nnodes={len(self.cluster.hosts)}",
@@ -284,16 +308,39 @@ class ScriptRun:
                 launcher += [f"--master_addr={self.master_host}", f"--master_port={MASTER_PORT}",
                              f"--node_rank={self.host_rank}"]
             return [*launcher, self.entry_point, *args]
-        if self.entry_point.endswith(".py"):
-            return [python, self.entry_point, *args]
-        # COMMAND entry points: run ./name with the args as positional parameters, no quoting.
-        return ["/bin/sh", "-c", 'exec "./$0" "$@"', self.entry_point, *args]
+        return entry_command(self.entry_point, args, python)
+
+
+# `sh -c SCRIPT NAME ARGS...`: runs bash when the image has it, else sh; the user's command
+# or script is a positional parameter, never spliced into the script.
+_BASH_OR_SH = ["/bin/sh", "-c", 'if command -v bash >/dev/null 2>&1; then exec bash "$@"; '
+               'else exec sh "$@"; fi', "sh"]
+
+
+def entry_command(entry_point: str, args: list[str], python: str = "python3") -> list[str]:
+    """How an entry program runs, by its kind (see ``ScriptRun.command``)."""
+    if entry_point.endswith(".py"):
+        return [python, entry_point, *args]
+    if entry_point.endswith(".sh"):
+        return [*_BASH_OR_SH, entry_point, *args]
+    return ["/bin/sh", "-c", 'exec "./$0" "$@"', entry_point, *args]
+
+
+def needs_exec_bit(entry_point: str) -> bool:
+    """Entry programs that run as programs: made executable first, as the toolkit does."""
+    return not entry_point.endswith((".py", ".sh"))
+
+
+LAUNCH_FILE = "sm_notebook_launch.json"  # beside the launcher: see plans.launch_settings
 
 
 def run_from_config(config_dir: Path, job_name: str, num_cpus: int, num_gpus: int = 0,
-                    region: str | None = None) -> ScriptRun:
+                    region: str | None = None,
+                    launch: Mapping[str, Any] | None = None) -> ScriptRun:
     """The ``ScriptRun`` of a host, read back from the ``input/config`` files the service
-    wrote (for images without AWS's toolkit, which would otherwise do this)."""
+    wrote (for images run through sm_notebook's launcher, where the toolkit would do
+    this), with ``launch`` from ``plans.launch_settings``, or else the V2 SDK's
+    ``sagemaker_*`` hyperparameters."""
     def load(name: str) -> dict[str, Any]:
         path = config_dir / name
         return json.loads(path.read_text()) if path.is_file() else {}
@@ -302,9 +349,12 @@ def run_from_config(config_dir: Path, job_name: str, num_cpus: int, num_gpus: in
     resource = load("resourceconfig.json")
     hyperparameters = {key: hp.decode_value(value) for key, value in stored.items()
                        if not key.startswith("sagemaker_")}
-    entry = hp.decode_value(stored.get("sagemaker_program", '"train.py"'))
-    processes = stored.get("sagemaker_mpi_num_of_processes_per_host")
-    torchrun = str(stored.get("sagemaker_torch_distributed_enabled", "")).lower() == "true"
+    if launch is None:
+        torchrun = str(stored.get("sagemaker_torch_distributed_enabled", "")).lower() == "true"
+        processes = stored.get("sagemaker_mpi_num_of_processes_per_host")
+        launch = {"entry_point": hp.decode_value(stored.get("sagemaker_program", '"train.py"')),
+                  "hp_style": "v2", "processes_per_host": int(processes or 1) if torchrun
+                  else None, "command": None}
     hosts = resource.get("hosts") or ["algo-1"]
     cluster = Cluster(resource.get("current_instance_type", "unknown"), len(hosts),
                       resource.get("network_interface_name", "eth0"))
@@ -312,9 +362,11 @@ def run_from_config(config_dir: Path, job_name: str, num_cpus: int, num_gpus: in
                 for name, entry_config in load("inputdataconfig.json").items()}
     return ScriptRun(job_name=job_name, cluster=cluster,
                      current_host=resource.get("current_host", "algo-1"),
-                     entry_point=str(entry), hyperparameters=hyperparameters, channels=channels,
-                     num_cpus=num_cpus, num_gpus=num_gpus, region=region,
-                     processes_per_host=int(processes or 1) if torchrun else None)
+                     entry_point=str(launch["entry_point"]), hyperparameters=hyperparameters,
+                     channels=channels, num_cpus=num_cpus, num_gpus=num_gpus, region=region,
+                     processes_per_host=launch.get("processes_per_host"),
+                     hp_style=launch.get("hp_style") or "v2",
+                     shell_command=launch.get("command"))
 
 
 def _module_name(entry_point: str) -> str:

@@ -1,13 +1,23 @@
-"""Typed hyperparameter values ⇄ the four forms a SageMaker training script sees.
+"""Typed hyperparameter values ⇄ what a training script sees, in the two SDKs' styles.
 
-SageMaker stores hyperparameters as a map of strings.  The training toolkit decodes each
-value with ``json.loads`` and falls back to the raw string, then hands the script
-command-line arguments (``to_cmd_args``), ``SM_HPS`` and one ``SM_HP_<NAME>`` per key.
+SageMaker stores hyperparameters as a map of strings.  Inside the container every value is
+decoded with ``json.loads``, falling back to the raw string, and the script gets
+command-line arguments, ``SM_HPS`` and one ``SM_HP_<NAME>`` per key.  The two SDKs
+differ at every one of those steps, and scripts are written against one of them
+(reference ``sagemaker-contract.md`` §1.2, §2.3-2.5):
 
-The SDKs lose types on the way (V2's generic ``str()`` turns ``True`` into ``"True"``;
-V3 sends the string ``"1"`` as ``1``).  Here a value is JSON-encoded unless it is a string
-that would not decode to anything else, so ``decode(encode(v)) == v`` for every JSON value,
-and plain strings stay readable for built-in algorithms (``reg:squarederror``).
+- **v3** (``ModelTrainer``, the current SDK): strings are stored as they are and
+  everything else as JSON (``safe_serialize``); V3's driver passes ``--key value`` in the
+  given order with the decoded value re-serialised the same way (``true``, ``[1, 2]``,
+  ``{"a": 1}``), ``SM_HPS`` is ``json.dumps`` of the decoded map and ``SM_HP_<NAME>``
+  replaces dashes with underscores.
+- **v2** (the framework estimators with the training toolkit): every value is
+  ``json.dumps``'d (``"adam"`` is stored as ``"\"adam\""``); the toolkit's
+  ``to_cmd_args`` sorts the keys, gives one-letter keys one dash and passes ``str()`` of
+  the decoded value (``True``, ``a=1,b=2`` for a dict, a Python repr for a list);
+  ``SM_HPS`` is compact sorted JSON and ``SM_HP_<NAME>`` keeps dashes.
+
+Each style reproduces its SDK exactly, so a script sees here what it sees there.
 """
 
 from __future__ import annotations
@@ -23,6 +33,13 @@ from .secrets import is_secret_value
 MAX_KEYS = 100
 MAX_KEY_LENGTH = 256
 MAX_VALUE_LENGTH = 2500
+
+STYLES = ("v3", "v2")
+_WHY_NOT = {"=": "SM_HP_<NAME> is an environment variable, whose name cannot hold '='",
+            "\x00": "no argument or environment variable can hold NUL",
+            "\n": "SageMaker's pattern for names allows no line break",
+            "\r": "SageMaker's pattern for names allows no line break"}
+DEFAULT_STYLE = "v3"
 
 _KEYWORDS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 
@@ -44,36 +61,40 @@ def parse_value(text: str) -> Any:
     return value
 
 
-def encode_value(value: Any) -> str:
-    """One value → SageMaker's string form (see module docstring)."""
-    if isinstance(value, str):
-        try:
-            json.loads(value)
-        except ValueError:
-            return value  # decodes back to itself
-        return json.dumps(value)
-    return json.dumps(value, separators=(", ", ": "))
+def _serialize(value: Any) -> str:
+    """V3's ``safe_serialize``: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def encode_value(value: Any, style: str = DEFAULT_STYLE) -> str:
+    """One value → its stored string (``HyperParameters`` / ``hyperparameters.json``)."""
+    return _serialize(value) if style == "v3" else json.dumps(value)
 
 
 def decode_value(text: str) -> Any:
-    """What the training toolkit (and our launcher) does with one stored value."""
+    """What the toolkit and V3's driver do with one stored value."""
     try:
         return json.loads(text)
     except ValueError:
         return text
 
 
-def encode(hyperparameters: Mapping[str, Any]) -> dict[str, str]:
+def encode(hyperparameters: Mapping[str, Any], style: str = DEFAULT_STYLE) -> dict[str, str]:
     """Typed hyperparameters → the ``HyperParameters`` string map / ``hyperparameters.json``."""
-    return {key: encode_value(value) for key, value in hyperparameters.items()}
+    return {key: encode_value(value, style) for key, value in hyperparameters.items()}
 
 
 def decode(stored: Mapping[str, str]) -> dict[str, Any]:
-    """``hyperparameters.json`` → typed values, as the toolkit decodes them."""
+    """``hyperparameters.json`` → typed values, as the container decodes them."""
     return {key: decode_value(value) for key, value in stored.items()}
 
 
-def _cli_text(value: Any) -> str:
+def seen(hyperparameters: Mapping[str, Any], style: str = DEFAULT_STYLE) -> dict[str, Any]:
+    """The typed values the script gets back (under v3 the string ``"5"`` arrives as 5)."""
+    return decode(encode(hyperparameters, style))
+
+
+def _toolkit_text(value: Any) -> str:
     """The toolkit's ``mapping._decode``: ``str()`` of the decoded value, ``None`` → ``""``."""
     if value is None:
         return ""
@@ -82,17 +103,15 @@ def _cli_text(value: Any) -> str:
     return str(value)
 
 
-def to_cli_args(hyperparameters: Mapping[str, Any]) -> list[str]:
-    """The argv the training toolkit passes to the entry script (``mapping.to_cmd_args``).
-
-    Keys sorted; one-letter keys get a single dash; booleans arrive as ``True``/``False``;
-    dicts as ``a=1,b=2``; lists as their Python repr.  Reproduced exactly so a script sees
-    the same arguments here as in an AWS framework container.
-    """
-    args: list[str] = []
-    for key in sorted(hyperparameters):
-        args.append(f"-{key}" if len(key) == 1 else f"--{key}")
-        args.append(_cli_text(hyperparameters[key]))
+def to_cli_args(hyperparameters: Mapping[str, Any], style: str = DEFAULT_STYLE) -> list[str]:
+    """The argv the style's SDK passes to the entry script (see the module docstring)."""
+    values = seen(hyperparameters, style)
+    if style == "v3":  # V3's hyperparameters_to_cli_args
+        return [item for key, value in values.items() for item in (f"--{key}",
+                                                                    _serialize(value))]
+    args: list[str] = []  # the toolkit's mapping.to_cmd_args
+    for key in sorted(values):
+        args += [f"-{key}" if len(key) == 1 else f"--{key}", _toolkit_text(values[key])]
     return args
 
 
@@ -105,42 +124,52 @@ def env_value(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def to_env(hyperparameters: Mapping[str, Any]) -> dict[str, str]:
-    """``SM_HPS`` plus ``SM_HP_<NAME>`` for each key.
+def json_env(value: Any, style: str = DEFAULT_STYLE) -> str:
+    """A JSON-valued variable (``SM_HPS``, ``SM_TRAINING_ENV``) as the style writes it."""
+    return json.dumps(value) if style == "v3" else env_value(value)
 
-    The toolkit upper-cases the key and keeps dashes (``SM_HP_LEARNING-RATE``); V3's driver
-    also replaces them (``SM_HP_LEARNING_RATE``).  Both are set, so scripts written for
-    either find their variable.
-    """
-    env = {"SM_HPS": env_value(dict(hyperparameters))}
-    for key, value in hyperparameters.items():  # V3 spellings first: the toolkit's win
-        env[f"SM_HP_{key.upper().replace('-', '_')}"] = env_value(value)
-    for key, value in hyperparameters.items():  # (a_b's SM_HP_A_B, not a-b's alias)
-        env[f"SM_HP_{key.upper()}"] = env_value(value)
+
+def to_env(hyperparameters: Mapping[str, Any], style: str = DEFAULT_STYLE) -> dict[str, str]:
+    """``SM_HPS`` plus one ``SM_HP_<NAME>`` per key, named and formatted as the style's SDK
+    does (V3: ``SM_HP_LEARNING_RATE``; the toolkit: ``SM_HP_LEARNING-RATE``)."""
+    values = seen(hyperparameters, style)
+    env = {"SM_HPS": json_env(values, style)}
+    for key, value in values.items():
+        if style == "v3":
+            env[f"SM_HP_{key.replace('-', '_').upper()}"] = _serialize(value)
+        else:
+            env[f"SM_HP_{key.upper()}"] = env_value(value)
     return env
 
 
-def validate(hyperparameters: Mapping[str, Any], option: str = "--hp") -> None:
-    """Check the service limits and that every value is JSON-serialisable."""
+def validate(hyperparameters: Mapping[str, Any], option: str = "--hp",
+             style: str = DEFAULT_STYLE) -> None:
+    """Check the service limits (on the style's stored strings) and that every value is
+    JSON-serialisable."""
     if len(hyperparameters) > MAX_KEYS:
         raise SpecError(option, f"{len(hyperparameters)} hyperparameters, the limit is {MAX_KEYS}")
     for key, value in hyperparameters.items():
         if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
-            raise SpecError(option, f"invalid name {key!r}", f"1 to {MAX_KEY_LENGTH} characters")
+            why = (": an empty name would be the bare argument --, which ends a script's options"
+                   if key == "" else "")
+            raise SpecError(option, f"invalid name {key!r}{why}",
+                            f"1 to {MAX_KEY_LENGTH} characters")
         if key.startswith("sagemaker_"):
             raise SpecError(option, f"{key!r} is reserved for SageMaker",
                             "a name not starting with sagemaker_")
-        if any(c.isspace() or c in "=\x00" for c in key) or key.startswith("-"):
-            raise SpecError(option, f"invalid name {key!r}",
-                            "a name without spaces, '=' or a leading '-'")
+        bad = next((c for c in key if c in "=\x00\n\r"), None)
+        if bad is not None:  # SageMaker takes any name; these could never reach the script
+            raise SpecError(option, f"invalid name {key!r}: {_WHY_NOT[bad]}",
+                            "a name without '=', line breaks or NUL")
         try:
-            text = encode_value(value)
+            text = encode_value(value, style)
+            json.dumps(value)  # v3 keeps a string as it is, but it must still be JSON
         except (TypeError, ValueError):
             raise SpecError(
                 option, f"{key}: value of type {type(value).__name__} is not JSON-serialisable",
                 "a string, number, boolean, null, list or dict",
             ) from None
-        if "\x00" in text or "\x00" in _cli_text(value) or "\x00" in env_value(value):
+        if "\x00" in text or "\x00" in _toolkit_text(value) or "\x00" in env_value(value):
             raise SpecError(option, f"{key}: the value holds a NUL character (\\x00), which "
                             "no command-line argument or environment variable can carry")
         if len(text) > MAX_VALUE_LENGTH:

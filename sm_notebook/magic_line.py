@@ -60,8 +60,10 @@ OPTIONS: list[Option] = [
     _opt("--mode", "where the job runs: local (a process here, the default), container "
          "(Docker) or sagemaker", "MODE"),
     _opt("--image", "training image: a URI or a name (container and sagemaker modes)", "IMAGE"),
-    _opt("--image-kind", "container mode: toolkit (the image runs AWS's `train`) or plain "
-         "(python3 runs the script with the SM_* environment); detected when not given", "KIND"),
+    _opt("--image-kind", "toolkit (AWS's training toolkit: `train` runs under --hp-style v2, "
+         "sm_notebook's launcher under v3), plain (Python only: the launcher runs the script) "
+         "or own (a `train` of its own: docker run IMAGE train); detected in container mode",
+         "KIND"),
     _opt("--instance-type", "ml.m5.xlarge, ... ; local_cpu or local_gpu imply --mode container",
          "TYPE"),
     _opt("--instance-count", "number of hosts (default 1)", "N"),
@@ -69,6 +71,9 @@ OPTIONS: list[Option] = [
     _many("--hp", "hyperparameter KEY=VALUE; VALUE is a JSON literal when it parses, else a "
           "string (repeatable)", "KEY=VALUE"),
     _opt("--hps", "hyperparameters from a .json/.yaml file or a $dict (--hp wins)", "SOURCE"),
+    _opt("--hp-style", "how hyperparameters reach the script: v3 (the current SDK's "
+         "ModelTrainer: strings as they are, the rest as JSON; the default) or v2 (the "
+         "framework estimators and the training toolkit's `train`)", "STYLE"),
     _many("--input", "input channel NAME=PATH_OR_S3_URI, staged at /opt/ml/input/data/NAME "
           "(repeatable)", "NAME=URI"),
     _many("--content-type", "content type of a channel, NAME=TYPE (repeatable)", "NAME=TYPE"),
@@ -78,8 +83,10 @@ OPTIONS: list[Option] = [
           "PATH"),
     _opt("--requirements", "requirements file installed in the job's environment "
          "(checked, never installed, in local mode)", "PATH"),
-    _opt("--entry-script", f"file name of the cell in the job (default {DEFAULT_ENTRY_SCRIPT})",
-         "NAME"),
+    _opt("--entry-script", f"file name of the cell in the job (default {DEFAULT_ENTRY_SCRIPT}; "
+         ".sh for a shell script), or the program of --source-dir to run", "NAME"),
+    _opt("--command", "a shell command run in the code directory instead of the entry script, "
+         "with the full SM_* environment (V3's SourceCode(command=...); no cell needed)", "CMD"),
     _opt("--distributed", "launcher for distributed training: torchrun", "KIND"),
     _opt("--processes-per-host", "processes per host for --distributed", "N"),
     _opt("--max-run", "stop the job after this long (seconds, or 90m, 2h, 1d)", "DURATION"),
@@ -326,6 +333,7 @@ class Defaults:
     role: str | None = None
     image: str | None = None
     instance_type: str | None = None
+    hp_style: str = hp.DEFAULT_STYLE
 
 
 def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | None = None,
@@ -414,6 +422,8 @@ def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | No
         metrics=[MetricDefinition(n, r) for n, r in
                  _pairs("--metric", args.metric, line, "NAME=REGEX", as_text=True)],
         python=_opt_str(args.python, line),
+        hp_style=_opt_str(args.hp_style, line) or d.hp_style,
+        command=_opt_str(args.command, line),
     )
     launch = LaunchOptions(variable=variable, wait=args.wait, quiet=args.quiet, form=args.form,
                            dry_run=args.dry_run, frames=frames)
@@ -593,6 +603,7 @@ def render_line(spec: TrainingSpec, variable: str | None = None,
         out.extend([f"{flag}={text}"] if text.startswith("-") else [flag, text])
 
     add("--mode", spec.mode)
+    add("--hp-style", spec.hp_style)
     simple = [("--entry-script", spec.entry_script if spec.entry_script != DEFAULT_ENTRY_SCRIPT
                else None), ("--source-dir", spec.source_dir),
               ("--requirements", spec.requirements), ("--image", spec.image),
@@ -617,7 +628,8 @@ def render_line(spec: TrainingSpec, variable: str | None = None,
             ("--max-wait", spec.max_wait), ("--checkpoint-s3", spec.checkpoint_s3),
             ("--keep-alive", spec.keep_alive), ("--role", spec.role), ("--output", spec.output),
             ("--region", spec.region), ("--job-name", spec.job_name),
-            ("--base-job-name", spec.base_job_name), ("--python", spec.python)]
+            ("--base-job-name", spec.base_job_name), ("--python", spec.python),
+            ("--command", spec.command)]
     for flag, value in rest:
         if value is not None:
             add(flag, value)

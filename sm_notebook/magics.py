@@ -16,11 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    line_magic,
+    magics_class,
+    no_var_expand,
+)
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Int, Unicode
 
 from . import __version__
+from . import hyperparameters as hp
 from .cellscript import check_cell
 from .errors import JobFailedError, SmNotebookError, SpecError
 from .events import utc_now_iso
@@ -57,6 +64,10 @@ class SmTrainMagics(Magics):
     live_tail = Bool(True, help="Follow sagemaker-mode logs with CloudWatch Live Tail (lines "
                      "within about a second; CloudWatch bills Live Tail per session-minute). "
                      "False: poll GetLogEvents every second instead.").tag(config=True)
+    hp_style = Enum(list(hp.STYLES), default_value=hp.DEFAULT_STYLE, help="How hyperparameters "
+                    "reach the script when the line gives no --hp-style: v3 (the current "
+                    "SDK's ModelTrainer) or v2 (the framework estimators with the training "
+                    "toolkit).").tag(config=True)
     default_image = Unicode(None, allow_none=True, help="Image used when the line gives none "
                             "(container and sagemaker modes).").tag(config=True)
     default_instance_type = Unicode(None, allow_none=True, help="Instance type used when the "
@@ -110,8 +121,8 @@ class SmTrainMagics(Magics):
         if mode == "container":
             from .backends.container import ContainerBackend
 
-            return ContainerBackend(stop_grace=self.stop_grace,
-                                    kinds_cache=self.registry.root.parent / "image-kinds.json")
+            kinds = self.registry.root.parent / "image-kinds-2.json"  # 2: with "own" train
+            return ContainerBackend(stop_grace=self.stop_grace, kinds_cache=kinds)
         from .backends.sagemaker import SageMakerBackend
 
         return SageMakerBackend(bucket=self.bucket, role=self.role, live_tail=self.live_tail)
@@ -131,7 +142,7 @@ class SmTrainMagics(Magics):
         if extra:
             raise _unrecognized(extra, expanded) from None
         defaults = Defaults(self.default_mode, self.region, self.role, self.default_image,
-                            self.default_instance_type)
+                            self.default_instance_type, self.hp_style)
         try:
             spec, launch = build_spec(args, expanded, cell, defaults, Path.cwd())
             launch.notes = spec.validate(Path.cwd())
@@ -141,10 +152,10 @@ class SmTrainMagics(Magics):
         return spec, launch
 
     # ---- %%sm_train ----------------------------------------------------------------------
-    @cell_magic
+    @line_cell_magic
     @no_var_expand
     @_train_options
-    def sm_train(self, line: str, cell: str) -> Any:
+    def sm_train(self, line: str, cell: str | None = None) -> Any:
         """Run this cell as a SageMaker script-mode training job.
 
         The cell is the entry script (train.py). Examples::
@@ -152,8 +163,13 @@ class SmTrainMagics(Magics):
             %%sm_train job --input train=./data --hp max_leaf_nodes=30
             %%sm_train job --mode local --hp lr={lr} --metric acc='acc=([0-9.]+)' --wait
 
+        The line form runs a command or a program of --source-dir, with no cell::
+
+            %sm_train job --command 'python train.py --epochs 3' --source-dir src
+
         Values expand ``$name`` and ``{expr}`` except inside single quotes.
         """
+        cell = cell or ""
         spec, launch = self.parse(line, cell)
         if launch.dry_run:
             self._dry_run(spec, launch, Path.cwd())
@@ -373,7 +389,13 @@ class SmTrainMagics(Magics):
         print(f"# dry run: nothing was created or started\n# equivalent line:\n"
               f"{spec.to_magic_line(launch.variable)}\n# spec:")
         print(spec.to_yaml(include_cell=False, compact=True).rstrip())
-        print(f"# cell: {len(spec.cell.splitlines())} lines → {spec.entry_script}")
+        print(f"# cell: {len(spec.cell.splitlines())} lines → {spec.entry_script}"
+              + (f"; --command runs instead: {spec.command}" if spec.command else ""))
+        print(f"# hyperparameters: --hp-style {spec.hp_style}, as "
+              + ("V3's ModelTrainer passes them (strings as they are, the rest as JSON)"
+                 if spec.hp_style == "v3" else "the V2 framework estimators and the "
+                 "training toolkit pass them (every value JSON-encoded; `train` runs "
+                 "toolkit images)"))
         for note in launch.notes:
             print(f"# note: {note}")
         print("# would run:")
@@ -562,7 +584,7 @@ def register(shell: Any) -> SmTrainMagics:
 def unregister(shell: Any) -> None:
     manager = shell.magics_manager
     manager.magics["cell"].pop("sm_train", None)
-    for name in ("sm_jobs", "sm_attach"):
+    for name in ("sm_train", "sm_jobs", "sm_attach"):
         manager.magics["line"].pop(name, None)
     manager.registry.pop("SmTrainMagics", None)
     shell.configurables[:] = [c for c in shell.configurables if not isinstance(c, SmTrainMagics)]

@@ -30,11 +30,35 @@ def plain_code_s3_uri(bucket: str, name: str) -> str:
     return f"s3://{bucket}/{name}/input/{PLAIN_CODE_CHANNEL}"
 
 
+def runs_image_train(spec: TrainingSpec, kind: str | None) -> bool:
+    """Whether ``docker run IMAGE train`` runs the job: an image with a ``train`` of its own
+    (bring your own: no Python needed), or AWS's toolkit under ``--hp-style v2``, as the V2
+    SDK has it run.  Everything else runs through sm_notebook's launcher, as V3's
+    ``ModelTrainer`` bypasses the toolkit's ``train`` with its own driver: toolkit images
+    under v3, plain images, and a ``--command``."""
+    if spec.command is not None:
+        return False
+    return kind == "own" or (kind == "toolkit" and spec.hp_style == "v2")
+
+
+def uses_launcher(spec: TrainingSpec) -> bool:
+    """On SageMaker (where the kind is not detected: AWS's images have the toolkit)."""
+    return not runs_image_train(spec, spec.image_kind or "toolkit")
+
+
+def launch_settings(spec: TrainingSpec) -> dict[str, Any]:
+    """What the launcher needs besides the ``input/config`` files (``contract.LAUNCH_FILE``
+    in the code channel): under v3 the hyperparameters carry no ``sagemaker_*`` keys, as
+    V3 sends none and they would reach ``SM_HPS``."""
+    return {"entry_point": spec.entry_script, "hp_style": spec.hp_style,
+            "processes_per_host": (spec.processes_per_host or 1) if spec.distribution
+            else None, "command": spec.command}
+
+
 def code_in_channel(spec: TrainingSpec) -> bool:
-    """The code comes as the ``code`` input channel: for sm_notebook's launcher (images
-    without the toolkit), and when the containers may not reach S3 (network isolation),
-    as the V2 SDK does then."""
-    return spec.image_kind == "plain" or spec.network_isolation
+    """The code comes as the ``code`` input channel: for sm_notebook's launcher, and when
+    the containers may not reach S3 (network isolation), as the V2 SDK does then."""
+    return uses_launcher(spec) or spec.network_isolation
 
 
 def code_location(spec: TrainingSpec, bucket: str, name: str) -> str:
@@ -57,9 +81,12 @@ def channel_s3_uri(spec_source: str, bucket: str, name: str, channel: str) -> st
 
 def sagemaker_hyperparameters(spec: TrainingSpec, name: str, code: str,
                               region: str | None) -> dict[str, str]:
-    """User hyperparameters plus the keys through which the toolkit finds the code
+    """The ``HyperParameters`` of the job: under v3 the user's alone, as V3 sends them;
+    under v2 JSON-encoded, plus the keys through which the toolkit finds the code
     (``code``: the S3 URI of sourcedir.tar.gz, or ``/opt/ml/code`` in a local container)."""
-    stored = hp.encode(spec.hyperparameters)
+    stored = hp.encode(spec.hyperparameters, spec.hp_style)
+    if spec.hp_style == "v3":
+        return stored
     stored.update({
         "sagemaker_program": json.dumps(spec.entry_script),
         "sagemaker_submit_directory": json.dumps(code),
@@ -103,7 +130,7 @@ def create_training_job_request(spec: TrainingSpec, name: str, *, bucket: str, r
     }
     channels = [_channel(c.name, channel_s3_uri(c.source, bucket, name, c.name),
                          c.content_type) for c in spec.channels]
-    if spec.image_kind == "plain":  # no toolkit: sm_notebook's launcher, from the code channel
+    if uses_launcher(spec):  # sm_notebook's launcher, from the code channel
         algorithm["ContainerEntrypoint"] = ["python3", f"{PLAIN_CODE_DIR}/{LAUNCHER_NAME}"]
         algorithm["ContainerArguments"] = ["--sagemaker"]
     if code_in_channel(spec):

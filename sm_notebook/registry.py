@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
-from .spec import JOB_NAME_RE, TrainingSpec, default_instance_type
+from .spec import JOB_NAME_RE, TrainingSpec, default_instance_type, valid_base_name
 
 DEFAULT_JOBS_DIR = "~/.sm_notebook/jobs"
 
@@ -33,10 +33,7 @@ def default_base_name(spec: TrainingSpec) -> str:
         repo = spec.image.rsplit("/", 1)[-1].split(":", 1)[0].split("@", 1)[0]
     else:
         repo = spec.entry_script.rsplit(".", 1)[0]
-    cleaned = "".join(c if c.isalnum() else "-" for c in repo).strip("-")
-    while "--" in cleaned:
-        cleaned = cleaned.replace("--", "-")
-    return (cleaned or "sm-train")[:39].strip("-") or "sm-train"
+    return valid_base_name(repo) or "sm-train"
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -71,7 +68,8 @@ class Registry:
                                 f"{self.root}",
                                 "a new name, or --base-job-name for a generated one")
             return spec.job_name
-        base = spec.base_job_name or default_base_name(spec)
+        base = valid_base_name(spec.base_job_name) if spec.base_job_name else \
+            default_base_name(spec)
         stamp = now or datetime.now(UTC)
         while True:
             name = f"{base}-{stamp:%Y-%m-%d-%H-%M-%S}-{stamp.microsecond // 1000:03d}"

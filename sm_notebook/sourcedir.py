@@ -13,6 +13,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from .contract import needs_exec_bit
 from .spec import TrainingSpec, _resolve
 
 IGNORED_NAMES = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints", ".venv",
@@ -56,6 +57,9 @@ def lay_out(spec: TrainingSpec, base: Path, dest: Path) -> list[str]:
         if target.exists():
             notes.append(f"the cell replaces {spec.entry_script} from --source-dir")
         target.write_text(spec.cell if spec.cell.endswith("\n") else spec.cell + "\n")
+    entry = dest / spec.entry_script
+    if spec.command is None and needs_exec_bit(spec.entry_script) and entry.is_file():
+        entry.chmod(entry.stat().st_mode | 0o111)  # run as a program, as the toolkit does
     requirements = spec.requirements_path(base)
     if requirements is not None and requirements.resolve() != (dest / "requirements.txt").resolve():
         shutil.copy2(requirements, dest / "requirements.txt")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,11 @@ from .contract import CONTRACT_ENV
 from .errors import SpecError
 from .secrets import is_secret_name, is_secret_value
 
-IMAGE_KINDS = ("toolkit", "plain")
+IMAGE_KINDS = ("toolkit", "plain", "own")  # AWS's toolkit | Python only | its own `train`
 MODES = ("local", "container", "sagemaker")
 LOCAL_INSTANCE_TYPES = ("local", "local_cpu", "local_gpu")
-SUBNET_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-SECURITY_GROUP_RE = re.compile(r"^sg-[0-9a-f]{8,17}$")
+SUBNET_RE = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+SECURITY_GROUP_RE = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 FRAME_PREFIX = "dataframe:"  # a channel source standing for a DataFrame (--input NAME=$df)
 
 
@@ -38,9 +39,14 @@ JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 CHANNEL_RE = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")
 ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,511}$")
 INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9\-]+$")
-ROLE_RE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/[\w+=,.@\-/]{1,512}$")
+ROLE_RE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")  # botocore's
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 S3_RE = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
+S3_EXPECTED = ("s3://bucket/prefix, with a bucket name of 3-63 lowercase letters, digits, "
+               "dots and hyphens (S3's bucket rules)")
+CONTENT_TYPE_MAX = 256  # botocore: ContentType, pattern .*
+METRIC_NAME_MAX = 255  # botocore: MetricName, pattern .+
+MAX_RUN_WHY = "SageMaker stops a training job after at most 28 days (2,419,200 s)"
 ENTRY_RE = re.compile(r"^\w[\w.\-]*$")
 TIMESTAMP_SUFFIX = len("-2026-11-24-09-19-45-123")
 
@@ -82,7 +88,7 @@ class TrainingSpec:
     dependencies: list[str] = field(default_factory=list)
     requirements: str | None = None
     image: str | None = None
-    image_kind: str | None = None  # container mode: "toolkit" | "plain"; None: detect
+    image_kind: str | None = None  # one of IMAGE_KINDS; None: detect (container mode)
     instance_type: str | None = None
     instance_count: int = 1
     volume_gb: int | None = None
@@ -107,6 +113,8 @@ class TrainingSpec:
     tags: dict[str, str] = field(default_factory=dict)
     metrics: list[MetricDefinition] = field(default_factory=list)
     python: str | None = None
+    hp_style: str = hp.DEFAULT_STYLE  # whose hyperparameter forms the script gets: v3 | v2
+    command: str | None = None  # a shell command run instead of the entry script (V3)
 
     # ---- serialisation -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -185,7 +193,8 @@ class TrainingSpec:
         if self.output is not None and not self.output.startswith("s3://"):
             _check_writable_dir("--output", _resolve(base, self.output))
         self._validate_code(base)
-        hp.validate(self.hyperparameters)
+        _check_choice("--hp-style", self.hp_style, hp.STYLES)
+        hp.validate(self.hyperparameters, style=self.hp_style)
         self._validate_channels(base)
         self._validate_stopping()
         self._validate_aws()
@@ -202,8 +211,13 @@ class TrainingSpec:
                                 "stored in the job description in clear",
                                 "no credentials: set it in the kernel's environment for local "
                                 "jobs, or read it from a secret store in the script")
-        _validate_mapping("--tag", self.tags, re.compile(r"^[\w.:/=+\-@ ]{1,128}$"), 50, 256,
-                          "KEY=VALUE with letters, digits, spaces and _.:/=+-@")
+        _validate_mapping("--tag", self.tags, re.compile(r"^.{1,128}$"), 50, 256,
+                          "KEY=VALUE with a key of 1-128 characters")
+        for key, value in self.tags.items():
+            bad = next((c for c in key + value if not _tag_character(c)), None)
+            if bad is not None:
+                raise SpecError("--tag", f"{key}: {bad!r} is not allowed in a tag (AWS's tag "
+                                "pattern)", "KEY=VALUE of letters, digits, spaces and _.:/=+-@")
         for key in self.tags:
             if key.lower().startswith("aws:"):
                 raise SpecError("--tag", f"{key!r}: the aws: prefix is reserved by AWS",
@@ -227,7 +241,8 @@ class TrainingSpec:
             raise SpecError("--instance-count", "a local process job runs on one host",
                             "--mode container or --mode sagemaker for several hosts")
         if self.volume_gb is not None:
-            _check_positive("--volume-gb", self.volume_gb, maximum=16384)
+            _check_positive("--volume-gb", self.volume_gb, maximum=16384,
+                            why="SageMaker's largest training volume is 16,384 GB")
         if self.distribution is not None:
             _check_choice("--distributed", self.distribution, DISTRIBUTIONS)
         if self.processes_per_host is not None:
@@ -243,23 +258,34 @@ class TrainingSpec:
         if not ENTRY_RE.match(self.entry_script):
             raise SpecError("--entry-script", f"invalid file name {self.entry_script!r}",
                             "a file name such as train.py, without directories")
-        if self.has_script and not self.entry_script.endswith(".py"):
+        if self.has_script and not self.entry_script.endswith((".py", ".sh")):
             raise SpecError("--entry-script", f"{self.entry_script}: the cell runs as a Python "
-                            "script", "a .py name such as train.py; other entry scripts come "
-                            "from --source-dir with a comment-only cell")
+                            "script (.py) or a shell script (.sh)", "a name such as train.py "
+                            "or train.sh; other programs come from --source-dir, run by a "
+                            "line without a cell")
+        if self.command is not None:
+            if not self.command.strip() or "\x00" in self.command:
+                raise SpecError("--command", "an empty command" if not self.command.strip()
+                                else "the command holds a NUL character",
+                                "a shell command such as --command 'python train.py --epochs 3'")
+            if self.distribution is not None:
+                raise SpecError("--command", "runs instead of the entry script, so it cannot "
+                                "be launched with --distributed", "one of --command or "
+                                "--distributed")
         if self.source_dir is not None:
             src = _resolve(base, self.source_dir)
             if not src.is_dir():
                 raise SpecError("--source-dir", f"{self.source_dir} is not a directory",
                                 "an existing directory")
-            if not self.has_script and not (src / self.entry_script).is_file():
+            if not self.has_script and self.command is None and not (
+                    src / self.entry_script).is_file():
                 raise SpecError("--entry-script", f"{self.entry_script} is not in "
                                 f"{self.source_dir} and the cell holds no code",
                                 "a cell holding the script, or a file of --source-dir")
-        elif not self.has_script:
-            raise SpecError("cell", "the cell holds no code",
-                            "the training script as the cell body, or --source-dir with "
-                            "--entry-script")
+        elif not self.has_script and self.command is None:
+            raise SpecError("cell", "no code to run: the cell is empty",
+                            "the training script as the cell body, --command 'CMD', or "
+                            "--source-dir DIR with --entry-script NAME")
         for dep in self.dependencies:
             if not _resolve(base, dep).exists():
                 raise SpecError("--dependencies", f"{dep} does not exist",
@@ -291,20 +317,19 @@ class TrainingSpec:
             if ch.is_s3:
                 if not S3_RE.match(ch.source):
                     raise SpecError("--input", f"{ch.name}: invalid S3 URI {ch.source!r}",
-                                    "s3://bucket/prefix")
+                                    S3_EXPECTED)
             elif not ch.is_frame and not _resolve(base, ch.source).exists():
                 raise SpecError("--input", f"{ch.name}: {ch.source} does not exist",
                                 "NAME=PATH with an existing file or directory, or an s3:// URI")
-            if ch.content_type is not None and not re.match(r"^[\w.+\-]+/[\w.+\-;= ]+$",
-                                                           ch.content_type):
-                raise SpecError("--content-type", f"{ch.name}: invalid type {ch.content_type!r}",
-                                "NAME=TYPE such as train=text/csv")
+            if ch.content_type is not None:  # any text: SageMaker takes libsvm, text/csv...
+                _check_service_text("--content-type", f"{ch.name}: content type",
+                                    ch.content_type, CONTENT_TYPE_MAX)
 
     def _validate_stopping(self) -> None:
         if self.max_run is not None:
-            _check_positive("--max-run", self.max_run, maximum=28 * 86400)
+            _check_positive("--max-run", self.max_run, maximum=28 * 86400, why=MAX_RUN_WHY)
         if self.max_wait is not None:
-            _check_positive("--max-wait", self.max_wait, maximum=28 * 86400)
+            _check_positive("--max-wait", self.max_wait, maximum=28 * 86400, why=MAX_RUN_WHY)
             if not self.spot:
                 raise SpecError("--max-wait", "only applies to spot training", "--spot --max-wait")
             if self.max_run is not None and self.max_wait < self.max_run:
@@ -316,8 +341,9 @@ class TrainingSpec:
     def _validate_aws(self) -> None:
         if self.checkpoint_s3 is not None and not S3_RE.match(self.checkpoint_s3):
             raise SpecError("--checkpoint-s3", f"invalid S3 URI {self.checkpoint_s3!r}",
-                            "s3://bucket/prefix")
-        if self.role is not None and not ROLE_RE.match(self.role):
+                            S3_EXPECTED)
+        if self.role is not None and not (ROLE_RE.match(self.role) and 20 <= len(self.role)
+                                          <= 2048):
             raise SpecError("--role", f"invalid role {self.role!r}",
                             "an IAM role ARN such as arn:aws:iam::123456789012:role/Name")
         if self.region is not None and not REGION_RE.match(self.region):
@@ -325,7 +351,7 @@ class TrainingSpec:
                             "a region name such as us-east-1")
         if self.output is not None and self.output.startswith("s3://"):
             if not S3_RE.match(self.output):
-                raise SpecError("--output", f"invalid S3 URI {self.output!r}", "s3://bucket/prefix")
+                raise SpecError("--output", f"invalid S3 URI {self.output!r}", S3_EXPECTED)
             if self.mode == "local":
                 raise SpecError("--output", "S3 output needs --mode sagemaker",
                                 "a local directory in local mode")
@@ -349,7 +375,8 @@ class TrainingSpec:
                 raise SpecError(option, f"not available in {self.mode} mode", "--mode sagemaker")
             bad = next((i for i in ids if not pattern.match(i)), None)
             if bad is not None:
-                raise SpecError(option, f"invalid id {bad!r}",
+                raise SpecError(option, f"invalid id {bad!r}: EC2 names them "
+                                f"{example.split('-')[0]}- and 8 or 17 hex digits",
                                 f"comma-separated ids such as {example}")
             if len(ids) > limit:
                 raise SpecError(option, f"{len(ids)} ids, the limit is {limit}")
@@ -371,18 +398,29 @@ class TrainingSpec:
                                 "hyphen")
         if self.base_job_name is not None:
             limit = 63 - TIMESTAMP_SUFFIX
-            if not JOB_NAME_RE.match(self.base_job_name) or len(self.base_job_name) > limit:
-                raise SpecError("--base-job-name", f"invalid base name {self.base_job_name!r}",
-                                f"1-{limit} letters, digits and hyphens")
+            if JOB_NAME_RE.match(self.base_job_name) and len(self.base_job_name) <= limit:
+                return
+            if self.mode == "sagemaker" or not valid_base_name(self.base_job_name):
+                raise SpecError("--base-job-name", f"invalid base name {self.base_job_name!r}: "
+                                "SageMaker job names allow only letters, digits and hyphens",
+                                f"1-{limit} letters, digits and hyphens, such as "
+                                f"{valid_base_name(self.base_job_name) or 'my-job'}")
+
+    def base_name_note(self) -> str | None:
+        """The one line saying that a base name SageMaker would refuse was made valid
+        (local and container modes, whose jobs carry SageMaker-style names)."""
+        base = self.base_job_name
+        if base is None or valid_base_name(base) == base:
+            return None
+        return (f"--base-job-name {base!r} is not a valid SageMaker job name; this job is "
+                f"named {valid_base_name(base)}-<timestamp> (sagemaker mode would refuse it)")
 
     def _validate_metrics(self) -> None:
         if len(self.metrics) > 40:
             raise SpecError("--metric", f"{len(self.metrics)} definitions, the limit is 40")
         names = set()
         for m in self.metrics:
-            if not m.name or len(m.name) > 255 or not re.match(r"^[\w.:/\-]+$", m.name):
-                raise SpecError("--metric", f"invalid metric name {m.name!r}",
-                                "NAME=REGEX with a name of letters, digits and _.:/-")
+            _check_service_text("--metric", "metric name", m.name, METRIC_NAME_MAX)
             if m.name in names:
                 raise SpecError("--metric", f"metric {m.name!r} defined twice")
             names.add(m.name)
@@ -413,7 +451,17 @@ class TrainingSpec:
                          "in local mode (resourceconfig.json, SM_CURRENT_INSTANCE_TYPE)")
         if self.mode != "sagemaker" and self.tags:
             notes.append("--tag is recorded with the job; tags reach AWS only in sagemaker mode")
+        base_note = self.base_name_note()
+        if base_note:
+            notes.append(base_note)
         return notes
+
+
+def valid_base_name(text: str) -> str:
+    """``text`` as a base of a SageMaker job name: each run of other characters (``_``,
+    spaces, dots) becomes one hyphen, cut to leave room for the timestamp."""
+    name = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-")
+    return name[:63 - TIMESTAMP_SUFFIX].rstrip("-")
 
 
 def _check_writable_dir(option: str, path: Path) -> None:
@@ -435,11 +483,28 @@ def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
         raise SpecError(option, f"unknown value {value!r}", " | ".join(choices))
 
 
-def _check_positive(option: str, value: Any, minimum: int = 1, maximum: int | None = None) -> None:
+def _check_positive(option: str, value: Any, minimum: int = 1, maximum: int | None = None,
+                    why: str = "") -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
             maximum is not None and value > maximum):
         bound = f"an integer from {minimum}" + (f" to {maximum}" if maximum else " up")
-        raise SpecError(option, f"invalid value {value!r}", bound)
+        raise SpecError(option, f"invalid value {value!r}" + (f": {why}" if why else ""), bound)
+
+
+def _check_service_text(option: str, what: str, text: str, limit: int) -> None:
+    """Free text the service takes as it is (``.+`` / ``.*`` in its model): only what it
+    refuses is refused here, a line break (its patterns match one line) or the length."""
+    expected = f"1 to {limit} characters on one line (SageMaker's limit)"
+    if len(text) > limit:
+        raise SpecError(option, f"{what} is {len(text)} characters", expected)
+    if not text or any(c in "\n\r\x00" for c in text):
+        raise SpecError(option, f"invalid {what} {text!r}", expected)
+
+
+def _tag_character(c: str) -> bool:
+    """AWS's tag pattern ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]``: letters, separators,
+    numbers and a few signs, in any script."""
+    return c in "_.:/=+-@" or unicodedata.category(c)[0] in "LZN"
 
 
 def _validate_mapping(option: str, mapping: dict[str, str], key_re: re.Pattern[str], limit: int,

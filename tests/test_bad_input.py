@@ -72,7 +72,7 @@ ROWS = [
     ("hp-reserved-name", "--hp sagemaker_program=x.py", None, "--hp",
      r"not starting with sagemaker_"),
     ("hps-reserved-name", "--hps $reserved", None, "--hp", r"not starting with sagemaker_"),
-    ("hp-name-with-space", "--hp 'a b=1'", None, "--hp", r"without spaces"),
+    ("hp-name-with-equals", "--hps $bad_names", None, "--hp", r"cannot hold '='"),
     ("hp-not-json-value", "--hp a=$an_object", None, "--hp", r"a string, number, boolean"),
     ("hp-aws-key-value", "--hp key=AKIAIOSFODNN7EXAMPLE", None, "--hp",
      r"credential.*secret store"),
@@ -146,9 +146,12 @@ ROWS = [
     ("job-name-dash-end", "--job-name abc-", None, "--job-name", r"not starting or ending"),
     ("job-and-base-job-name", "--job-name a --base-job-name b", None, "--job-name",
      r"--job-name or --base-job-name, not both"),
-    ("base-job-name-bad", "--base-job-name bad_name", None, "--base-job-name", r"1-39"),
-    ("base-job-name-too-long", "--base-job-name " + "x" * 40, None, "--base-job-name",
-     r"1-39"),
+    ("base-job-name-bad", "--mode sagemaker --base-job-name bad_name", None, "--base-job-name",
+     r"allow only letters, digits and hyphens \(expected 1-39 letters, digits and hyphens, "
+     r"such as bad-name\)"),
+    ("base-job-name-too-long", "--mode sagemaker --base-job-name " + "x" * 40, None,
+     "--base-job-name", r"1-39"),
+    ("base-job-name-nothing-valid", "--base-job-name ___", None, "--base-job-name", r"1-39"),
     ("tag-aws-prefix", "--tag aws:team=ml", None, "--tag", r"not starting with aws:"),
     # inputs and code
     ("input-missing-path", "--input train=missing/dir", None, "--input",
@@ -158,8 +161,8 @@ ROWS = [
     ("subnets-alone", "--mode sagemaker --subnets subnet-0abc1234 --dry-run", None,
      "--security-groups", r"a VPC needs both subnets and security groups"),
     ("subnet-id-bad", "--mode sagemaker --subnets sub-1 --security-groups sg-0abc1234 "
-     "--dry-run", None, "--subnets", r"invalid id 'sub-1' \(expected comma-separated ids "
-     r"such as subnet-0abc1234\)"),
+     "--dry-run", None, "--subnets", r"invalid id 'sub-1': EC2 names them subnet- and 8 or "
+     r"17 hex digits \(expected comma-separated ids such as subnet-0abc1234\)"),
     ("code-channel-taken", "--mode sagemaker --image x --image-kind plain --input code=data/train",
      None, "--input", r"the channel name 'code' carries the code .* \(expected another "
      r"channel name\)"),
@@ -176,27 +179,29 @@ ROWS = [
      r"a channel given with --input"),
     ("content-type-twice", "--input train=data/train --content-type train=text/csv "
      "--content-type train=text/plain", None, "--content-type", r"given twice.*NAME=TYPE"),
-    ("content-type-malformed", "--input train=data/train --content-type train=csv", None,
-     "--content-type", r"train=text/csv"),
+    ("content-type-too-long", "--input train=data/train --content-type train=" + "x" * 257,
+     None, "--content-type", r"train: content type is 257 characters \(expected 1 to 256 "
+     r"characters on one line \(SageMaker's limit\)\)"),
     ("metric-bad-regex", "--metric 'loss=loss: ([0-9.'", None, "--metric", r"capture group"),
     ("metric-nothing-to-repeat", "--metric 'loss=*'", None, "--metric", r"capture group"),
     ("metric-no-group", "--metric loss=loss", None, "--metric", r"first group captures"),
     ("metric-non-capturing-group", "--metric 'loss=loss: (?:[0-9.]+)'", None, "--metric",
      r"first group captures"),
     ("metric-twice", "--metric 'l=a(1)' --metric 'l=b(2)'", None, "--metric", r"given twice"),
-    ("metric-bad-name", "--metric 'bad name=(x)'", None, "--metric",
-     r"letters, digits and _\.:/-"),
+    ("metric-name-too-long", f"--metric '{'x' * 256}=(x)'", None, "--metric",
+     r"1 to 255 characters"),
     ("entry-script-traversal", "--entry-script ../evil.py", None, "--entry-script",
      r"without directories"),
     ("entry-script-dot-dot", "--entry-script ..", None, "--entry-script",
      r"without directories"),
     ("entry-script-hidden", "--entry-script .py", None, "--entry-script", r"without directories"),
     ("entry-script-txt", "--entry-script train.txt", None, "--entry-script",
-     r"a \.py name such as train\.py"),
+     r"Python script \(\.py\) or a shell script \(\.sh\)"),
     ("entry-script-no-extension", "--entry-script train", None, "--entry-script",
-     r"a \.py name such as train\.py"),
-    ("entry-script-sh-cell", "--entry-script train.sh", RUN + "echo hi\n", "--entry-script",
-     r"a \.py name such as train\.py"),
+     r"a name such as train\.py or train\.sh"),
+    ("command-empty", "--command ' '", None, "--command",
+     r"empty value \(expected --command CMD\)"),
+    ("hp-style-unknown", "--hp-style v4", None, "--hp-style", r"v3 \| v2"),
     ("entry-script-not-in-source-dir", "--source-dir src --entry-script fit.py",
      "# runs src/fit.py\n", "--entry-script", r"a file of --source-dir"),
     ("source-dir-missing", "--source-dir nowhere", None, "--source-dir", r"existing directory"),
@@ -249,6 +254,7 @@ def inputs(run_dir: Path, ip) -> Path:
     (run_dir / "reqs.txt").write_text("surely-not-installed-package-xyz==1.0\n")
     ip.user_ns.update(a_list=[1, 2], lr=0.1, blank="", nothing=None, yes=True,
                       an_object=object(), reserved={"sagemaker_region": "x"},
+                      bad_names={"a=b": 1},
                       many_hps={f"k{i}": i for i in range(101)})
     return run_dir
 

@@ -62,12 +62,14 @@ def train(ip, line: str, cell: str):
     return ip.user_ns["job"]
 
 
-@pytest.mark.parametrize(("image", "kind"), [(PLAIN, "no training toolkit"),
-                                             (TOOLKIT, "training toolkit runs `train`")])
+@pytest.mark.parametrize(("image", "style", "kind"), [
+    (PLAIN, "v3", "no training toolkit"), (PLAIN, "v2", "no training toolkit"),
+    (TOOLKIT, "v2", "training toolkit runs `train`"),
+    (TOOLKIT, "v3", "bypassing `train` as V3's ModelTrainer does")])
 def test_sklearn_script_mode_job_in_each_kind_of_image(ip, iris, run_dir, capsys, engine, image,
-                                                       kind):
-    job = train(ip, f"--image {image} --input train=data/train --hp max_leaf_nodes=30 --wait",
-                SKLEARN_SCRIPT.read_text())
+                                                       style, kind):
+    job = train(ip, f"--image {image} --input train=data/train --hp max_leaf_nodes=30 "
+                f"--hp-style {style} --wait", SKLEARN_SCRIPT.read_text())
 
     assert job.status == "Completed", job.failure_reason
     assert kind in capsys.readouterr().out  # which kind of image was used is said
@@ -163,8 +165,8 @@ def test_a_broken_entry_script_fails_the_job_naming_the_error(ip, run_dir):
 
 
 def test_toolkit_images_get_the_code_as_the_v2_sdk_delivers_it(ip, iris):
-    job = train(ip, f"--image {TOOLKIT} --input train=data/train --hp max_leaf_nodes=3 --wait",
-                SKLEARN_SCRIPT.read_text())
+    job = train(ip, f"--image {TOOLKIT} --input train=data/train --hp max_leaf_nodes=3 "
+                "--hp-style v2 --wait", SKLEARN_SCRIPT.read_text())
     stored = json.loads((job.directory / "hosts/algo-1/opt/ml/input/config/"
                          "hyperparameters.json").read_text())
     assert stored["sagemaker_program"] == '"train.py"'

@@ -123,8 +123,10 @@ def test_config_files_are_the_three_documents():
     files = run.config_files()
     assert list(files) == ["hyperparameters.json", "inputdataconfig.json",
                            "resourceconfig.json"]
-    assert files["hyperparameters.json"] == {"lr": "0.1", "name": "adam", "one": '"1"',
-                                             "amp": "true"}
+    assert files["hyperparameters.json"] == {"lr": "0.1", "name": "adam", "one": "1",
+                                             "amp": "true"}  # V3's way (the default)
+    v2 = two_host_run(hyperparameters={"name": "adam", "one": "1"}, hp_style="v2")
+    assert v2.config_files()["hyperparameters.json"] == {"name": '"adam"', "one": '"1"'}
     assert files["inputdataconfig.json"] == contract.input_data_config(run.channels)
     assert files["resourceconfig.json"] == run.cluster.resource_config("algo-2")
 
@@ -144,8 +146,12 @@ def test_config_files_are_written_byte_for_byte_as_json_dumps_makes_them(tmp_pat
 
 
 def test_training_env_holds_exactly_the_toolkits_37_properties():
-    env = two_host_run().training_env()
+    env = two_host_run(hp_style="v2").training_env()
     assert set(env) == TRAINING_ENV_KEYS and len(env) == 37
+    v3 = two_host_run().training_env()  # V3's driver keys as well, with V3's values
+    assert set(v3) == TRAINING_ENV_KEYS | {"master_addr", "master_port", "input_data_dir"}
+    assert (v3["master_addr"], v3["master_port"], v3["input_data_dir"]) == (
+        "algo-1", 7777, "/opt/ml/input/data")
     assert env["hyperparameters"] == {"lr": 0.1, "epochs": 3}  # typed, not strings
     assert env["channel_input_dirs"] == {"train": "/opt/ml/input/data/train",
                                          "validation": "/opt/ml/input/data/validation"}
@@ -172,7 +178,7 @@ def test_environment_is_the_union_of_toolkit_and_v3_variables():
     assert env["SM_CHANNELS"] == '["train","validation"]'
     assert env["SM_HOSTS"] == '["algo-1","algo-2"]'
     assert env["SM_CURRENT_HOST"] == "algo-2"
-    assert env["SM_USER_ARGS"] == '["--epochs","3","--lr","0.1"]'
+    assert env["SM_USER_ARGS"] == '["--lr","0.1","--epochs","3"]'
     assert env["SM_HP_LR"] == "0.1" and env["SM_HP_EPOCHS"] == "3"
     assert json.loads(env["SM_HPS"]) == {"lr": 0.1, "epochs": 3}
     assert env["SM_NUM_CPUS"] == "4" and env["SM_NUM_GPUS"] == "0"
@@ -192,19 +198,26 @@ def test_environment_is_the_union_of_toolkit_and_v3_variables():
     assert "AWS_REGION" not in env
 
 
-def test_sm_training_env_is_valid_json_of_the_training_env():
-    run = two_host_run(hyperparameters={"layers": [64, 32], "amp": False, "name": "adam"})
+@pytest.mark.parametrize("style", ["v3", "v2"])
+def test_sm_training_env_is_valid_json_of_the_training_env(style):
+    run = two_host_run(hyperparameters={"layers": [64, 32], "amp": False, "name": "adam"},
+                       hp_style=style)
     env = run.environment()
     assert json.loads(env["SM_TRAINING_ENV"]) == run.training_env()
     assert json.loads(env["SM_TRAINING_ENV"])["hyperparameters"]["amp"] is False  # §7 #15
-    assert env["SM_TRAINING_ENV"] == json.dumps(run.training_env(), sort_keys=True,
-                                                separators=(",", ":"))
+    assert env["SM_TRAINING_ENV"] == (json.dumps(run.training_env()) if style == "v3" else
+                                      json.dumps(run.training_env(), sort_keys=True,
+                                                 separators=(",", ":")))
 
 
-def test_hyperparameters_reach_the_environment_in_both_spellings():
-    env = two_host_run(hyperparameters={"learning-rate": 0.01, "cfg": {"b": 1}}).environment()
-    assert env["SM_HP_LEARNING-RATE"] == env["SM_HP_LEARNING_RATE"] == "0.01"
-    assert env["SM_HP_CFG"] == '{"b":1}'
+def test_hyperparameters_reach_the_environment_as_each_style_spells_them():
+    hps = {"learning-rate": 0.01, "cfg": {"b": 1}}
+    v3 = two_host_run(hyperparameters=hps).environment()
+    assert v3["SM_HP_LEARNING_RATE"] == "0.01" and "SM_HP_LEARNING-RATE" not in v3
+    assert v3["SM_HP_CFG"] == '{"b": 1}'
+    v2 = two_host_run(hyperparameters=hps, hp_style="v2").environment()
+    assert v2["SM_HP_LEARNING-RATE"] == "0.01" and "SM_HP_LEARNING_RATE" not in v2
+    assert v2["SM_HP_CFG"] == '{"b":1}'
 
 
 def test_gpus_cpus_and_log_level_are_described():
@@ -241,8 +254,10 @@ def test_region_sets_both_aws_variables():
 
 # ---- the command ------------------------------------------------------------------------
 
-def test_python_entry_point_runs_with_the_toolkits_arguments():
+def test_python_entry_point_runs_with_the_styles_arguments():
     assert two_host_run().command("/usr/bin/python3") == [
+        "/usr/bin/python3", "train.py", "--lr", "0.1", "--epochs", "3"]
+    assert two_host_run(hp_style="v2").command("/usr/bin/python3") == [
         "/usr/bin/python3", "train.py", "--epochs", "3", "--lr", "0.1"]
     assert two_host_run(hyperparameters={}).command() == ["python3", "train.py"]
 
@@ -265,7 +280,7 @@ def test_torchrun_on_several_hosts_names_algo_1_as_master():
     assert run.command("python") == [
         "python", "-m", "torch.distributed.run", "--nnodes=2", "--nproc_per_node=4",
         "--master_addr=algo-1", "--master_port=7777", "--node_rank=1",
-        "train.py", "--epochs", "3", "--lr", "0.1"]
+        "train.py", "--lr", "0.1", "--epochs", "3"]
     env = run.environment()
     assert (env["MASTER_ADDR"], env["MASTER_PORT"]) == ("algo-1", "7777")
     assert env["SM_DISTRIBUTED_CONFIG"] == '{"process_count_per_node": 4, "smp": null}'
@@ -273,13 +288,26 @@ def test_torchrun_on_several_hosts_names_algo_1_as_master():
     assert two_host_run("algo-1", processes_per_host=4).command()[7] == "--node_rank=0"
 
 
-@pytest.mark.parametrize("entry", ["run.sh", "launch"])
-def test_other_entry_points_get_their_arguments_without_a_shell_parsing_them(entry):
-    # hyperparameters are passed here too (V3's SourceCode(command=...) drops them, §7 #1)
-    run = two_host_run(entry_point=entry, hyperparameters={"msg": "a b; rm -rf /", "n": 2})
-    assert run.command() == ["/bin/sh", "-c", 'exec "./$0" "$@"', entry,
-                             "--msg", "a b; rm -rf /", "-n", "2"]
-    assert run.environment()["SM_MODULE_NAME"] == entry
+def test_a_program_entry_point_gets_its_arguments_without_a_shell_parsing_them():
+    run = two_host_run(entry_point="launch", hyperparameters={"msg": "a b; rm -rf /", "n": 2})
+    assert run.command() == ["/bin/sh", "-c", 'exec "./$0" "$@"', "launch",
+                             "--msg", "a b; rm -rf /", "--n", "2"]
+    assert run.environment()["SM_MODULE_NAME"] == "launch"
+    assert contract.needs_exec_bit("launch") and not contract.needs_exec_bit("run.sh")
+
+
+def test_a_shell_entry_script_runs_with_bash_and_its_arguments_as_parameters():
+    run = two_host_run(entry_point="run.sh", hyperparameters={"msg": "a b; rm -rf /"})
+    argv = run.command()
+    assert argv[:2] == ["/bin/sh", "-c"] and "exec bash" in argv[2]
+    assert argv[3:] == ["sh", "run.sh", "--msg", "a b; rm -rf /"]  # parameters, not script
+
+
+def test_a_command_runs_in_a_shell_with_no_arguments_appended():
+    # V3's SourceCode(command=...): hyperparameters reach it only through SM_HPS/SM_HP_*
+    run = two_host_run(shell_command="python train.py --epochs 3 && echo done")
+    assert run.command()[-2:] == ["-c", "python train.py --epochs 3 && echo done"]
+    assert "--lr" not in run.command()
 
 
 def test_render_command_quotes_for_display():
@@ -293,7 +321,8 @@ def test_a_host_run_reads_back_from_the_config_files_the_service_writes(tmp_path
     written = ScriptRun(job_name="job-1", cluster=Cluster("ml.m5.xlarge", 2),
                         current_host="algo-2", entry_point="fit.py",
                         hyperparameters={"lr": 0.1, "layers": [64, 32], "name": "a b"},
-                        channels={"train": "text/csv", "test": None}, processes_per_host=2)
+                        channels={"train": "text/csv", "test": None}, processes_per_host=2,
+                        hp_style="v2")
     write_config_files(written, tmp_path)
     stored = json.loads((tmp_path / "hyperparameters.json").read_text())
     stored.update({"sagemaker_program": '"fit.py"', "sagemaker_submit_directory": '"s3://b/k"',
@@ -307,6 +336,21 @@ def test_a_host_run_reads_back_from_the_config_files_the_service_writes(tmp_path
         job_name="job-1", cluster=Cluster("ml.m5.xlarge", 2), current_host="algo-2",
         entry_point="fit.py", hyperparameters={"lr": 0.1, "layers": [64, 32], "name": "a b"},
         channels={"train": "text/csv", "test": None}, processes_per_host=2, num_cpus=4,
-        region="eu-west-1")
+        region="eu-west-1", hp_style="v2")
     assert read.environment() == expected.environment()
     assert read.command("python3") == expected.command("python3")
+
+
+def test_a_v3_host_run_reads_back_with_the_launch_settings(tmp_path):
+    # under v3 no sagemaker_* keys travel in the hyperparameters: the launch file says
+    from sm_notebook.contract import run_from_config, write_config_files
+
+    written = ScriptRun(job_name="job-1", cluster=Cluster("ml.m5.xlarge", 2),
+                        current_host="algo-1", entry_point="fit.sh",
+                        hyperparameters={"n": "5", "s": "a b", "d": {"k": [1]}})
+    write_config_files(written, tmp_path)
+    launch = {"entry_point": "fit.sh", "hp_style": "v3", "processes_per_host": None,
+              "command": None}
+    read = run_from_config(tmp_path, "job-1", num_cpus=1, launch=launch)
+    assert read.environment() == written.environment()
+    assert read.command() == written.command()

@@ -1,7 +1,8 @@
-"""Typed hyperparameters ⇄ the string map, argv, SM_HPS and SM_HP_* a script sees.
+"""Typed hyperparameters ⇄ the string map, argv, SM_HPS and SM_HP_* a script sees, in the
+V3 SDK's style (the default) and the V2 SDK's (with the training toolkit).
 
 Reference: /work/shared/reference/sagemaker-contract.md §1.2 (stored form and limits),
-§2.3 (SM_HPS / SM_HP_*), §2.5 (the toolkit's ``mapping.to_cmd_args``), §7 (SDK bugs).
+§2.3-2.4 (SM_HPS / SM_HP_*), §2.5 (V3's driver and the toolkit's ``to_cmd_args``), §7.
 """
 
 from __future__ import annotations
@@ -48,102 +49,93 @@ def test_values_typed_on_the_line_are_json_literals_else_strings(typed, value):
     assert type(hp.parse_value(typed)) is type(value)
 
 
-# ---- the stored (string) form ---------------------------------------------------------
-
-@given(json_values)
-def test_every_json_value_survives_the_string_map_exactly(value):
-    decoded = hp.decode(hp.encode({"k": value}))["k"]
-    assert same(decoded, value)
-
+# ---- the stored (string) form, in each SDK's style ------------------------------------
+# reference §1.2: V3 ModelTrainer's safe_serialize keeps strings as they are and writes the
+# rest as JSON; V2's framework estimators json.dumps every value.
 
 @given(st.dictionaries(st.text(min_size=1), json_values, max_size=6))
-def test_a_whole_map_survives_hyperparameters_json_exactly(typed):
-    stored = hp.encode(typed)
-    assert all(isinstance(v, str) for v in stored.values())  # the service stores strings
-    on_disk = json.loads(json.dumps(stored))                   # hyperparameters.json
+def test_v2_maps_survive_hyperparameters_json_exactly(typed):
+    stored = hp.encode(typed, "v2")
+    assert stored == {k: json.dumps(v) for k, v in typed.items()}  # V2's encoding
+    on_disk = json.loads(json.dumps(stored))                       # hyperparameters.json
     assert same(hp.decode(on_disk), typed)
 
 
-@pytest.mark.parametrize("typed", [
-    {"lr": 0.1, "epochs": 3, "amp": True, "debug": False, "resume": None},
-    {"layers": [64, 32], "cfg": {"opt": {"name": "adam", "betas": [0.9, 0.999]}, "n": None}},
-    {"one": "1", "t": "true", "n": "null", "list": "[1]", "obj": '{"a": 1}', "q": '"x"'},
-    {"plain": "adam", "path": "s3://b/k", "spaces": "two words", "empty": ""},
-    {"mixed": [1, 1.0, "1", True, None, {"k": [False]}]},
+@given(st.dictionaries(st.text(min_size=1), json_values, max_size=6))
+def test_v3_stores_strings_as_they_are_and_the_rest_as_json(typed):
+    stored = hp.encode(typed)
+    assert stored == {k: v if isinstance(v, str) else json.dumps(v) for k, v in typed.items()}
+    assert all(isinstance(v, str) for v in stored.values())  # the service stores strings
+
+
+@pytest.mark.parametrize(("value", "v3", "v2"), [
+    (True, "true", "true"),
+    ("adam", "adam", '"adam"'),
+    ("reg:squarederror", "reg:squarederror", '"reg:squarederror"'),  # V2's XGBoost bug #5317
+    ("5", "5", '"5"'),                    # issue 10 case 2: v3 writes the string as it is
+    ("Hello World", "Hello World", '"Hello World"'),
+    ([1, 2, 3], "[1, 2, 3]", "[1, 2, 3]"),
+    ({"a": 1}, '{"a": 1}', '{"a": 1}'),   # JSON, never the Python repr "{'a': 1}"
+    (None, "null", "null"),
+    (3.14, "3.14", "3.14"),
 ])
-def test_typed_values_round_trip_exactly(typed):
-    decoded = hp.decode(hp.encode(typed))
-    assert same(decoded, typed)
-    assert [type(v) for v in decoded.values()] == [type(v) for v in typed.values()]
+def test_each_style_stores_a_value_as_its_sdk_does(value, v3, v2):
+    assert hp.encode_value(value, "v3") == v3
+    assert hp.encode_value(value, "v2") == v2
 
 
-def test_strings_that_look_like_numbers_stay_strings():
-    stored = hp.encode({"a": "1", "b": "0.5", "c": "1e3", "d": "-2"})
-    assert stored == {"a": '"1"', "b": '"0.5"', "c": '"1e3"', "d": '"-2"'}
-    assert hp.decode(stored) == {"a": "1", "b": "0.5", "c": "1e3", "d": "-2"}
-    assert all(type(v) is str for v in hp.decode(stored).values())
+def test_a_number_looking_string_reaches_a_v3_script_as_the_sdk_delivers_it():
+    # V3 stores "5" as 5's text: a script reading hyperparameters.json itself gets "5" and
+    # int() works (the bring-your-own example); the decoded SM_HPS holds the number
+    typed = {"max_leaf_nodes": "5"}
+    assert hp.encode(typed) == {"max_leaf_nodes": "5"}
+    assert json.loads(hp.to_env(typed)["SM_HPS"]) == {"max_leaf_nodes": 5}
+    assert hp.encode(typed, "v2") == {"max_leaf_nodes": '"5"'}
+    assert json.loads(hp.to_env(typed, "v2")["SM_HPS"]) == {"max_leaf_nodes": "5"}
 
 
-@pytest.mark.parametrize(("value", "stored"), [
-    (True, "true"),                       # V2 generic Estimator sent "True": a string in-container
-    (False, "false"),
-    ("adam", "adam"),                     # readable; built-in algorithms see it unquoted
-    ("reg:squarederror", "reg:squarederror"),  # V2's XGBoost sent "\"reg:squarederror\""
-    ("1", '"1"'),                         # V3 sent "1", which decodes to the number 1
-    ("true", '"true"'),
-    ("null", '"null"'),
-    ([1, 2], "[1, 2]"),
-    ({"a": 1}, '{"a": 1}'),               # JSON, never the Python repr "{'a': 1}"
-    (None, "null"),
-    (0.1, "0.1"),
-    (3, "3"),
+def test_booleans_arrive_as_json_booleans_in_both_styles():
+    # §7 #14 (aws/sagemaker-python-sdk#302, #4247): V2's generic str(False) == "False"
+    for style in hp.STYLES:
+        stored = hp.encode({"flag": False, "amp": True}, style)
+        assert stored == {"flag": "false", "amp": "true"}
+        assert hp.decode(stored) == {"flag": False, "amp": True}
+        assert json.loads(hp.to_env({"flag": False}, style)["SM_HPS"]) == {"flag": False}
+
+
+# ---- argv: V3's driver and the toolkit's mapping.to_cmd_args ---------------------------
+
+V3_EXAMPLE = {"integer": 1, "boolean": True, "float": 3.14, "string": "Hello World",
+              "list": [1, 2, 3], "dict": {"string": "value", "integer": 3, "boolean": True}}
+
+
+def test_v3_cli_args_are_the_drivers_json_in_the_given_order():
+    # V3's hyperparameters-training example parses --boolean/--list/--dict with json.loads
+    assert hp.to_cli_args(V3_EXAMPLE) == [
+        "--integer", "1", "--boolean", "true", "--float", "3.14", "--string", "Hello World",
+        "--list", "[1, 2, 3]", "--dict", '{"string": "value", "integer": 3, "boolean": true}']
+    args = hp.to_cli_args(V3_EXAMPLE)
+    decoded = {args[i][2:]: args[i + 1] for i in range(0, len(args), 2)}
+    assert json.loads(decoded["boolean"]) is True
+    assert json.loads(decoded["dict"]) == V3_EXAMPLE["dict"]
+
+
+@pytest.mark.parametrize(("typed", "argv"), [
+    ({"e": 5}, ["--e", "5"]),                          # one letter: still two dashes
+    ({"resume": None}, ["--resume", "null"]),
+    ({"b": 1, "a": 2}, ["--b", "1", "--a", "2"]),       # insertion order, not sorted
+    ({"n": "5"}, ["--n", "5"]),
+    ({"msg": "two words; $HOME"}, ["--msg", "two words; $HOME"]),  # one argv item, no shell
 ])
-def test_stored_form_avoids_the_sdk_encoding_bugs(value, stored):
-    assert hp.encode_value(value) == stored
-    assert same(hp.decode_value(stored), value)
+def test_v3_cli_args_follow_the_drivers_rules(typed, argv):
+    assert hp.to_cli_args(typed, "v3") == argv
 
 
-# ---- §7 of the reference: none of the SDKs' encoding bugs happen -----------------------
-
-def test_booleans_arrive_as_booleans_not_the_strings_true_false():
-    # §7 #14 (aws/sagemaker-python-sdk#302, #4247): str(False) == "False" decodes to a string
-    stored = hp.encode({"flag": False, "amp": True})
-    assert stored == {"flag": "false", "amp": "true"}
-    assert hp.decode(stored)["flag"] is False and hp.decode(stored)["amp"] is True
-    assert hp.to_env({"flag": False})["SM_HP_FLAG"] == "false"
-    assert json.loads(hp.to_env({"flag": False})["SM_HPS"]) == {"flag": False}
-
-
-def test_types_and_lists_are_not_lost_on_the_way_to_the_script():
-    # §7 #15 (aws/sagemaker-python-sdk#613): values forced to strings, lists split
-    typed = {"layers": [64, 32], "lr": 0.001, "epochs": 10}
-    assert hp.decode(hp.encode(typed)) == typed
-    assert json.loads(hp.to_env(typed)["SM_HPS"]) == typed
-    args = hp.to_cli_args(typed)
-    assert args[args.index("--layers") + 1] == "[64, 32]"  # one argument, not split
-
-
-def test_plain_strings_are_not_json_quoted_for_built_in_algorithms():
-    # §7 #16 (aws/sagemaker-python-sdk#5317): XGBoost got "\"reg:squarederror\""
-    assert hp.encode({"objective": "reg:squarederror"}) == {"objective": "reg:squarederror"}
-    assert hp.to_cli_args({"objective": "reg:squarederror"}) == [
-        "--objective", "reg:squarederror"]
-    assert hp.to_env({"objective": "reg:squarederror"})["SM_HP_OBJECTIVE"] == "reg:squarederror"
-
-
-def test_a_numeric_looking_string_is_not_turned_into_a_number():
-    # V3 safe_serialize keeps str as-is, so "1" comes back as the number 1 (§1.2)
-    assert hp.decode(hp.encode({"version": "1"})) == {"version": "1"}
-    assert type(hp.decode(hp.encode({"version": "1"}))["version"]) is str
-
-
-# ---- argv: the toolkit's mapping.to_cmd_args ------------------------------------------
-
-def test_cli_args_match_the_training_toolkit_worked_example():
+def test_v2_cli_args_match_the_training_toolkit_worked_example():
     # reference §2.5, run against the toolkit's mapping.to_cmd_args
     typed = {"lr": 0.1, "flag": True, "name": "adam", "layers": [1, 2], "cfg": {"a": 1},
              "learning-rate": 3, "e": 5}
-    assert hp.to_cli_args(typed) == [
+    assert hp.to_cli_args(typed, "v2") == [
         "--cfg", "a=1", "-e", "5", "--flag", "True", "--layers", "[1, 2]",
         "--learning-rate", "3", "--lr", "0.1", "--name", "adam"]
 
@@ -159,32 +151,39 @@ def test_cli_args_match_the_training_toolkit_worked_example():
     ({"lr": 1e-4, "big": 1e20}, ["--big", "1e+20", "--lr", "0.0001"]),
     ({"b": 1, "B": 2, "a": 3}, ["-B", "2", "-a", "3", "-b", "1"]),  # sorted; one letter: '-'
 ])
-def test_cli_args_follow_the_toolkit_rules(typed, argv):
-    assert hp.to_cli_args(typed) == argv
+def test_v2_cli_args_follow_the_toolkit_rules(typed, argv):
+    assert hp.to_cli_args(typed, "v2") == argv
 
 
-def test_cli_args_are_the_same_from_the_typed_or_the_stored_form():
-    typed = {"lr": 0.1, "flag": True, "tags": ["x"], "cfg": {"k": 1}, "one": "1"}
-    assert hp.to_cli_args(hp.decode(hp.encode(typed))) == hp.to_cli_args(typed)
+@pytest.mark.parametrize("style", hp.STYLES)
+def test_cli_args_are_the_same_from_the_typed_or_the_stored_form(style):
+    typed = {"lr": 0.1, "flag": True, "tags": ["x"], "cfg": {"k": 1}, "one": "1", "s": "a b"}
+    assert hp.to_cli_args(hp.decode(hp.encode(typed, style)), style) \
+        == hp.to_cli_args(typed, style)
 
 
 # ---- environment: SM_HPS and SM_HP_<NAME> --------------------------------------------
 
-def test_environment_has_sm_hps_and_both_spellings_of_sm_hp():
+def test_v3_environment_is_the_drivers():
     env = hp.to_env({"learning-rate": 0.01, "layers": [64, 32], "name": "adam", "amp": True})
-    assert json.loads(env["SM_HPS"]) == {"learning-rate": 0.01, "layers": [64, 32],
-                                         "name": "adam", "amp": True}
-    assert env["SM_HPS"] == '{"amp":true,"layers":[64,32],"learning-rate":0.01,"name":"adam"}'
-    assert env["SM_HP_LEARNING-RATE"] == env["SM_HP_LEARNING_RATE"] == "0.01"
-    assert env["SM_HP_LAYERS"] == "[64,32]"
-    assert env["SM_HP_NAME"] == "adam"  # strings as-is, not JSON-quoted
-    assert env["SM_HP_AMP"] == "true"
-    assert set(env) == {"SM_HPS", "SM_HP_LEARNING-RATE", "SM_HP_LEARNING_RATE", "SM_HP_LAYERS",
-                        "SM_HP_NAME", "SM_HP_AMP"}
+    assert env == {
+        "SM_HPS": '{"learning-rate": 0.01, "layers": [64, 32], "name": "adam", "amp": true}',
+        "SM_HP_LEARNING_RATE": "0.01", "SM_HP_LAYERS": "[64, 32]", "SM_HP_NAME": "adam",
+        "SM_HP_AMP": "true"}
 
 
-def test_environment_values_are_formatted_as_the_toolkit_does():
-    env = hp.to_env({"none": None, "cfg": {"b": 1, "a": [True, None]}, "text": "ü", "u": ["ü"]})
+def test_v2_environment_is_the_toolkits():
+    env = hp.to_env({"learning-rate": 0.01, "layers": [64, 32], "name": "adam", "amp": True},
+                    "v2")
+    assert env == {
+        "SM_HPS": '{"amp":true,"layers":[64,32],"learning-rate":0.01,"name":"adam"}',
+        "SM_HP_LEARNING-RATE": "0.01", "SM_HP_LAYERS": "[64,32]", "SM_HP_NAME": "adam",
+        "SM_HP_AMP": "true"}
+
+
+def test_v2_environment_values_are_formatted_as_the_toolkit_does():
+    env = hp.to_env({"none": None, "cfg": {"b": 1, "a": [True, None]}, "text": "ü", "u": ["ü"]},
+                    "v2")
     assert env["SM_HP_NONE"] == ""                       # None → ""
     assert env["SM_HP_CFG"] == '{"a":[true,null],"b":1}'  # compact, sorted keys
     assert env["SM_HP_TEXT"] == "ü"                      # strings as they are
@@ -192,21 +191,19 @@ def test_environment_values_are_formatted_as_the_toolkit_does():
     assert json.loads(env["SM_HPS"])["none"] is None
 
 
-def test_the_toolkits_exact_name_wins_over_another_keys_underscore_alias():
-    # a_b → SM_HP_A_B (toolkit); a-b → SM_HP_A-B (toolkit) and SM_HP_A_B (V3 alias)
-    for typed in ({"a_b": 1, "a-b": 2}, {"a-b": 2, "a_b": 1}):
-        env = hp.to_env(typed)
-        assert env["SM_HP_A_B"] == "1" and env["SM_HP_A-B"] == "2"
-
-
 @given(st.dictionaries(st.text(min_size=1), json_values, max_size=5)
        .filter(lambda d: len({k.upper() for k in d}) == len(d)))  # "a" and "A" share SM_HP_A
-def test_sm_hps_is_type_preserving_compact_json(typed):
-    env = hp.to_env(typed)
+def test_v2_sm_hps_is_type_preserving_compact_json(typed):
+    env = hp.to_env(typed, "v2")
     assert same(json.loads(env["SM_HPS"]), typed)
     assert env["SM_HPS"] == json.dumps(typed, sort_keys=True, separators=(",", ":"))
     for key, value in typed.items():
         assert env[f"SM_HP_{key.upper()}"] == hp.env_value(value)
+
+
+@given(st.dictionaries(st.text(min_size=1), json_values, max_size=5))
+def test_v3_sm_hps_is_the_decoded_stored_map(typed):
+    assert json.loads(hp.to_env(typed)["SM_HPS"]) == hp.decode(hp.encode(typed))
 
 
 # ---- validation: the service limits and what can never work ---------------------------
@@ -223,10 +220,11 @@ def test_service_limits_are_enforced_at_their_boundaries():
         hp.validate({"text": "x" * 2501})
 
 
-def test_the_value_limit_applies_to_the_stored_string():
-    hp.validate({"digits": "1" * 2498})                 # stored as "111…" with quotes: 2500
+def test_the_value_limit_applies_to_the_styles_stored_string():
+    hp.validate({"digits": "1" * 2500})                 # v3: stored as it is
+    hp.validate({"digits": "1" * 2498}, style="v2")     # v2: "111…" with quotes, 2500
     with pytest.raises(SpecError, match="2501 characters"):
-        hp.validate({"digits": "1" * 2499})
+        hp.validate({"digits": "1" * 2499}, style="v2")
     with pytest.raises(SpecError, match="the limit is 2500"):
         hp.validate({"ids": list(range(1000))})
 
@@ -254,13 +252,18 @@ def test_ordinary_names_that_mention_tokens_are_fine():
 
 
 @pytest.mark.parametrize(("key", "problem"), [
-    ("", "invalid name"), ("bad key", "invalid name"), ("-lr", "invalid name"),
-    ("a=b", "invalid name"),      # SM_HP_A=B cannot be an environment variable
-    ("a\x00", "invalid name"),
+    ("", "the bare argument --"),
+    ("a=b", "cannot hold '='"),      # SM_HP_A=B cannot be an environment variable
+    ("a\x00", "NUL"), ("a\nb", "no line break"),
 ])
-def test_names_that_cannot_reach_the_script_are_refused(key, problem):
+def test_names_that_cannot_reach_the_script_are_refused_saying_why(key, problem):
     with pytest.raises(SpecError, match=problem):
         hp.validate({key: 1})
+
+
+@pytest.mark.parametrize("key", ["bad key", "-lr", "ünï", "a.b/c:d"])
+def test_names_sagemaker_accepts_are_accepted(key):
+    hp.validate({key: 1})  # the service's pattern is .*
 
 
 @pytest.mark.parametrize("value", ["a\x00b", {"k": "a\x00b"}])
@@ -277,6 +280,6 @@ def test_values_that_are_not_json_are_refused():
 
 def test_a_validation_error_names_the_option_it_came_from():
     with pytest.raises(SpecError) as caught:
-        hp.validate({"bad key": 1}, option="--hps")
+        hp.validate({"a=b": 1}, option="--hps")
     assert str(caught.value).startswith("--hps: ")
     assert caught.value.option == "--hps"

@@ -183,7 +183,16 @@ def test_interrupting_wait_stops_a_local_job_and_says_so(ip, capsys, ctrl_c_once
     assert "stopping local job" in capsys.readouterr().err
 
 
-def test_the_script_sees_the_sagemaker_contract(ip, run_dir):
+STYLE_VIEWS = {  # what a script sees of --hp use-amp=true --hp opt=adam, by SDK
+    "v3": ("SM_HP_USE_AMP", ["--epochs", "3", "--lr", "0.1", "--use-amp", "true", "--opt", "adam"],
+           {"epochs": "3", "lr": "0.1", "use-amp": "true", "opt": "adam"}),
+    "v2": ("SM_HP_USE-AMP", ["--epochs", "3", "--lr", "0.1", "--opt", "adam", "--use-amp", "True"],
+           {"epochs": "3", "lr": "0.1", "use-amp": "true", "opt": '"adam"'}),
+}
+
+
+@pytest.mark.parametrize("style", list(STYLE_VIEWS))
+def test_the_script_sees_the_sagemaker_contract(ip, run_dir, style):
     (run_dir / "data" / "train").mkdir(parents=True)
     (run_dir / "data" / "train" / "a.csv").write_text("1,2\n")
     (run_dir / "val.csv").write_text("3,4\n")
@@ -201,7 +210,8 @@ json.dump(env, open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "env.json"), 
 """
     job = train(ip, "--input train=data/train --input validation=val.csv --content-type "
                 "train=text/csv --hp epochs=3 --hp lr=0.1 --hp use-amp=true --hp opt=adam "
-                "--env MY_SETTING=on --wait", cell)
+                f"--env MY_SETTING=on --hp-style {style} --wait", cell)
+    variable, argv, stored = STYLE_VIEWS[style]
     env = json.loads((job.directory / "opt/ml/output/data/env.json").read_text())
     root = job.directory / "opt/ml"
     assert env["TRAINING_JOB_NAME"] == job.name
@@ -210,11 +220,11 @@ json.dump(env, open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "env.json"), 
     assert env["train_files"] == ["a.csv"] and env["val_files"] == ["val.csv"]
     assert env["SM_CHANNELS"] == '["train","validation"]'
     assert json.loads(env["SM_HPS"]) == {"epochs": 3, "lr": 0.1, "use-amp": True, "opt": "adam"}
-    assert env["SM_HP_USE-AMP"] == env["SM_HP_USE_AMP"] == "true"
-    assert env["argv"] == ["--epochs", "3", "--lr", "0.1", "--opt", "adam", "--use-amp", "True"]
+    assert env[variable] == "true"
+    assert {"SM_HP_USE_AMP", "SM_HP_USE-AMP"} - {variable} & set(env) == set()  # one spelling
+    assert env["argv"] == argv
     assert env["cwd"] == str(root / "code")
-    assert env["hyperparameters"] == {"epochs": "3", "lr": "0.1", "use-amp": "true",
-                                      "opt": "adam"}
+    assert env["hyperparameters"] == stored
     assert env["inputdataconfig"]["train"]["ContentType"] == "text/csv"
     assert env["resourceconfig"]["current_host"] == "algo-1"
     assert env["resourceconfig"]["hosts"] == ["algo-1"]

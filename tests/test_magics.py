@@ -91,13 +91,15 @@ def test_dry_run_in_local_mode_shows_the_command_and_creates_nothing(ip, jobs_di
         ip.run_cell_magic("sm_train", "job --hp epochs=2 --image ignored --dry-run",
                           "print('never runs')\n")
     text = out.stdout
-    assert "%%sm_train job --mode local --image ignored --hp epochs=2" in text
+    assert "%%sm_train job --mode local --hp-style v3 --image ignored --hp epochs=2" in text
+    assert "# hyperparameters: --hp-style v3, as V3's ModelTrainer passes them" in text
     assert "train.py --epochs 2" in text
     assert "note: --image is not used in local mode" in text
     assert not jobs_dir.exists() and "job" not in ip.user_ns
 
 
-def test_dry_run_in_sagemaker_mode_prints_a_request_botocore_accepts(ip, run_dir):
+@pytest.mark.parametrize("style", ["v3", "v2"])
+def test_dry_run_in_sagemaker_mode_prints_a_request_botocore_accepts(ip, run_dir, style):
     (run_dir / "data").mkdir()
     with capture_output() as out:
         ip.run_cell_magic("sm_train", "--mode sagemaker --image 1.dkr.ecr.us-east-1.amazonaws"
@@ -106,14 +108,20 @@ def test_dry_run_in_sagemaker_mode_prints_a_request_botocore_accepts(ip, run_dir
                           "arn:aws:iam::123456789012:role/R --input train=data --spot "
                           "--max-run 1h --max-wait 2h --keep-alive 600 --checkpoint-s3 "
                           "s3://bucket/ckpt --tag team=ml --metric loss='loss=([0-9.]+)' "
-                          "--dry-run", "print(1)\n")
+                          f"--hp n=5 --hp-style {style} --dry-run", "print(1)\n")
     request = json.loads(out.stdout.split("CreateTrainingJob ", 1)[1])
     assert request["ResourceConfig"] == {"InstanceType": "ml.g5.xlarge", "InstanceCount": 2,
                                          "VolumeSizeInGB": 30, "KeepAlivePeriodInSeconds": 600}
     assert request["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600,
                                             "MaxWaitTimeInSeconds": 7200}
-    assert request["HyperParameters"]["sagemaker_program"] == '"train.py"'
-    assert request["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"
+    if style == "v2":  # the toolkit's `train` finds the code and the launch in them
+        assert request["HyperParameters"]["sagemaker_program"] == '"train.py"'
+        assert request["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"
+        assert "ContainerEntrypoint" not in request["AlgorithmSpecification"]
+    else:  # V3: the user's hyperparameters alone; its own launcher instead of `train`
+        assert request["HyperParameters"] == {"n": "5"}
+        assert request["AlgorithmSpecification"]["ContainerEntrypoint"] == [
+            "python3", "/opt/ml/input/data/code/sm_notebook_launcher.py"]
     assert "upload  s3://sagemaker-us-east-1-<account>/" in out.stdout
     validate_request(request)
 
@@ -128,15 +136,17 @@ def test_the_request_builder_output_passes_botocore_validation_for_a_full_spec()
     assert request["HyperParameters"]["a"] == "[1, 2]" and request["HyperParameters"]["b"] == "x"
 
 
-def test_dry_run_in_container_mode_shows_one_docker_run_per_host(ip, jobs_dir):
+@pytest.mark.parametrize(("style", "command"), [("v3", "python3 train.py"), ("v2", "train")])
+def test_dry_run_in_container_mode_shows_one_docker_run_per_host(ip, jobs_dir, style, command):
     with capture_output() as out:
         ip.run_cell_magic("sm_train", "--instance-type local_cpu --instance-count 2 --image "
-                          "smlocal/sklearn --job-name dry --dry-run", "print(1)\n")
+                          f"smlocal/sklearn --job-name dry --hp-style {style} --dry-run",
+                          "print(1)\n")
     runs = out.stdout.split("docker run")[1:]
     assert len(runs) == 2
     assert "--hostname algo-1" in runs[0] and "--hostname algo-2" in runs[1]
     assert "--network dry-net" in runs[0]
-    assert runs[0].rstrip().endswith("smlocal/sklearn train")  # assumed: not probed
+    assert runs[0].rstrip().endswith(f"smlocal/sklearn {command}")  # assumed: not probed
     assert "image kind toolkit (assumed: the image is not on this machine" in out.stdout
     assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
 
@@ -195,7 +205,8 @@ def test_a_vpc_and_network_isolation_reach_the_request_with_the_code_as_a_channe
         ip.run_cell_magic("sm_train", "--mode sagemaker --image 1.dkr.ecr.us-east-1.amazonaws"
                           ".com/x:1 --region us-east-1 --role arn:aws:iam::123456789012:role/R "
                           "--subnets subnet-0abc1234,subnet-0def5678 --security-groups "
-                          "sg-0abc1234 --network-isolation --job-name isolated --dry-run",
+                          "sg-0abc1234 --network-isolation --job-name isolated --hp-style v2 "
+                          "--dry-run",
                           "print(1)\n")
     request = json.loads(out.stdout.split("CreateTrainingJob ", 1)[1])
     validate_request(request)

@@ -92,7 +92,8 @@ def test_a_job_is_uploaded_created_and_followed_to_completed_with_logs_of_two_ho
         finals(42, loss=0.25),
         status("Completed", "Completed", "Training job completed"),
     ])
-    job = train(ip, "two-hosts", "--instance-count 2 --input train=data --hp epochs=2 --wait")
+    job = train(ip, "two-hosts", "--instance-count 2 --input train=data --hp epochs=2 "
+                "--hp-style v2 --wait")
 
     assert job.status == "Completed"
     assert re.search(rf"^uploaded [\d.]+ MB in 2 files to s3://{BUCKET}/two-hosts/ "
@@ -371,7 +372,7 @@ def test_a_refused_create_is_one_line_saying_what_to_do_and_what_was_uploaded(
     failure = CreateFailure(code, message)
     try:
         with pytest.raises(SmNotebookError) as raised:
-            train(ip, f"refused-{code.lower()[:8]}", "")
+            train(ip, f"refused-{code.lower()[:8]}", "--hp-style v2")
     finally:
         failure.restore()
     text = str(raised.value)
@@ -575,9 +576,42 @@ def test_an_image_without_the_toolkit_runs_through_the_launcher_in_its_code_chan
         environment={"TRAINING_JOB_NAME": "plain-image"},
         volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}).decode()
 
-    assert "host algo-1 hps {\"lr\":0.1}" in output
+    assert "host algo-1 hps {\"lr\": 0.1}" in output  # V3's SM_HPS (the default style)
     assert "args ['--lr', '0.1'] train ['rows.csv']" in output
     assert (root / "model" / "m.txt").read_text() == "ok"
+
+
+def test_under_v3_any_image_runs_the_v3_example_through_the_launcher_as_modeltrainer_does(
+        ip, service, run_dir, tmp_path):
+    # V3 sends the user's hyperparameters alone and bypasses the toolkit's `train`
+    import shutil
+
+    import test_sdk_examples as examples
+
+    source = run_dir / "source"
+    source.mkdir()
+    shutil.copy(examples.EXAMPLES / "v3_hyperparameters" / "train.py", source / "train.py")
+    ip.user_ns["expected_hps"] = examples.EXPECTED
+    service.play("v3-example", [status("Completed", "Completed", "Training job completed")])
+    ip.run_line_magic("sm_train", f"job --mode sagemaker --image {IMAGE} --role {ROLE} "
+                      "--job-name v3-example --source-dir source --hps $expected_hps --wait")
+    request = boto3.client("sagemaker").describe_training_job(TrainingJobName="v3-example")
+    assert request["HyperParameters"] == {k: v if isinstance(v, str) else json.dumps(v)
+                                          for k, v in examples.EXPECTED.items()}
+    algorithm = request["AlgorithmSpecification"]
+    assert algorithm["ContainerEntrypoint"] == [
+        "python3", "/opt/ml/input/data/code/sm_notebook_launcher.py"]
+
+    root = tmp_path / "opt-ml"  # as SageMaker would run it, in the image with the toolkit
+    _as_the_service_would_lay_out(request, root)
+    output = docker.from_env().containers.run(
+        "smnb-test/toolkit:2", algorithm["ContainerArguments"],
+        entrypoint=algorithm["ContainerEntrypoint"], remove=True, stderr=True,
+        environment={"TRAINING_JOB_NAME": "v3-example"},
+        volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}).decode()
+    assert "All hyperparameter validations passed!" in output
+    assert json.loads((root / "model" / "results.json").read_text())["hyperparameters"] \
+        == examples.EXPECTED
 
 
 def test_on_sagemaker_the_notebook_execution_role_is_used_when_none_is_given(
@@ -613,7 +647,7 @@ def test_on_sagemaker_the_notebook_execution_role_is_used_when_none_is_given(
 def test_with_network_isolation_the_code_is_uploaded_as_the_code_channel(ip, service):
     service.play("isolated", [status("Completed", "Completed", "Training job completed")])
     train(ip, "isolated", "--network-isolation --subnets subnet-0abc1234 --security-groups "
-                          "sg-0abc1234 --wait")
+                          "sg-0abc1234 --hp-style v2 --wait")
 
     s3 = boto3.client("s3")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="isolated/")["Contents"]]

@@ -79,7 +79,7 @@ def test_compact_yaml_leaves_out_unset_fields_and_the_cell():
     text = TrainingSpec(cell="print(1)\n", hyperparameters={"lr": 0.1}).to_yaml(
         include_cell=False, compact=True)
     assert text == "mode: local\nentry_script: train.py\ninstance_count: 1\n" \
-                   "hyperparameters:\n  lr: 0.1\n"
+                   "hyperparameters:\n  lr: 0.1\nhp_style: v3\n"
 
 
 def test_unknown_fields_are_refused_when_loading():
@@ -143,8 +143,11 @@ def cell_spec(**fields) -> TrainingSpec:
      "invalid value 0"),
     (dict(mode="container", python="/usr/bin/python3"), "--python", "only applies in local"),
     (dict(entry_script="src/train.py"), "--entry-script", "invalid file name"),
-    (dict(entry_script="run.sh"), "--entry-script", "runs as a Python script"),
-    (dict(cell="# nothing\n"), "cell", "the cell holds no code"),
+    (dict(entry_script="run"), "--entry-script", "runs as a Python script (.py) or a shell"),
+    (dict(cell="# nothing\n"), "cell", "no code to run"),
+    (dict(command=" "), "--command", "an empty command"),
+    (dict(command="python x.py", distribution="torchrun"), "--command", "cannot be launched"),
+    (dict(hp_style="v4"), "--hp-style", "unknown value 'v4'"),
     (dict(source_dir="missing"), "--source-dir", "is not a directory"),
     (dict(dependencies=["missing.py"]), "--dependencies", "does not exist"),
     (dict(requirements="missing.txt"), "--requirements", "does not exist"),
@@ -155,7 +158,10 @@ def cell_spec(**fields) -> TrainingSpec:
      "given twice"),
     (dict(channels=[Channel(f"c{i}", "s3://bucket/x") for i in range(21)]), "--input",
      "the limit is 20"),
-    (dict(channels=[Channel("t", "s3://bucket/x", "csv")]), "--content-type", "invalid type"),
+    (dict(channels=[Channel("t", "s3://bucket/x", "a\nb")]), "--content-type",
+     "invalid t: content type"),
+    (dict(channels=[Channel("t", "s3://bucket/x", "x" * 257)]), "--content-type",
+     "content type is 257 characters"),
     (dict(max_run=0), "--max-run", "invalid value 0"),
     (dict(max_run=28 * 86400 + 1), "--max-run", "invalid value"),
     (dict(mode="sagemaker", max_wait=100), "--max-wait", "only applies to spot"),
@@ -169,7 +175,10 @@ def cell_spec(**fields) -> TrainingSpec:
     (dict(output="s3://my-bucket/out"), "--output", "needs --mode sagemaker"),
     (dict(job_name="-job"), "--job-name", "invalid job name"),
     (dict(job_name="a", base_job_name="b"), "--job-name", "not both"),
-    (dict(base_job_name="x" * 40), "--base-job-name", "invalid base name"),
+    (dict(base_job_name="x" * 40, mode="sagemaker"), "--base-job-name", "invalid base name"),
+    (dict(base_job_name="a_b", mode="sagemaker"), "--base-job-name",
+     "allow only letters, digits and hyphens"),
+    (dict(base_job_name="___"), "--base-job-name", "invalid base name"),
     (dict(environment={"SM_MODEL_DIR": "/x"}), "--env", "set by the SageMaker contract"),
     (dict(environment={"MASTER_PORT": "1"}), "--env", "set by the SageMaker contract"),
     (dict(environment={"WANDB_API_KEY": "x"}), "--env", "looks like a credential"),
@@ -180,7 +189,7 @@ def cell_spec(**fields) -> TrainingSpec:
     (dict(metrics=[MetricDefinition("loss", "loss=([0-9.]+")]), "--metric", "invalid regex"),
     (dict(metrics=[MetricDefinition("l", "(1)"), MetricDefinition("l", "(2)")]), "--metric",
      "defined twice"),
-    (dict(metrics=[MetricDefinition("bad name", "(1)")]), "--metric", "invalid metric name"),
+    (dict(metrics=[MetricDefinition("x" * 256, "(1)")]), "--metric", "name is 256 characters"),
 ])
 def test_each_invalid_option_is_an_error_naming_it(tmp_path, fields, option, problem):
     with pytest.raises(SpecError) as caught:

@@ -23,7 +23,7 @@ from typing import Any
 
 from .. import contract, instances, sourcedir
 from ..errors import SmNotebookError, SpecError
-from ..plans import sagemaker_hyperparameters
+from ..plans import runs_image_train, sagemaker_hyperparameters
 from ..registry import write_json
 from ..spec import TrainingSpec, _resolve
 from .base import JobRef
@@ -34,7 +34,6 @@ from .s3_inputs import as_planned, planned_downloads
 LAUNCHER = Path(__file__).resolve().parent.parent / "runtime" / "launcher.py"
 LAUNCHER_IN_CONTAINER = "/opt/sm_notebook/launcher.py"
 LABEL = "sm-notebook.job"
-KINDS = ("toolkit", "plain")
 
 
 class ContainerBackend(LocalBackend):
@@ -73,9 +72,7 @@ class ContainerBackend(LocalBackend):
         self.warm_up()
         self.check_engine()
         self.ensure_image(spec.image)
-        how = {"toolkit": "AWS's training toolkit runs `train`",
-               "plain": "no training toolkit in it, so python3 runs the script with the "
-                        "SM_* environment"}[self.image_kind(spec)]
+        how = _how_it_runs(spec, self.image_kind(spec))
         sizing = self.sizing(spec).note
         return [f"image {spec.image}: {how}", *([sizing] if sizing else [])]
 
@@ -148,10 +145,9 @@ class ContainerBackend(LocalBackend):
         else:
             from ..runtime.container_supervisor import run_throwaway
 
-            found = run_throwaway(self.client, spec.image,
-                                  ["sh", "-c", "command -v train || true"],
+            found = run_throwaway(self.client, spec.image, ["sh", "-c", _KIND_PROBE],
                                   labels={LABEL: "probe"})
-            kind = "toolkit" if found.strip() else "plain"
+            kind = found.decode(errors="replace").strip() or "plain"
         cache[image.id] = kind
         _write_cache(self.kinds_cache, cache)
         self._kinds[spec.image] = kind
@@ -170,7 +166,8 @@ class ContainerBackend(LocalBackend):
             job_name=name, cluster=cluster, current_host=host, entry_point=spec.entry_script,
             hyperparameters=spec.hyperparameters, channels=spec.channel_names,
             num_cpus=sizing.cpus, num_gpus=sizing.gpus, region=spec.region,
-            processes_per_host=(spec.processes_per_host or 1) if spec.distribution else None)
+            processes_per_host=(spec.processes_per_host or 1) if spec.distribution else None,
+            hp_style=spec.hp_style, shell_command=spec.command)
 
     def container_plan(self, spec: TrainingSpec, name: str, host: str, root: Path,
                        base: Path, kind: str) -> dict[str, Any]:
@@ -178,7 +175,7 @@ class ContainerBackend(LocalBackend):
         mounts = [[str(root), "/opt/ml", "rw"]]
         mounts += [[str(_resolve(base, ch.source)), f"/opt/ml/input/data/{ch.name}", "ro"]
                    for ch in spec.channels]
-        if kind == "toolkit":
+        if runs_image_train(spec, kind):
             command, entrypoint = ["train"], None
             environment = {"TRAINING_JOB_NAME": name, **_region(spec)}
         else:
@@ -228,7 +225,7 @@ class ContainerBackend(LocalBackend):
                 Path(layout.channel_dir(ch.name)).mkdir(parents=True, exist_ok=True)
             notes = sourcedir.lay_out(spec, base, Path(layout.code_dir))
             contract.write_config_files(run, Path(layout.config_dir))
-            if kind == "toolkit":  # the code reaches the toolkit as the V2 SDK delivers it
+            if runs_image_train(spec, kind):  # the code reaches `train` as V2 delivers it
                 stored = sagemaker_hyperparameters(spec, name, "/opt/ml/code", spec.region)
                 (Path(layout.config_dir) / "hyperparameters.json").write_text(
                     json.dumps(stored, indent=2))
@@ -317,6 +314,28 @@ class Sizing:
         return cls(cpus, gpus, gpus or None, known.memory_bytes, cpus * 10**9,
                    f"{instance_type}: each container gets {cpus} vCPU{capped} and "
                    f"{known.memory_gib:g} GiB of memory, as the instance has{gpu_note}")
+
+
+# `train` on the PATH: AWS's toolkit when it is the toolkit's console script, else the
+# image's own program; nothing: a plain image (an image without sh is one too).
+_KIND_PROBE = ('p=$(command -v train) || exit 0; '
+               'if grep -q sagemaker_training "$p" 2>/dev/null; then echo toolkit; '
+               'else echo own; fi')
+
+
+def _how_it_runs(spec: TrainingSpec, kind: str | None) -> str:
+    """The launch note: who runs the script in this image, and why."""
+    if kind == "own" and spec.command is None:
+        return ("it has a `train` of its own, which runs as `docker run IMAGE train` "
+                "(the cell is in /opt/ml/code for it)")
+    if runs_image_train(spec, kind):
+        return "AWS's training toolkit runs `train` (--hp-style v2, as the V2 SDK has it)"
+    if kind == "toolkit":
+        return (f"it has AWS's training toolkit, but --hp-style {spec.hp_style} runs the "
+                "script with the SM_* environment itself, bypassing `train` as V3's "
+                "ModelTrainer does (--hp-style v2 runs `train`)" if spec.command is None else
+                "--command runs with the SM_* environment, bypassing the toolkit's `train`")
+    return "no training toolkit in it, so the script runs with the SM_* environment"
 
 
 def _region(spec: TrainingSpec) -> dict[str, str]:

@@ -90,6 +90,8 @@ class LocalBackend:
             num_gpus=_gpu_count(),
             region=spec.region,
             processes_per_host=(spec.processes_per_host or 1) if spec.distribution else None,
+            hp_style=spec.hp_style,
+            shell_command=spec.command,
         )
 
     def environment(self, spec: TrainingSpec, run: contract.ScriptRun) -> dict[str, str]:

@@ -27,7 +27,9 @@ from ..plans import (
     code_in_channel,
     code_s3_uri,
     create_training_job_request,
+    launch_settings,
     plain_code_s3_uri,
+    uses_launcher,
 )
 from ..pricing import PriceCache
 from ..registry import read_json, write_json
@@ -195,8 +197,8 @@ class SageMakerBackend:
         tarball = sourcedir.make_tarball(code_dir, directory / "sourcedir.tar.gz")
         if code_in_channel(spec):  # the code channel: the code (and the launcher)
             channel = plain_code_s3_uri(bucket, name)
-            files = (plain_code_channel(tarball) if spec.image_kind == "plain"
-                     else [(tarball, "sourcedir.tar.gz")])
+            files = (plain_code_channel(tarball, _launch_file(spec, directory))
+                     if uses_launcher(spec) else [(tarball, "sourcedir.tar.gz")])
             uploads = [(path, f"{channel.removeprefix(f's3://{bucket}/')}/{relative}", channel)
                        for path, relative in files]
         else:
@@ -576,3 +578,12 @@ def _is_aws_endpoint(url: str) -> bool:
 
     host = urlparse(url).hostname or ""
     return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
+
+
+def _launch_file(spec: TrainingSpec, directory: Path) -> Path:
+    """The launcher's settings, written beside the job for the code channel."""
+    from ..contract import LAUNCH_FILE
+
+    path = directory / LAUNCH_FILE
+    write_json(path, launch_settings(spec))
+    return path

@@ -12,11 +12,12 @@ from ..plans import LAUNCHER_NAME
 CONTRACT_MODULES = ("contract.py", "hyperparameters.py", "errors.py", "secrets.py")
 
 
-def plain_code_channel(tarball: Path) -> list[tuple[Path, str]]:
-    """What an image without the toolkit gets in its code channel: the code, the launcher,
-    and sm_notebook's contract modules (pure, standard library) for the launcher to use."""
+def plain_code_channel(tarball: Path, launch: Path) -> list[tuple[Path, str]]:
+    """What a job run by sm_notebook's launcher gets in its code channel: the code, the
+    launcher and its settings, and sm_notebook's contract modules (pure, standard library)
+    for the launcher to use."""
     package = Path(__file__).resolve().parent.parent
-    files = [(tarball, "sourcedir.tar.gz"),
+    files = [(tarball, "sourcedir.tar.gz"), (launch, launch.name),
              (package / "runtime" / "launcher.py", LAUNCHER_NAME),
              (package / "runtime" / "__init__.py", "sm_notebook_contract/__init__.py")]
     return files + [(package / module, f"sm_notebook_contract/{module}")

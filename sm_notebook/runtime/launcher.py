@@ -12,6 +12,7 @@ sets the ``SM_*`` environment from the ``input/config`` files, installs the requ
 and runs the script.  Standard library only: it runs under the image's Python.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -56,17 +57,28 @@ def sagemaker_command() -> list[str]:
     sys.path.insert(0, CODE_CHANNEL)
     from pathlib import Path
 
-    from sm_notebook_contract.contract import run_from_config
+    from sm_notebook_contract.contract import LAUNCH_FILE, needs_exec_bit, run_from_config
 
     archive = os.path.join(CODE_CHANNEL, "sourcedir.tar.gz")
     if os.path.isfile(archive):
         unpack(archive, CODE_DIR)
+    settings = Path(CODE_CHANNEL, LAUNCH_FILE)
+    launch = json.loads(settings.read_text()) if settings.is_file() else None
     run = run_from_config(Path(CONFIG_DIR), os.environ.get("TRAINING_JOB_NAME", "job"),
                           num_cpus=os.cpu_count() or 1, num_gpus=gpu_count(),
-                          region=os.environ.get("AWS_REGION"))
+                          region=os.environ.get("AWS_REGION"), launch=launch)
+    entry = Path(CODE_DIR, run.entry_point)
+    if run.shell_command is None and needs_exec_bit(run.entry_point) and entry.is_file():
+        make_executable(entry)
     os.environ.update(run.environment())
     os.environ["PYTHONUNBUFFERED"] = "1"
     return run.command(sys.executable)
+
+
+def make_executable(path: "os.PathLike[str]") -> None:
+    """Add the execute bits to an entry program, as the toolkit does before running it."""
+    mode = os.stat(path).st_mode
+    os.chmod(path, mode | 0o111)
 
 
 def gpu_count() -> int:

@@ -42,7 +42,12 @@ def header_html(job: Job) -> str:
     parts = [f"<b>{html.escape(job.name)}</b>", html.escape(job.mode)]
     if spec.image:
         parts.append(f"<code>{html.escape(spec.image)}</code>")
-    parts += [html.escape(instances), f"{badge(job.status)} {html.escape(job.secondary_status)}",
+    style_tip = ("hyperparameters reach the script as the V3 SDK's ModelTrainer passes them"
+                 if spec.hp_style == "v3" else "hyperparameters reach the script as the V2 "
+                 "framework estimators and the training toolkit pass them")
+    parts += [html.escape(instances),
+              f'<span class="smnb-hp-style" title="{style_tip}">hp style {spec.hp_style}</span>',
+              f"{badge(job.status)} {html.escape(job.secondary_status)}",
               f"elapsed {_clock(job.elapsed())}"]
     if state.get("billable_seconds") is not None:
         parts.append(f"billable {_clock(state['billable_seconds'])}")
