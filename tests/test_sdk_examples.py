@@ -70,6 +70,10 @@ def test_under_v2_the_example_fails_as_it_does_with_the_v2_toolkit(ip, v3_exampl
         ip.run_line_magic("sm_train", f"job --source-dir source --hps "
                           f"source/hyperparameters.json {RUNS['toolkit']} --hp-style v2 --wait")
     job = ip.user_ns["job"]
+    # the toolkit's own reason, with the script's error where the toolkit left it empty
+    assert job.failure_reason.startswith("ExecuteUserScriptError:\nExitCode 2\nErrorMessage "
+                                         '"train.py: error: argument --boolean: invalid '
+                                         "<lambda> value: 'True'\"")
     assert any("argument --boolean: invalid <lambda> value: 'True'" in line
                for line in job.logs().message)
     assert "Invoking script with the following command:" in list(job.logs().message)

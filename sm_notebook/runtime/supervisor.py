@@ -204,6 +204,7 @@ def last_error_line(lines: list[str]) -> str | None:
 
 # ``/opt/ml`` itself, not a job folder's ``.../<job>/opt/ml`` (local mode's tree)
 OPT_ML = re.compile(r"(?:^|[\s'\"(\[=:,])/opt/ml(?![\w.-])")
+_EMPTY_ERROR_MESSAGE = 'ErrorMessage ""'  # the toolkit's ExecuteUserScriptError, no message
 OPT_ML_HINT = "local mode points SM_* at the job folder; /opt/ml paths need --mode container"
 
 
@@ -394,7 +395,7 @@ class Supervisor:
         if failure.is_file():
             text = failure.read_text(errors="replace").strip()
             if text:
-                return text[:FAILURE_REASON_CHARS]
+                return self._filled_in(text, host)[:FAILURE_REASON_CHARS]
         if code in (-signal.SIGKILL, 137):
             return "OutOfMemory: Process killed by SIGKILL (exit code 137)"
         stderr = list(self.stderr_tails.get(host, ()))
@@ -410,6 +411,20 @@ class Supervisor:
         room = FAILURE_REASON_CHARS - len("AlgorithmError: ; ") - len(tail)
         return f"AlgorithmError: {detail[:max(0, room)]}; {tail}"[:FAILURE_REASON_CHARS]
 
+
+    def _filled_in(self, text: str, host: str) -> str:
+        """The toolkit's failure file quotes the script's error only when it recognises an
+        exception name (``ErrorMessage ""`` for an argparse exit): the script's last error
+        line goes in its place."""
+        if _EMPTY_ERROR_MESSAGE not in text:
+            return text
+        lines = list(self.stderr_tails.get(host, ()))
+        report = next((i for i, line in enumerate(lines)  # the toolkit's own report after it
+                       if " sagemaker-training-toolkit ERROR " in line), len(lines))
+        detail = last_error_line(lines[:report])
+        if not detail:
+            return text
+        return text.replace(_EMPTY_ERROR_MESSAGE, f"ErrorMessage {json.dumps(detail)}", 1)
 
     def abort(self) -> None:
         """After an internal error: leave nothing of the job running."""
