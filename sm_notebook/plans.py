@@ -181,6 +181,10 @@ def docker_run_groups(plan: dict[str, Any], network: str | None) -> list[list[st
               ["--hostname", host]]
     if network:
         groups += [["--network", network], ["--network-alias", host]]
+    if plan.get("ip"):
+        groups.append(["--ip", plan["ip"]])
+    groups += [["--add-host", f"{name}:{address}"]
+               for name, address in (plan.get("extra_hosts") or {}).items()]
     groups += [["-v", f"{src}:{dst}:{mode}"] for src, dst, mode in plan["mounts"]]
     groups += [["-e", f"{key}={value}"] for key, value in mask_env(plan["environment"]).items()]
     if plan.get("mem_limit"):

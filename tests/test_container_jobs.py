@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -431,3 +432,170 @@ def test_a_container_job_stopped_the_moment_it_is_launched_ends_stopped(ip):
     job.stop()
     assert job.wait(timeout=120) == "Stopped"
     assert job.failure_reason is None
+
+
+# ---- multi-host fidelity: names resolve until the job ends; algo-1's copy wins a clash ----
+
+RESOLVE_CELL = """
+import os, socket, time
+host = os.environ["SM_CURRENT_HOST"]
+other = {"algo-1": "algo-2", "algo-2": "algo-1"}[host]
+if host == "algo-2":
+    time.sleep(3)  # algo-1 exited long ago: its container is gone from the engine's DNS
+address = socket.gethostbyname(other)
+probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+probe.connect((address, 9))  # sends nothing: only picks the interface's own address
+print(f"{host} at {probe.getsockname()[0]} resolves {other} as {address}", flush=True)
+"""
+
+
+def _resolved(job) -> dict[str, tuple[str, str]]:
+    """host → (its own address, the address it resolved the other host's name to)."""
+    found = (re.fullmatch(r"(algo-\d) at (\S+) resolves algo-\d as (\S+)", m)
+             for m in job.logs().message)
+    return {m.group(1): (m.group(2), m.group(3)) for m in found if m}
+
+
+def test_a_host_that_finished_stays_resolvable_by_the_others_until_the_job_ends(ip):
+    job = train(ip, f"--image {PLAIN} --instance-count 2 --wait", RESOLVE_CELL)
+
+    assert job.status == "Completed", job.failure_reason
+    run = json.loads((job.directory / "run.json").read_text())
+    planned = {host: plan["ip"] for host, plan in run["containers"].items()}
+    resolved = _resolved(job)
+    assert resolved == {"algo-1": (planned["algo-1"], planned["algo-2"]),
+                        "algo-2": (planned["algo-2"], planned["algo-1"])}
+    assert all(ipaddress.ip_address(a) in ipaddress.ip_network(run["subnet"])
+               for a in planned.values())
+
+
+def test_names_resolve_until_the_job_ends_in_an_image_without_python(ip):
+    # busybox's resolver reads /etc/hosts; the image's own `train` cannot be told to wait,
+    # so a --command runs in it instead (the same containers, the same network)
+    command = ('if [ "$SM_CURRENT_HOST" = algo-2 ]; then sleep 3; other=algo-1; '
+               'else other=algo-2; fi; ping -c 1 -W 1 $other 2>&1 | head -n 1 | grep ^PING')
+    job = train(ip, f"--image {BYO} --instance-count 2 --command '{command}' --wait", NOT_RUN)
+
+    assert job.status == "Completed", job.failure_reason
+    run = json.loads((job.directory / "run.json").read_text())
+    ips = {host: plan["ip"] for host, plan in run["containers"].items()}
+    logs = job.logs()
+    said = {h: m for h, m in zip(logs.host, logs.message, strict=True) if m.startswith("PING")}
+    assert said["algo-2"].startswith(f"PING algo-1 ({ips['algo-1']})")
+    assert said["algo-1"].startswith(f"PING algo-2 ({ips['algo-2']})")
+
+
+def test_the_dry_run_shows_each_host_s_fixed_address_and_every_host_s_name(ip, capsys):
+    ip.run_cell_magic("sm_train", f"--mode container --image {PLAIN} --instance-count 3 "
+                      "--job-name addressed --dry-run", "print(1)\n")
+    printed = capsys.readouterr().out
+    subnet = re.search(r"on a private network addressed-net \((\S+)\)", printed).group(1)
+    addresses = [str(a) for a in list(ipaddress.ip_network(subnet).hosts())[1:4]]
+    for host, address in zip(("algo-1", "algo-2", "algo-3"), addresses, strict=True):
+        assert f"--ip {address}" in printed
+        assert printed.count(f"--add-host {host}:{address}") == 3  # in every container
+
+
+def test_a_subnet_taken_since_the_job_was_planned_gives_way_to_a_free_one(ip, engine,
+                                                                         monkeypatch):
+    from sm_notebook.runtime import container_supervisor
+
+    name = f"taken-{os.getpid()}-{time.time_ns() % 10**6}"
+    taken = container_supervisor.free_subnet(name, 2, [])
+    pool = docker.types.IPAMPool(subnet=taken)
+    blocker = engine.networks.create(f"{name}-blocker", ipam=docker.types.IPAMConfig(
+        pool_configs=[pool]), labels={"smnb-test": "blocker"})
+    # the kernel plans without seeing the blocker, as when another job's network is made
+    # between the plan and the supervisor's network
+    monkeypatch.setattr(container_supervisor, "used_subnets", lambda api: [])
+    try:
+        job = train(ip, f"--image {PLAIN} --instance-count 2 --job-name {name} --wait",
+                    RESOLVE_CELL)
+    finally:
+        blocker.remove()
+
+    assert job.status == "Completed", job.failure_reason
+    run = json.loads((job.directory / "run.json").read_text())  # what was really created
+    assert run["subnet"] != taken
+    planned = {host: plan["ip"] for host, plan in run["containers"].items()}
+    assert _resolved(job) == {"algo-1": (planned["algo-1"], planned["algo-2"]),
+                              "algo-2": (planned["algo-2"], planned["algo-1"])}
+    assert all(plan["extra_hosts"] == planned for plan in run["containers"].values())
+
+
+CLASH_CELL = """
+import os
+host = os.environ["SM_CURRENT_HOST"]
+for folder in (os.environ["SM_MODEL_DIR"], os.environ["SM_OUTPUT_DATA_DIR"]):
+    os.makedirs(os.path.join(folder, "shared"), exist_ok=True)  # a folder on both: no clash
+    open(os.path.join(folder, "model.pth"), "w").write(host)
+    open(os.path.join(folder, "shared", f"{host}.txt"), "w").write(host)
+"""
+
+
+def test_hosts_writing_the_same_file_keep_algo_1s_copy_and_the_log_says_so(ip):
+    job = train(ip, f"--image {PLAIN} --instance-count 2 --wait", CLASH_CELL)
+
+    assert job.status == "Completed", job.failure_reason
+    for archive in (job.model_artifacts, job.output_artifacts):
+        with tarfile.open(archive) as tar:
+            assert sorted(tar.getnames()) == ["model.pth", "shared", "shared/algo-1.txt",
+                                              "shared/algo-2.txt"]
+            assert tar.extractfile("model.pth").read() == b"algo-1"
+    notices = [m for m in job.logs().message if "several hosts wrote" in m]
+    assert notices == [
+        "sm_notebook: several hosts wrote the same file to /opt/ml/model (model.pth); "
+        "model.tar.gz keeps algo-1's copy",
+        "sm_notebook: several hosts wrote the same file to /opt/ml/output/data (model.pth); "
+        "output.tar.gz keeps algo-1's copy"]
+
+
+def test_an_image_s_own_train_runs_on_every_host_and_algo_1s_model_is_kept(ip):
+    job = train(ip, f"--image {BYO} --instance-count 2 --wait", NOT_RUN)
+
+    assert job.status == "Completed", job.failure_reason
+    assert sorted(m for m in job.logs().message if m.startswith("train: job")) == [
+        f"train: job {job.name}"] * 2  # `docker run IMAGE train` on each host
+    with tarfile.open(job.model_artifacts) as tar:
+        assert tar.extractfile("model.txt").read() == b"trained by algo-1\n"
+    assert ("sm_notebook: several hosts wrote the same file to /opt/ml/model (model.txt); "
+            "model.tar.gz keeps algo-1's copy") in list(job.logs().message)
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_pack_merges_hosts_keeping_the_first_host_s_file_and_reports_only_file_clashes(
+        tmp_path):
+    from sm_notebook.runtime.supervisor import pack
+
+    first = _tree(tmp_path / "algo-1", {"model.pth": "1", "sub/a.txt": "1", "x": "file"})
+    second = _tree(tmp_path / "algo-2", {"model.pth": "2", "sub/b.txt": "2", "x/y": "2"})
+    third = _tree(tmp_path / "algo-3", {"sub/b.txt": "3", "c.txt": "3"})
+    heard = []
+
+    assert pack([first, second, third, tmp_path / "absent"], tmp_path / "m.tar.gz",
+                heard.append)
+
+    assert heard == [{"model.pth": first, "x": first, "sub/b.txt": second}]
+    with tarfile.open(tmp_path / "m.tar.gz") as tar:
+        assert sorted(tar.getnames()) == ["c.txt", "model.pth", "sub", "sub/a.txt",
+                                          "sub/b.txt", "x"]
+        assert [tar.extractfile(n).read() for n in ("model.pth", "sub/b.txt", "x")] == [
+            b"1", b"2", b"file"]  # x/ of algo-2 went with its clash against algo-1's file
+
+
+def test_the_clash_notice_names_a_few_files_the_count_and_whose_copy_was_kept():
+    from sm_notebook.runtime.supervisor import clash_notice
+
+    many = {f"shard-{i}.pt": "algo-1" for i in range(7)}
+    assert clash_notice(many, "/opt/ml/model", "model.tar.gz") == (
+        "sm_notebook: several hosts wrote the same 7 files to /opt/ml/model (shard-0.pt, "
+        "shard-1.pt, shard-2.pt and 4 more); model.tar.gz keeps algo-1's copies")
+    mixed = {"a": "algo-10", "b": "algo-2", "c": "algo-2"}
+    assert clash_notice(mixed, "/opt/ml/output/data", "output.tar.gz").endswith(
+        "(a, b, c); output.tar.gz keeps the first writer's copy of each (algo-2, algo-10)")

@@ -232,16 +232,33 @@ class ContainerBackend(LocalBackend):
             roots[host] = str(root)
             plans[host] = self.container_plan(spec, name, host, root, base, kind)
         output_dir = spec.output and str(_resolve(base, spec.output.removeprefix("file://")))
+        network, subnet = self.address(name, plans)
         write_json(directory / "run.json", {
             "job_name": name, "entry_point": spec.entry_script, "image_kind": kind,
-            "layout_roots": roots, "containers": plans,
-            "network": f"{name}-net" if spec.instance_count > 1 else None,
+            "layout_roots": roots, "containers": plans, "network": network, "subnet": subnet,
             "artifacts_dir": str(directory / "artifacts"), "max_run": spec.max_run,
             "stop_grace": self.stop_grace, "copy_artifacts_to": output_dir,
             "chown": self.file_owner(),
         })
         return self.launch(directory, ["-m", "sm_notebook.runtime.container_supervisor"],
                            "Starting the containers", notes)
+
+    def address(self, name: str, plans: dict[str, dict[str, Any]]) -> tuple[str | None,
+                                                                           str | None]:
+        """The job's network and subnet, each host's fixed address in the plans (one host
+        needs none): the subnet is one the engine's networks leave free, chosen from the
+        job's name, so a dry run shows what its job then gets."""
+        if len(plans) < 2:
+            return None, None
+        from ..runtime.container_supervisor import assign_addresses, free_subnet, used_subnets
+
+        try:
+            taken = used_subnets(self.client.api)
+        except Exception:  # no engine (a dry run): this machine's routes alone
+            taken = used_subnets(None)
+        subnet = free_subnet(name, len(plans), taken)
+        assign_addresses(plans, subnet)
+        return f"{name}-net", subnet
 
     def _kill_orphans(self, ref: JobRef, state: dict[str, Any]) -> None:
         """A dead supervisor's containers and network, found by their labels."""
@@ -265,20 +282,20 @@ class ContainerBackend(LocalBackend):
                                     "plain for images without the toolkit")
         if spec.image_kind:
             how = "from --image-kind"
-        network = f"{name}-net" if spec.instance_count > 1 else None
+        planned = as_planned(spec, directory)
+        plans = {host: self.container_plan(planned, name, host,
+                                           directory / "hosts" / host / "opt" / "ml", base, kind)
+                 for host in contract.host_names(spec.instance_count)}
+        network, subnet = self.address(name, plans)
         lines = [f"container job {name}: {spec.instance_count} host(s)"
-                 + (f" on a private network {network}" if network else "")
+                 + (f" on a private network {network} ({subnet})" if network else "")
                  + f"; image kind {kind} ({how})",
                  f"  job directory  {directory}"]
         sizing = self.sizing(spec).note
         if sizing:
             lines.append(f"  resources      {sizing}")
         lines += planned_downloads(spec, directory)
-        planned = as_planned(spec, directory)
-        for host in contract.host_names(spec.instance_count):
-            root = directory / "hosts" / host / "opt" / "ml"
-            plan = self.container_plan(planned, name, host, root, base, kind)
-            lines.append(render_docker_run(docker_run_groups(plan, network)))
+        lines += [render_docker_run(docker_run_groups(plan, network)) for plan in plans.values()]
         return "\n".join(lines)
 
 

@@ -1,12 +1,14 @@
 """Run one container-mode job, detached from the kernel, on a Docker Engine.
 
 Like the local supervisor (whose state, log and packing it reuses) it survives a kernel
-restart.  It creates one container per host (``algo-1`` … ``algo-N``, each resolvable by
-that name, on a private network of the job's when there are several), attaches to each
-before starting it so no output is missed, streams every host's output into the job's log
-with its host tag, stops the other hosts when one fails, stops all of them as the service
-does (SIGTERM, then SIGKILL after a grace period), merges the hosts' ``/opt/ml/model`` into
-one ``model.tar.gz``, and removes every container and the network however the job ends,
+restart.  It creates one container per host (``algo-1`` … ``algo-N``; when there are
+several, on a private network of the job's, each at a fixed address listed in every
+container's ``/etc/hosts``, so every name resolves until the job ends, as on the service,
+even after its host finished), attaches to each before starting it so no output is missed,
+streams every host's output into the job's log with its host tag, stops the other hosts
+when one fails, stops all of them as the service does (SIGTERM, then SIGKILL after a grace
+period), merges the hosts' ``/opt/ml/model`` into one ``model.tar.gz`` (algo-1's copy of a
+file several wrote), and removes every container and the network however the job ends,
 before the job is reported ended.  Containers and network carry labels, so they can always
 be found.
 
@@ -19,6 +21,9 @@ An empty stdin (the kernel went away) ends it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import ipaddress
+import json
 import os
 import signal
 import sys
@@ -30,6 +35,10 @@ from typing import Any
 from .supervisor import LineSplitter, Supervisor, run_main
 
 LABEL = "sm-notebook.job"
+# Where job networks get their subnets: private, and 172.16.0.0/16 (tried first) is outside
+# the pools Docker allocates from by default.
+SUBNET_POOL = ipaddress.IPv4Network("172.16.0.0/12")
+SUBNET_TRIES = 5
 _preloaded_client: Any = None  # set by a spare, which loads it before its job arrives
 
 
@@ -58,24 +67,50 @@ class ContainerSupervisor(Supervisor):
         labels = {LABEL: self.run["job_name"]}
         network = self.run.get("network")  # one host needs none: its name is in /etc/hosts
         if network:
-            self.api.create_network(network, driver="bridge", labels=labels,
-                                    check_duplicate=True)
-            self.network_created = True
+            self.create_network(network, labels)
         for host, plan in self.run["containers"].items():
             host_config = self.api.create_host_config(
                 binds=[f"{src}:{dst}:{mode}" for src, dst, mode in plan["mounts"]],
                 init=True, mem_limit=plan.get("mem_limit"),
                 memswap_limit=plan.get("memswap_limit"), nano_cpus=plan.get("nano_cpus"),
                 device_requests=_gpu_requests(plan["gpus"]) if plan.get("gpus") else None,
-                shm_size=plan.get("shm_size"))
+                shm_size=plan.get("shm_size"), extra_hosts=plan.get("extra_hosts"))
             networking = network and self.api.create_networking_config(
-                {network: self.api.create_endpoint_config(aliases=[host])})
+                {network: self.api.create_endpoint_config(aliases=[host],
+                                                          ipv4_address=plan.get("ip"))})
             created = self.api.create_container(
                 plan["image"], command=plan["command"], entrypoint=plan.get("entrypoint"),
                 environment=plan["environment"], hostname=host, name=plan["name"],
                 working_dir=plan.get("working_dir"), labels={**labels, "sm-notebook.host": host},
                 host_config=host_config, networking_config=networking)
             self.ids[host] = created["Id"]
+
+    def create_network(self, network: str, labels: dict[str, str]) -> None:
+        """The job's network, on the subnet in which its plan gives every host a fixed
+        address.  A subnet taken since it was planned (another job's network) gives way to
+        a free one, recorded in ``run.json``, so the plan stays what was created."""
+        import docker
+
+        for attempt in range(SUBNET_TRIES):
+            try:
+                self.api.create_network(network, driver="bridge", labels=labels,
+                                        check_duplicate=True, ipam=_ipam(self.run["subnet"]))
+                self.network_created = True
+                return
+            except docker.errors.APIError as exc:
+                if attempt == SUBNET_TRIES - 1 or "overlap" not in str(exc).lower():
+                    raise
+            taken = [*used_subnets(self.api), ipaddress.IPv4Network(self.run["subnet"])]
+            self.readdress(free_subnet(self.run["job_name"], len(self.run["containers"]),
+                                       taken))
+
+    def readdress(self, subnet: str) -> None:
+        """Move the job's plan to another subnet, in memory and in ``run.json``."""
+        self.run["subnet"] = subnet
+        assign_addresses(self.run["containers"], subnet)
+        tmp = self.job_dir / "run.json.tmp"
+        tmp.write_text(json.dumps(self.run, indent=2))
+        os.replace(tmp, self.job_dir / "run.json")
 
     # ---- running ------------------------------------------------------------------------
     def attach(self, host: str) -> Any:
@@ -223,6 +258,71 @@ class ContainerSupervisor(Supervisor):
             with contextlib.suppress(Exception):
                 self.api.remove_network(self.run["network"])
         self.cleaned.set()
+
+
+def free_subnet(seed: str, hosts: int, taken: list[ipaddress.IPv4Network]) -> str:
+    """A subnet of ``SUBNET_POOL`` with room for ``hosts`` that overlaps none of ``taken``.
+
+    Where the search starts depends on ``seed`` (the job's name), so jobs launched together
+    rarely pick the same one, and a dry run picks what its job then gets."""
+    prefix = min(24, 32 - (hosts + 2).bit_length())  # the hosts, gateway, network, broadcast
+    slots = list(SUBNET_POOL.subnets(new_prefix=prefix))
+    in_first_16 = max(1, len(slots) // 16)  # start in 172.16.0.0/16, the pool's first /16
+    start = int(hashlib.sha256(seed.encode()).hexdigest(), 16) % in_first_16
+    for subnet in slots[start:] + slots[:start]:
+        if not any(subnet.overlaps(t) for t in taken):
+            return str(subnet)
+    raise RuntimeError(f"no free subnet in {SUBNET_POOL} for a network of {hosts} hosts")
+
+
+def used_subnets(api: Any | None) -> list[ipaddress.IPv4Network]:
+    """The IPv4 subnets of the engine's networks (``api`` None: none known) and of this
+    machine's routes: a job's network overlapping either would hide addresses from it."""
+    subnets = [*_route_subnets()]
+    for network in api.networks() if api is not None else []:
+        for config in (network.get("IPAM") or {}).get("Config") or []:
+            with contextlib.suppress(ValueError, KeyError):
+                subnets.append(ipaddress.IPv4Network(config["Subnet"], strict=False))
+    return subnets
+
+
+def _route_subnets() -> list[ipaddress.IPv4Network]:
+    """This machine's routed IPv4 subnets (Linux's ``/proc/net/route``; none elsewhere),
+    the default route left out."""
+    subnets = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/route").read_text().splitlines()[1:]:
+            fields = line.split()
+            with contextlib.suppress(ValueError, IndexError):
+                destination, mask = (_le_address(fields[i]) for i in (1, 7))
+                if int(mask):
+                    subnets.append(ipaddress.IPv4Network(f"{destination}/{mask}",
+                                                         strict=False))
+    return subnets
+
+
+def _le_address(field: str) -> ipaddress.IPv4Address:
+    """An address as ``/proc/net/route`` writes it: hex, in the machine's byte order."""
+    return ipaddress.IPv4Address(int(field, 16).to_bytes(4, sys.byteorder))
+
+
+def assign_addresses(plans: dict[str, dict[str, Any]], subnet: str) -> None:
+    """Give every host a fixed address in ``subnet`` (the first one is the gateway's) and
+    every container every host's name in its ``/etc/hosts``: the engine's DNS answers only
+    for running containers, and on SageMaker a host that finished stays resolvable until
+    the job ends."""
+    network = ipaddress.IPv4Network(subnet)
+    addresses = {host: str(network[i + 2]) for i, host in enumerate(plans)}
+    for host, plan in plans.items():
+        plan["ip"], plan["extra_hosts"] = addresses[host], dict(addresses)
+
+
+def _ipam(subnet: str) -> Any:
+    import docker
+
+    network = ipaddress.IPv4Network(subnet)
+    pool = docker.types.IPAMPool(subnet=subnet, gateway=str(network[1]))
+    return docker.types.IPAMConfig(pool_configs=[pool])
 
 
 def _gpu_requests(count: int) -> list[Any]:

@@ -25,8 +25,9 @@ import tarfile
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 MAX_LINE_BYTES = 1 << 20
 FAILURE_REASON_CHARS = 1024
@@ -116,28 +117,68 @@ def _pieces(data: bytes) -> list[str]:
     return out
 
 
-def pack(source: Path | list[Path], target: Path) -> bool:
+def pack(source: Path | list[Path], target: Path,
+         on_clash: Callable[[dict[str, Path]], None] | None = None) -> bool:
     """Tar-gzip the contents of ``source`` (files at the archive root, as SageMaker does).
 
-    Several sources (one per host) are merged into one archive, a later host's file
-    replacing an earlier host's file of the same path, as the service merges
-    ``/opt/ml/model`` of all hosts.  An empty directory gives a valid empty archive, as the
-    service's and the SDKs' local modes produce; False (no archive) only when no source is
-    a directory."""
+    Several sources (one per host) are merged into one archive, the first host's file
+    winning over a later host's file of the same path, so the master's (algo-1's) copy is
+    the one kept; ``on_clash`` hears of such paths (path → the source kept), so the job
+    can say so.  An empty directory gives a valid empty archive, as the service's and the
+    SDKs' local modes produce; False (no archive) only when no source is a directory."""
     sources = [p for p in ([source] if isinstance(source, Path) else source) if p.is_dir()]
     if not sources:
         return False
-    members: dict[str, Path] = {}
-    for root in sources:
-        for path in sorted(root.rglob("*")):
-            members[path.relative_to(root).as_posix()] = path
+    members, clashes = merged(sources)
+    if clashes and on_clash is not None:
+        on_clash(clashes)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
-        for name, path in sorted(members.items()):
+        for name, (_, path) in sorted(members.items()):
             tar.add(path, arcname=name, recursive=False)
     os.replace(partial, target)
     return True
+
+
+def merged(roots: list[Path]) -> tuple[dict[str, tuple[Path, Path]], dict[str, Path]]:
+    """The trees of ``roots`` as one: archive name → (root, path), the first root's entry
+    winning; and the clashes, name → the root kept.  A directory on several roots is no
+    clash (their files merge); a file is, and so is a file against a directory, whose later
+    contents are left out with it."""
+    members: dict[str, tuple[Path, Path]] = {}
+    clashes: dict[str, Path] = {}
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            name = path.relative_to(root).as_posix()
+            if name in members:
+                kept_root, kept = members[name]
+                if not (kept.is_dir() and path.is_dir()):
+                    clashes.setdefault(name, kept_root)
+            elif not _under_a_file(name, members):
+                members[name] = (root, path)
+    return members, clashes
+
+
+def _under_a_file(name: str, members: dict[str, tuple[Path, Path]]) -> bool:
+    """Inside a directory that clashed with an earlier host's file of that name."""
+    return any(str(parent) in members and not members[str(parent)][1].is_dir()
+               for parent in PurePosixPath(name).parents)
+
+
+def clash_notice(clashes: dict[str, str], where: str, archive: str, shown: int = 3) -> str:
+    """One line for the job log: which files several hosts wrote, and whose copy the
+    archive holds (a long list is cut to its first few and a count)."""
+    names = sorted(clashes)
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more"
+                                         if len(names) > shown else "")
+    what = f"the same {len(names)} files" if len(names) > 1 else "the same file"
+    kept = sorted(set(clashes.values()), key=lambda h: (len(h), h))  # algo-2 before algo-10
+    copy = "copies" if len(names) > 1 else "copy"
+    whose = (f"{kept[0]}'s {copy}" if len(kept) == 1 else
+             f"the first writer's copy of each ({', '.join(kept)})")
+    return (f"{OWN_LINE_PREFIX}several hosts wrote {what} to {where} ({listed}); {archive} "
+            f"keeps {whose}")
 
 
 _RANK_PREFIX = re.compile(r"^\[(?:default)?rank\d+\]:\s?")
@@ -369,7 +410,8 @@ class Supervisor:
                                ("output_artifacts", "output/data", "output.tar.gz")):
             sources = [root / sub for root in roots]
             saved = any(p.is_dir() and any(p.iterdir()) for p in sources)
-            if (succeeded or saved) and pack(sources, artifacts / name):
+            if (succeeded or saved) and pack(sources, artifacts / name,
+                                             self.clash_reporter(sub, name)):
                 extra[key] = str(artifacts / name)
         copy_to = self.run.get("copy_artifacts_to")
         if copy_to:
@@ -389,6 +431,18 @@ class Supervisor:
             host = failed_host or next(iter(self.hosts))
             self.transition("Failed", "Failed", "Training job failed",
                             failure_reason=self.failure_reason(code, host), **extra)
+
+    def clash_reporter(self, sub: str, archive: str) -> Callable[[dict[str, Path]], None]:
+        """What ``pack`` calls when hosts wrote the same files to ``/opt/ml/<sub>``: one
+        line in the job's log, so a dropped copy (a non-master's ``model.pth``) is no
+        surprise."""
+        host_of = {root / sub: host for host, root in self.hosts.items()}
+
+        def report(clashes: dict[str, Path]) -> None:
+            kept = {name: host_of[source] for name, source in clashes.items()}
+            self.write_lines([clash_notice(kept, f"/opt/ml/{sub}", archive)], "stderr")
+
+        return report
 
     def failure_reason(self, code: int, host: str) -> str:
         failure = self.hosts[host] / "output" / "failure"
