@@ -553,6 +553,16 @@ def _as_the_service_would_lay_out(request: dict, root: Path) -> None:
         (root / sub).mkdir(parents=True, exist_ok=True)
 
 
+def _run_as_the_service_would(request: dict, root: Path, image: str) -> str:
+    """Run a job's container as SageMaker would, in a test image; its output."""
+    _as_the_service_would_lay_out(request, root)
+    algorithm = request["AlgorithmSpecification"]
+    return docker.from_env().containers.run(
+        image, algorithm["ContainerArguments"], entrypoint=algorithm["ContainerEntrypoint"],
+        remove=True, stderr=True, environment={"TRAINING_JOB_NAME": request["TrainingJobName"]},
+        volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}).decode()
+
+
 def test_an_image_without_the_toolkit_runs_through_the_launcher_in_its_code_channel(
         ip, service, run_dir, tmp_path):
     (run_dir / "data").mkdir()
@@ -569,12 +579,7 @@ def test_an_image_without_the_toolkit_runs_through_the_launcher_in_its_code_chan
         "python3", "/opt/ml/input/data/code/sm_notebook_launcher.py"]
 
     root = tmp_path / "opt-ml"  # run as SageMaker would, in the plain test image
-    _as_the_service_would_lay_out(request, root)
-    output = docker.from_env().containers.run(
-        "smnb-test/sklearn:1", algorithm["ContainerArguments"],
-        entrypoint=algorithm["ContainerEntrypoint"], remove=True, stderr=True,
-        environment={"TRAINING_JOB_NAME": "plain-image"},
-        volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}).decode()
+    output = _run_as_the_service_would(request, root, "smnb-test/sklearn:1")
 
     assert "host algo-1 hps {\"lr\": 0.1}" in output  # V3's SM_HPS (the default style)
     assert "args ['--lr', '0.1'] train ['rows.csv']" in output
@@ -603,15 +608,35 @@ def test_under_v3_any_image_runs_the_v3_example_through_the_launcher_as_modeltra
         "python3", "/opt/ml/input/data/code/sm_notebook_launcher.py"]
 
     root = tmp_path / "opt-ml"  # as SageMaker would run it, in the image with the toolkit
-    _as_the_service_would_lay_out(request, root)
-    output = docker.from_env().containers.run(
-        "smnb-test/toolkit:2", algorithm["ContainerArguments"],
-        entrypoint=algorithm["ContainerEntrypoint"], remove=True, stderr=True,
-        environment={"TRAINING_JOB_NAME": "v3-example"},
-        volumes={str(root): {"bind": "/opt/ml", "mode": "rw"}}).decode()
+    output = _run_as_the_service_would(request, root, "smnb-test/toolkit:2")
     assert "All hyperparameter validations passed!" in output
     assert json.loads((root / "model" / "results.json").read_text())["hyperparameters"] \
         == examples.EXPECTED
+
+
+@pytest.mark.parametrize(("name", "line", "cell", "expected"), [
+    ("shell-cell", "--entry-script train.sh --hp n=2",
+     'echo "sh args: $*; bash ${BASH_VERSION:+yes}"\n', "sh args: --n 2; bash yes"),
+    ("command", "--command 'python3 fit.py && echo \"hp: $SM_HP_N\"' --hp n=2", None, "hp: 2"),
+    ("program", "--entry-script prog --hp n=2", None, "prog got --n 2"),
+])
+def test_on_sagemaker_shell_scripts_programs_and_commands_run_through_the_launcher(
+        ip, service, run_dir, tmp_path, name, line, cell, expected):
+    src = run_dir / "src"
+    src.mkdir()
+    (src / "fit.py").write_text("print('fit ran')\n")
+    (src / "prog").write_text('#!/bin/sh\necho "prog got $*"\n')  # not executable
+    service.play(name, [status("Completed", "Completed", "Training job completed")])
+    command = f"job --mode sagemaker --image {IMAGE} --role {ROLE} --job-name {name} " \
+              f"--source-dir src {line} --wait"
+    if cell is None:
+        ip.run_line_magic("sm_train", command)
+    else:
+        ip.run_cell_magic("sm_train", command, cell)
+    request = boto3.client("sagemaker").describe_training_job(TrainingJobName=name)
+
+    output = _run_as_the_service_would(request, tmp_path / "opt-ml", "smnb-test/sklearn:1")
+    assert expected in output
 
 
 def test_on_sagemaker_the_notebook_execution_role_is_used_when_none_is_given(
