@@ -86,6 +86,22 @@ def test_config_defaults_apply_and_jobs_dir_is_configurable(ip, tmp_path):
         ip.run_line_magic("config", "SmTrainMagics.region = None")
 
 
+def test_the_configured_hp_style_applies_where_the_line_names_none(ip):
+    ip.run_line_magic("config", "SmTrainMagics.hp_style = 'v2'")
+    try:
+        ip.run_cell_magic("sm_train", "job --hp opt=adam --wait", "import sys\nprint(sys.argv)\n")
+        assert list(ip.user_ns["job"].logs().message) == ["['train.py', '--opt', 'adam']"]
+        assert ip.user_ns["job"].spec.hp_style == "v2"
+        stored = (ip.user_ns["job"].directory / "opt/ml/input/config/hyperparameters.json")
+        assert json.loads(stored.read_text()) == {"opt": '"adam"'}  # V2's encoding
+        ip.run_cell_magic("sm_train", "job --hp opt=adam --hp-style v3 --wait", "print(1)\n")
+        assert ip.user_ns["job"].spec.hp_style == "v3"  # the line wins
+        ip.run_line_magic("config", "SmTrainMagics.hp_style = 'v4'")  # refused by traitlets
+        assert ip.magics_manager.registry["SmTrainMagics"].hp_style == "v2"
+    finally:
+        ip.run_line_magic("config", "SmTrainMagics.hp_style = 'v3'")
+
+
 def test_dry_run_in_local_mode_shows_the_command_and_creates_nothing(ip, jobs_dir):
     with capture_output() as out:
         ip.run_cell_magic("sm_train", "job --hp epochs=2 --image ignored --dry-run",

@@ -268,3 +268,14 @@ def test_plotly_where_a_jupyter_server_started_the_kernel_svg_elsewhere(ip, monk
     assert magics.chart_kind() == "plotly"
     monkeypatch.setattr(magics, "chart", "svg")
     assert magics.chart_kind() == "svg"
+
+
+def test_the_header_says_which_hyperparameter_style_the_job_uses(ip, comms):
+    from sm_notebook.ui.panels import header_html
+
+    for style in ("v3", "v2"):
+        job = start(ip, f"style-{style}", "print(1)\n", f"--hp-style {style} --wait")
+        header = header_html(job)
+        assert f'<span class="smnb-hp-style" title="hyperparameters reach the script as ' \
+               f"the {'V3' if style == 'v3' else 'V2'}" in header
+        assert f"hp style {style}</span>" in header
