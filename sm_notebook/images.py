@@ -1,134 +1,166 @@
 """Image aliases: ``pytorch:2.8``, ``sklearn:1.2-1``, ... → the AWS training image URI for a
 region, as the SDK's ``image_uris.retrieve`` builds it.
 
-The figures (versions, Python tags, repositories, registry accounts by region) are the
-training entries of the SageMaker Python SDK's ``image_uri_config`` (Apache-2.0, sagemaker
-2.257), trimmed to recent versions; any other image is given by its URI.  Pure.
+The figures (every training version, its Python tags, processors, repository and registry
+accounts by region, which differ between old and new releases) are the training entries of
+the SageMaker Python SDK's ``image_uri_config`` (Apache-2.0), generated into
+``image_versions.json`` by ``tests/gen_image_versions.py`` and read on first use.  Any other
+image is given by its URI.  Pure.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
 
 from .errors import SpecError
 
-DLC_ACCOUNT = "763104351884"  # deep-learning containers, in most regions
-DLC_ACCOUNTS = {
-    "af-south-1": "626614931356", "ap-east-1": "871362719292", "ap-east-2": "975050140332",
-    "ap-northeast-3": "364406365360", "ap-south-2": "772153158452",
-    "ap-southeast-3": "907027046896", "ap-southeast-4": "457447274322",
-    "ap-southeast-5": "550225433462", "ap-southeast-6": "633930458069",
-    "ap-southeast-7": "590183813437", "ca-west-1": "204538143572",
-    "cn-north-1": "727897471807", "cn-northwest-1": "727897471807",
-    "eu-central-2": "380420809688", "eu-south-1": "692866216735",
-    "eu-south-2": "503227376785", "il-central-1": "780543022126",
-    "me-central-1": "914824155844", "me-south-1": "217643126080",
-    "mx-central-1": "637423239942", "us-gov-east-1": "446045086412",
-    "us-gov-west-1": "442386744353"}
-DLC_DEFAULT_REGIONS = frozenset({
-    "ap-northeast-1", "ap-northeast-2", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
-    "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2", "eu-west-3",
-    "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"})
-ALGORITHM_ACCOUNTS = {  # scikit-learn and XGBoost
-    "af-south-1": "510948584623", "ap-east-1": "651117190479",
-    "ap-northeast-1": "354813040037", "ap-northeast-2": "366743142698",
-    "ap-northeast-3": "867004704886", "ap-south-1": "720646828776",
-    "ap-south-2": "628508329040", "ap-southeast-1": "121021644041",
-    "ap-southeast-2": "783357654285", "ap-southeast-3": "951798379941",
-    "ap-southeast-4": "106583098589", "ca-central-1": "341280168497",
-    "ca-west-1": "190319476487", "cn-north-1": "450853457545",
-    "cn-northwest-1": "451049120500", "eu-central-1": "492215442770",
-    "eu-central-2": "680994064768", "eu-north-1": "662702820516",
-    "eu-south-1": "978288397137", "eu-south-2": "104374241257",
-    "eu-west-1": "141502667606", "eu-west-2": "764974769150", "eu-west-3": "659782779980",
-    "il-central-1": "898809789911", "me-central-1": "272398656194",
-    "me-south-1": "801668240914", "sa-east-1": "737474898029",
-    "us-east-1": "683313688378", "us-east-2": "257758044811",
-    "us-gov-east-1": "237065988967", "us-gov-west-1": "414596584902",
-    "us-west-1": "746614075791", "us-west-2": "246618743249"}
+NAMES = ("pytorch", "tensorflow", "sklearn", "xgboost", "huggingface")  # what is_alias knows
+ALIAS_RE = re.compile(r"^(?P<framework>[a-z]+)(?::(?P<version>[0-9][\w.\-]*))?$")
+DNS_SUFFIXES = {"cn-": "amazonaws.com.cn", "us-iso-": "c2s.ic.gov", "us-isob-": "sc2s.sgov.gov",
+                "us-isof-": "csp.hci.ic.gov", "eu-isoe-": "cloud.adc-e.uk"}  # else amazonaws.com
+KNOWN_SHOWN = 6  # newest versions an error lists before "…"
+
+
+def _py_key(py: str) -> tuple[int, int]:
+    """``py3`` < ``py36`` < ``py39`` < ``py310``: Python tags compared as versions."""
+    digits = py.removeprefix("py")
+    return int(digits[0]), int(digits[1:] or -1)
+
+
+@dataclass(frozen=True)
+class Release:
+    """One framework version's training image, as AWS publishes it."""
+
+    version: str
+    repository: str
+    registry: Mapping[str, str]  # region → account
+    py_versions: tuple[str, ...] = ()
+    processors: tuple[str, ...] = ()  # empty: one image for every instance (XGBoost 1.2+)
+    tag_prefix: str | None = None  # Hugging Face: "<torch>-transformers<version>"
+    container_version: Mapping[str, str] = field(default_factory=dict)  # processor → suffix
+    p4d_container_version: str | None = None  # CUDA 11 suffix the SDK adds on ml.p4d
+
+    @property
+    def py_version(self) -> str | None:
+        """The newest Python tag: where a version has several, the SDK wants one named, and
+        sm_notebook's alias syntax names none, so it takes the newest (py3 → py36 → py310)."""
+        return max(self.py_versions, key=_py_key) if self.py_versions else None
+
+    def tag(self, processor: str | None, family: str = "") -> str:
+        """``<version or prefix>-<processor>-<py>-<container>``, parts omitted when empty."""
+        parts = [self.tag_prefix or self.version, processor, self.py_version,
+                 self.container_version.get(processor or "")]
+        if processor == "gpu" and family == "p4d":
+            parts.append(self.p4d_container_version)
+        return "-".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
 class Framework:
-    repository: str
-    versions: dict[str, str]  # version → Python tag
-    processors: tuple[str, ...] = ("cpu", "gpu")
-    dlc: bool = True  # registry: the deep-learning containers' account, else the algorithms'
-    cuda: dict[str, str] | None = None  # version → container version on GPU (Hugging Face)
+    """An alias's releases, oldest first, and the SDK's minor-version aliases."""
+
+    name: str
+    versions: Mapping[str, Release]
+    aliases: Mapping[str, str] = field(default_factory=dict)  # "1.13" → "1.13.1"
 
 
-FRAMEWORKS = {
-    "pytorch": Framework("pytorch-training", {
-        "2.3.0": "py311", "2.4.0": "py311", "2.5.1": "py311", "2.6.0": "py312",
-        "2.7.1": "py312", "2.8.0": "py312"}),
-    "tensorflow": Framework("tensorflow-training", {
-        "2.14.1": "py310", "2.16.2": "py310", "2.18.0": "py310", "2.19.0": "py312"}),
-    "sklearn": Framework("sagemaker-scikit-learn", {
-        "1.0-1": "py3", "1.2-1": "py3", "1.4-2": "py3"}, ("cpu",), dlc=False),
-    "xgboost": Framework("sagemaker-xgboost", {
-        "1.3-1": "", "1.5-1": "", "1.7-1": "", "3.0-5": ""}, (), dlc=False),
-    "huggingface": Framework("huggingface-pytorch-training", {
-        "4.48.0": "py311", "4.49.0": "py311", "4.55.0": "py312", "4.56.2": "py312"},
-        ("gpu",), cuda={"4.48.0": "2.3.0-transformers4.48.0/cu121-ubuntu20.04",
-                        "4.49.0": "2.5.1-transformers4.49.0/cu124-ubuntu22.04",
-                        "4.55.0": "2.7.1-transformers4.55.0/cu128-ubuntu22.04",
-                        "4.56.2": "2.8.0-transformers4.56.2/cu129-ubuntu22.04"}),
-}
-ALIAS_RE = re.compile(r"^(?P<framework>[a-z]+)(?::(?P<version>[0-9][\w.\-]*))?$")
+def _release(version: str, entry: dict[str, Any], processors: list[str],
+             registries: list[dict[str, str]]) -> Release:
+    return Release(version, entry["repository"], registries[entry["registry"]],
+                   tuple(entry.get("py_versions", ())),
+                   tuple(entry.get("processors", processors)), entry.get("tag_prefix"),
+                   entry.get("container_version", {}), entry.get("p4d_container_version"))
+
+
+@functools.cache
+def frameworks() -> dict[str, Framework]:
+    """The vendored table, read once on first use (about 20 kB): importing stays free."""
+    data = json.loads(resources.files(__package__).joinpath("image_versions.json").read_text())
+    return {name: Framework(name, {v: _release(v, e, fw["processors"], data["registries"])
+                                   for v, e in fw["versions"].items()},
+                            fw["version_aliases"])
+            for name, fw in data["frameworks"].items()}
+
+
+def __getattr__(name: str) -> Any:
+    """``images.FRAMEWORKS`` (name → Framework), loaded lazily."""
+    if name == "FRAMEWORKS":
+        return frameworks()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_alias(image: str) -> bool:
     m = ALIAS_RE.match(image)
-    return bool(m) and m.group("framework") in FRAMEWORKS
+    return bool(m) and m.group("framework") in NAMES
 
 
-def _version(framework: str, spec: Framework, asked: str | None) -> str:
+def _known(versions: list[str]) -> str:
+    """Newest first; a long list keeps the newest few, the oldest and the count."""
+    newest = versions[::-1]
+    if len(newest) <= KNOWN_SHOWN + 2:
+        return ", ".join(newest)
+    return f"{', '.join(newest[:KNOWN_SHOWN])}, …, {newest[-1]}; {len(newest)} versions"
+
+
+def _version(spec: Framework, asked: str | None) -> str:
+    """The exact version, else the SDK's alias (``1.13`` → ``1.13.1``), else the newest
+    release under the prefix (``2`` → ``2.8.0``, ``0.23`` → ``0.23-1``)."""
     versions = list(spec.versions)
     if asked is None:
         return versions[-1]
     if asked in spec.versions:
         return asked
+    if asked in spec.aliases:
+        return spec.aliases[asked]
     matching = [v for v in versions if v.startswith((asked + ".", asked + "-"))]
     if matching:
         return matching[-1]
-    raise SpecError("--image", f"{framework} {asked} is not a version sm_notebook knows",
-                    f"{framework}:{versions[-1]} (known: {', '.join(reversed(versions))}), "
+    raise SpecError("--image", f"{spec.name} {asked} is not a version sm_notebook knows",
+                    f"{spec.name}:{versions[-1]} (known: {_known(versions)}), "
                     "or the image's full URI")
+
+
+def _family(instance_type: str) -> str:
+    return instance_type.removeprefix("ml.").split(".")[0]
 
 
 def processor_for(instance_type: str) -> str:
     """``gpu`` for GPU instances (``ml.g*``, ``ml.p*``, ``local_gpu``), else ``cpu``."""
-    family = instance_type.removeprefix("ml.").split(".")[0]
-    return "gpu" if instance_type == "local_gpu" or family[:1] in ("g", "p") else "cpu"
+    return "gpu" if instance_type == "local_gpu" or _family(instance_type)[:1] in ("g", "p") \
+        else "cpu"
+
+
+def host(account: str, region: str) -> str:
+    """The registry's host: ECR's DNS suffix differs in the China and isolated partitions."""
+    suffix = next((s for prefix, s in DNS_SUFFIXES.items() if region.startswith(prefix)),
+                  "amazonaws.com")
+    return f"{account}.dkr.ecr.{region}.{suffix}"
 
 
 def resolve(image: str, region: str, instance_type: str) -> str:
-    """The URI an alias stands for in ``region``; any other image unchanged."""
+    """The URI an alias stands for in ``region``; any other image unchanged.
+
+    The tag names the full version (``pytorch:2.8`` → ``2.8.0-gpu-py312``), a pinned tag
+    AWS publishes beside the SDK's alias-as-given ``2.8-gpu-py312``.
+    """
     m = ALIAS_RE.match(image)
-    if not m or m.group("framework") not in FRAMEWORKS:
+    if not m or m.group("framework") not in NAMES:
         return image
-    name, spec = m.group("framework"), FRAMEWORKS[m.group("framework")]
-    version = _version(name, spec, m.group("version"))
-    if spec.dlc:
-        account = DLC_ACCOUNTS.get(region) or (DLC_ACCOUNT if region in DLC_DEFAULT_REGIONS
-                                               else None)
-    else:
-        account = ALGORITHM_ACCOUNTS.get(region)
+    spec = frameworks()[m.group("framework")]
+    release = spec.versions[_version(spec, m.group("version"))]
+    account = release.registry.get(region)
     if account is None:
-        raise SpecError("--image", f"{name} images are not published in {region}",
-                        "another --region, or the image's full URI")
-    processor = processor_for(instance_type)
-    if spec.processors and processor not in spec.processors:
-        raise SpecError("--image", f"{name} {version} has no {processor} image (only "
-                        f"{'/'.join(spec.processors)})", "a matching --instance-type")
-    suffix = ".amazonaws.com.cn" if region.startswith("cn-") else ".amazonaws.com"
-    host = f"{account}.dkr.ecr.{region}{suffix}"
-    if spec.cuda:  # huggingface-pytorch-training:2.8.0-transformers4.56.2-gpu-py312-cu129-…
-        base, cuda = spec.cuda[version].split("/")
-        tag = f"{base}-{processor}-{spec.versions[version]}-{cuda}"
-    elif not spec.processors:  # xgboost
-        tag = version
-    else:
-        tag = f"{version}-{processor}-{spec.versions[version]}"
-    return f"{host}/{spec.repository}:{tag}"
+        raise SpecError("--image", f"{spec.name} {release.version} images are not published in"
+                        f" {region}", "another --region, or the image's full URI")
+    processor = processor_for(instance_type) if release.processors else None
+    if processor and processor not in release.processors:
+        raise SpecError("--image", f"{spec.name} {release.version} has no {processor} image "
+                        f"(only {'/'.join(release.processors)})", "a matching --instance-type")
+    tag = release.tag(processor, _family(instance_type))
+    return f"{host(account, region)}/{release.repository}:{tag}"
