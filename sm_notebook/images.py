@@ -112,15 +112,13 @@ def _version(spec: Framework, asked: str | None) -> str:
     """The exact version, else the SDK's alias (``1.13`` → ``1.13.1``), else the newest
     release under the prefix (``2`` → ``2.8.0``, ``0.23`` → ``0.23-1``)."""
     versions = list(spec.versions)
-    if asked is None:
-        return versions[-1]
     if asked in spec.versions:
         return asked
     if asked in spec.aliases:
         return spec.aliases[asked]
-    matching = [v for v in versions if v.startswith((asked + ".", asked + "-"))]
-    if matching:
-        return matching[-1]
+    matching = [v for v in versions if asked is None or v.startswith((asked + ".", asked + "-"))]
+    if matching:  # a Python build of a release (1.4-2-py312) only when named
+        return ([v for v in matching if "-py" not in v] or matching)[-1]
     raise SpecError("--image", f"{spec.name} {asked} is not a version sm_notebook knows",
                     f"{spec.name}:{versions[-1]} (known: {_known(versions)}), "
                     "or the image's full URI")

@@ -197,3 +197,21 @@ def test_version_aliases_and_prefixes_pick_the_release_they_name():
     assert resolve("pytorch:2", "us-east-1", "ml.m5.xlarge").endswith(":2.8.0-cpu-py312")
     assert resolve("pytorch:1.1", "us-east-1", "ml.m5.xlarge").endswith(":1.1.0-cpu-py3")
     assert resolve("xgboost:0.90", "us-east-1", "ml.m5.xlarge").endswith(":0.90-2-cpu-py3")
+
+
+def test_a_python_build_of_a_release_is_chosen_only_when_named():
+    # sklearn 1.4-2 also has a Python 3.12 build (1.4-2-py312), which AWS says lacks mlio
+    assert images.resolve("sklearn", "us-east-1", "ml.m5.xlarge").endswith(":1.4-2-cpu-py3")
+    assert images.resolve("sklearn:1.4", "us-east-1", "ml.m5.xlarge").endswith(":1.4-2-cpu-py3")
+    assert images.resolve("sklearn:1.4-2-py312", "us-east-1", "ml.m5.xlarge").endswith(
+        ":1.4-2-py312-cpu-py3")
+
+
+def test_the_form_suggests_the_newest_releases_in_release_order():
+    from sm_notebook.ui.form import SUGGESTED_VERSIONS, image_suggestions
+
+    suggested = image_suggestions()
+    torch = [s for s in suggested if s.startswith("pytorch:")]
+    assert torch == ["pytorch:2.8.0", "pytorch:2.7.1", "pytorch:2.6.0", "pytorch:2.5.1"]
+    assert len(suggested) == SUGGESTED_VERSIONS * len(images.NAMES)
+    assert suggested.index("tensorflow:2.19.0") < suggested.index("tensorflow:2.18.0")

@@ -35,12 +35,14 @@ _RED = "#cf222e"
 _MUTED = "#57606a"
 
 
+SUGGESTED_VERSIONS = 4  # per framework: the newest; any other version can be typed
+
+
 def image_suggestions() -> list[str]:
-    """``framework:version`` for every alias sm_notebook resolves, newest first."""
-    out = []
-    for name, framework in images.FRAMEWORKS.items():
-        out += [f"{name}:{version}" for version in sorted(framework.versions, reverse=True)]
-    return out
+    """``framework:version`` for the newest releases of each alias, newest first (the
+    table is in release order, which text sorting would scramble: 2.9 before 2.19)."""
+    return [f"{name}:{version}" for name, framework in images.FRAMEWORKS.items()
+            for version in list(framework.versions)[::-1][:SUGGESTED_VERSIONS]]
 
 
 def instance_options(mode: str) -> list[tuple[str, str]]:
