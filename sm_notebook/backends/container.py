@@ -342,16 +342,18 @@ _KIND_PROBE = ('p=$(command -v train) || exit 0; '
 
 def _how_it_runs(spec: TrainingSpec, kind: str | None) -> str:
     """The launch note: who runs the script in this image, and why."""
-    if kind == "own" and spec.command is None:
+    if spec.command is not None:
+        bypass = ", bypassing the image's `train`" if kind in ("toolkit", "own") else ""
+        return f"--command runs with the SM_* environment{bypass}"
+    if kind == "own":
         return ("it has a `train` of its own, which runs as `docker run IMAGE train` "
                 "(the cell is in /opt/ml/code for it)")
-    if runs_image_train(spec, kind):
+    if kind == "toolkit" and spec.hp_style == "v2":
         return "AWS's training toolkit runs `train` (--hp-style v2, as the V2 SDK has it)"
     if kind == "toolkit":
-        return (f"it has AWS's training toolkit, but --hp-style {spec.hp_style} runs the "
-                "script with the SM_* environment itself, bypassing `train` as V3's "
-                "ModelTrainer does (--hp-style v2 runs `train`)" if spec.command is None else
-                "--command runs with the SM_* environment, bypassing the toolkit's `train`")
+        return ("it has AWS's training toolkit, but --hp-style v3 runs the script with the "
+                "SM_* environment itself, bypassing `train` as V3's ModelTrainer does "
+                "(--hp-style v2 runs `train`)")
     return "no training toolkit in it, so the script runs with the SM_* environment"
 
 
