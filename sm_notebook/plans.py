@@ -84,6 +84,8 @@ def sagemaker_hyperparameters(spec: TrainingSpec, name: str, code: str,
     """The ``HyperParameters`` of the job: under v3 the user's alone, as V3 sends them;
     under v2 JSON-encoded, plus the keys through which the toolkit finds the code
     (``code``: the S3 URI of sourcedir.tar.gz, or ``/opt/ml/code`` in a local container)."""
+    if spec.hp_style == "v2" and not spec.has_code:  # V2's generic Estimator: str(), no code
+        return {key: str(value) for key, value in spec.hyperparameters.items()}
     stored = hp.encode(spec.hyperparameters, spec.hp_style)
     if spec.hp_style == "v3":
         return stored

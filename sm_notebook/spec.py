@@ -168,6 +168,12 @@ class TrainingSpec:
                    for line in self.cell.splitlines())
 
     @property
+    def has_code(self) -> bool:
+        """Something of ours to run: a cell, a --source-dir or a --command (an image with
+        a ``train`` of its own needs none, as V2's generic Estimator sends none)."""
+        return self.has_script or self.source_dir is not None or self.command is not None
+
+    @property
     def effective_instance_type(self) -> str:
         if self.instance_type:
             return self.instance_type
@@ -282,10 +288,9 @@ class TrainingSpec:
                 raise SpecError("--entry-script", f"{self.entry_script} is not in "
                                 f"{self.source_dir} and the cell holds no code",
                                 "a cell holding the script, or a file of --source-dir")
-        elif not self.has_script and self.command is None:
-            raise SpecError("cell", "no code to run: the cell is empty",
-                            "the training script as the cell body, --command 'CMD', or "
-                            "--source-dir DIR with --entry-script NAME")
+        elif not self.has_code and (self.mode == "local" or self.image_kind in (
+                "toolkit", "plain")):  # an image of its own `train` needs none
+            raise no_code_error()
         for dep in self.dependencies:
             if not _resolve(base, dep).exists():
                 raise SpecError("--dependencies", f"{dep} does not exist",
@@ -396,24 +401,28 @@ class TrainingSpec:
                 raise SpecError("--job-name", f"invalid job name {self.job_name!r}",
                                 "1-63 letters, digits and hyphens, not starting or ending with a "
                                 "hyphen")
-        if self.base_job_name is not None:
-            limit = 63 - TIMESTAMP_SUFFIX
-            if JOB_NAME_RE.match(self.base_job_name) and len(self.base_job_name) <= limit:
-                return
-            if self.mode == "sagemaker" or not valid_base_name(self.base_job_name):
-                raise SpecError("--base-job-name", f"invalid base name {self.base_job_name!r}: "
-                                "SageMaker job names allow only letters, digits and hyphens",
-                                f"1-{limit} letters, digits and hyphens, such as "
-                                f"{valid_base_name(self.base_job_name) or 'my-job'}")
+        base = self.base_job_name
+        if base is None or _base_characters_ok(base):
+            return  # a long base is cut, as the SDKs cut it (base_name_note says so)
+        limit = 63 - TIMESTAMP_SUFFIX
+        if self.mode == "sagemaker" or not valid_base_name(base):
+            raise SpecError("--base-job-name", f"invalid base name {base!r}: SageMaker job "
+                            "names allow only letters, digits and hyphens, starting with a "
+                            "letter or digit", f"up to {limit} letters, digits and hyphens, "
+                            f"such as {valid_base_name(base) or 'my-job'}")
 
     def base_name_note(self) -> str | None:
-        """The one line saying that a base name SageMaker would refuse was made valid
-        (local and container modes, whose jobs carry SageMaker-style names)."""
+        """The one line saying that a base name was cut to leave room for the timestamp,
+        or (local and container modes) made valid where SageMaker would refuse it."""
         base = self.base_job_name
-        if base is None or valid_base_name(base) == base:
+        if base is None or (_base_characters_ok(base) and len(base) <= 63 - TIMESTAMP_SUFFIX):
             return None
+        name = f"{valid_base_name(base)}-<timestamp>"
+        if _base_characters_ok(base):
+            return (f"--base-job-name is cut to {len(valid_base_name(base))} characters to "
+                    f"leave room for the timestamp, as the SDKs do: {name}")
         return (f"--base-job-name {base!r} is not a valid SageMaker job name; this job is "
-                f"named {valid_base_name(base)}-<timestamp> (sagemaker mode would refuse it)")
+                f"named {name} (sagemaker mode would refuse it)")
 
     def _validate_metrics(self) -> None:
         if len(self.metrics) > 40:
@@ -455,6 +464,20 @@ class TrainingSpec:
         if base_note:
             notes.append(base_note)
         return notes
+
+
+def no_code_error() -> SpecError:
+    """The one error for a job with nothing to run (the spec, or the backend once it knows
+    the image has no ``train`` of its own)."""
+    return SpecError("cell", "no code to run: the cell is empty",
+                     "the training script as the cell body, --command 'CMD', --source-dir "
+                     "DIR with --entry-script NAME, or an image with a `train` of its own")
+
+
+def _base_characters_ok(base: str) -> bool:
+    """``base-<timestamp>`` would be a valid SageMaker job name, length aside (a trailing
+    hyphen is fine: ``my-job--2026-…`` matches the service's pattern)."""
+    return re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*-*", base) is not None
 
 
 def valid_base_name(text: str) -> str:

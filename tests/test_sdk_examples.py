@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 import yaml
 from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
 
 from sm_notebook.errors import JobFailedError
 
 EXAMPLES = Path(__file__).parent / "data" / "aws_examples"
 PLAIN, TOOLKIT = "smnb-test/sklearn:1", "smnb-test/toolkit:2"
+ROLE = "arn:aws:iam::123456789012:role/R"
 RUNS = {"local": "", "plain": f"--mode container --image {PLAIN}",
         "toolkit": f"--mode container --image {TOOLKIT}"}
 
@@ -219,8 +221,47 @@ def test_a_base_job_name_with_underscores_is_made_valid_and_said_in_one_line(ip,
 def test_the_same_base_job_name_is_refused_in_sagemaker_mode_saying_why(ip, jobs_dir):
     with pytest.raises(UsageError, match=r"^--base-job-name: invalid base name "
                        r"'local_mode_single_container_local_data': SageMaker job names allow "
-                       r"only letters, digits and hyphens \(expected .* such as "
+                       r"only letters, digits and hyphens, starting with a letter or digit "
+                       r"\(expected .* such as "
                        r"local-mode-single-container-local-data\)$"):
         ip.run_cell_magic("sm_train", "job --mode sagemaker --image img:1 --base-job-name "
                           "local_mode_single_container_local_data --wait", "print('ok')\n")
     assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
+
+
+# ---- an image with a `train` of its own, and no code of ours ---------------------------
+
+BYO = "smnb-test/byo:2"
+
+
+@pytest.mark.parametrize(("style", "stored"), [
+    ("v3", '{"n":"5","opt":"adam","flag":"true"}'),
+    ("v2", '{"n":"5","opt":"adam","flag":"True"}'),  # V2's generic Estimator: str()
+])
+def test_an_image_of_its_own_runs_with_no_code_as_v2s_generic_estimator(ip, style, stored):
+    ip.run_line_magic("sm_train", f"job --mode container --image {BYO} --hp n=5 --hp opt=adam "
+                      f"--hp flag=true --hp-style {style} --wait")
+    job = ip.user_ns["job"]
+
+    assert job.status == "Completed", job.failure_reason
+    assert f"train: hyperparameters {stored}" in list(job.logs().message)  # no sagemaker_*
+
+
+def test_an_image_without_a_train_of_its_own_still_needs_code(ip, jobs_dir):
+    with pytest.raises(UsageError, match=r"^cell: no code to run"):
+        ip.run_line_magic("sm_train", f"job --mode container --image {PLAIN} --wait")
+    with pytest.raises(UsageError, match=r"^--hp-style: unknown value 'v9'"):  # checked first
+        ip.run_line_magic("sm_train", f"job --mode container --image {BYO} --hp-style v9")
+    assert "job" not in ip.user_ns
+
+
+def test_a_long_base_job_name_is_cut_as_the_sdks_cut_it_and_a_trailing_hyphen_is_fine(
+        ip, capsys):
+    with capture_output() as out:
+        ip.run_cell_magic("sm_train", f"job --mode sagemaker --image img:1 --region us-east-1 "
+                          f"--role {ROLE} --base-job-name {'x' * 45} --dry-run", "print(1)\n")
+    assert f"note: --base-job-name is cut to 39 characters to leave room for the timestamp, " \
+           f"as the SDKs do: {'x' * 39}-<timestamp>" in out.stdout
+    ip.run_cell_magic("sm_train", "job --base-job-name my-job- --wait", "print(1)\n")
+    assert ip.user_ns["job"].name.startswith("my-job-2")
+    assert "--base-job-name" not in capsys.readouterr().out  # nothing to say: it is valid

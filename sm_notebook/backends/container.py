@@ -25,7 +25,7 @@ from .. import contract, instances, sourcedir
 from ..errors import SmNotebookError, SpecError
 from ..plans import runs_image_train, sagemaker_hyperparameters
 from ..registry import write_json
-from ..spec import TrainingSpec, _resolve
+from ..spec import TrainingSpec, _resolve, no_code_error
 from .base import JobRef
 from .docker_engine import client_for, clients, engine_address, spares, unreachable
 from .local import LocalBackend, _gpu_count
@@ -72,7 +72,10 @@ class ContainerBackend(LocalBackend):
         self.warm_up()
         self.check_engine()
         self.ensure_image(spec.image)
-        how = _how_it_runs(spec, self.image_kind(spec))
+        kind = self.image_kind(spec)
+        if not spec.has_code and kind != "own":
+            raise no_code_error()
+        how = _how_it_runs(spec, kind)
         sizing = self.sizing(spec).note
         return [f"image {spec.image}: {how}", *([sizing] if sizing else [])]
 

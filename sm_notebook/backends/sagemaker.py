@@ -33,7 +33,7 @@ from ..plans import (
 )
 from ..pricing import PriceCache
 from ..registry import read_json, write_json
-from ..spec import TrainingSpec, _resolve
+from ..spec import TrainingSpec, _resolve, no_code_error
 from .aws import aws_errors as _aws_errors
 from .aws import reason as _reason
 from .base import Batch, JobRef
@@ -128,6 +128,8 @@ class SageMakerBackend:
         if spec.image is None:
             raise SpecError("--image", "sagemaker mode needs an image",
                             "--image URI (an ECR image), or %config SmTrainMagics.default_image")
+        if not spec.has_code and spec.image_kind != "own":  # AWS's images need code
+            raise no_code_error()
         if code_in_channel(spec) and PLAIN_CODE_CHANNEL in spec.channel_names:
             raise SpecError("--input", f"the channel name {PLAIN_CODE_CHANNEL!r} carries the "
                             "code for images without the toolkit", "another channel name")
