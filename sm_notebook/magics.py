@@ -255,8 +255,9 @@ class SmTrainMagics(Magics):
         def image_uri(checked: TrainingSpec) -> str | None:
             """The URI an image alias stands for where the job will run, or None."""
             from . import images
+            from .backends.aws import configured_region
 
-            region = checked.region or self.region or _configured_region()
+            region = checked.region or self.region or configured_region()
             if not checked.image or not images.is_alias(checked.image) or not region:
                 return None
             return images.resolve(checked.image, region, checked.effective_instance_type)
@@ -399,7 +400,11 @@ class SmTrainMagics(Magics):
         for note in launch.notes:
             print(f"# note: {note}")
         print("# would run:")
-        print(self.backend(spec.mode).plan(spec, name, self.registry.job_dir(name), base))
+        try:
+            plan = self.backend(spec.mode).plan(spec, name, self.registry.job_dir(name), base)
+        except SpecError as exc:
+            raise _usage(exc) from None
+        print(plan)
 
     def _adopt_sagemaker_job(self, name: str) -> dict[str, Any]:
         """A SageMaker training job of the account not started here: given a job folder,
@@ -458,7 +463,12 @@ class SmTrainMagics(Magics):
         if not name:
             raise UsageError("%sm_attach: give a job name (see %sm_jobs)")
         live = self.jobs.get(name)
-        if live is not None:
+        if live is not None:  # followed in this kernel already
+            if live.done:
+                self._show_ended(live)
+            else:
+                print(f"job {name} is already followed in this kernel; its live view is under "
+                      "the cell that started it")
             return live
         registry = self.registry
         directory = registry.job_dir(name)
@@ -588,10 +598,3 @@ def unregister(shell: Any) -> None:
         manager.magics["line"].pop(name, None)
     manager.registry.pop("SmTrainMagics", None)
     shell.configurables[:] = [c for c in shell.configurables if not isinstance(c, SmTrainMagics)]
-
-
-def _configured_region() -> str | None:
-    """The region boto3 would use (``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile)."""
-    import botocore.session
-
-    return botocore.session.get_session().get_config_variable("region")

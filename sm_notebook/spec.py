@@ -48,6 +48,11 @@ CONTENT_TYPE_MAX = 256  # botocore: ContentType, pattern .*
 METRIC_NAME_MAX = 255  # botocore: MetricName, pattern .+
 MAX_RUN_WHY = "SageMaker stops a training job after at most 28 days (2,419,200 s)"
 ENTRY_RE = re.compile(r"^\w[\w.\-]*$")
+# Docker's image reference: [host[:port]/]path[:tag][@digest], lowercase path components
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_RE = re.compile(rf"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+                      r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*"
+                      r":[0-9a-fA-F]{32,})?$")
 TIMESTAMP_SUFFIX = len("-2026-11-24-09-19-45-123")
 
 
@@ -196,6 +201,11 @@ class TrainingSpec:
         if self.image_kind is not None:
             _check_choice("--image-kind", self.image_kind, IMAGE_KINDS)
         self._validate_compute()
+        if self.image is not None and self.mode != "local" and not IMAGE_RE.match(self.image):
+            raise SpecError("--image", f"{self.image!r} is not an image name Docker or "
+                            "SageMaker can use", "NAME[:TAG] or REGISTRY/NAME[:TAG] in "
+                            "lowercase, such as pytorch:2.8 or 123456789012.dkr.ecr.us-east-1."
+                            "amazonaws.com/repo:tag")
         if self.output is not None and not self.output.startswith("s3://"):
             _check_writable_dir("--output", _resolve(base, self.output))
         self._validate_code(base)

@@ -162,7 +162,8 @@ ROWS = [
     ("subnet-id-bad", "--mode sagemaker --subnets sub-1 --security-groups sg-0abc1234 "
      "--dry-run", None, "--subnets", r"invalid id 'sub-1': EC2 names them subnet- and 8 or "
      r"17 hex digits \(expected comma-separated ids such as subnet-0abc1234\)"),
-    ("code-channel-taken", "--mode sagemaker --image x --image-kind plain --input code=data/train",
+    ("code-channel-taken", "--mode sagemaker --image r.io/x --image-kind plain "
+     "--input code=data/train",
      None, "--input", r"the channel name 'code' carries the code .* \(expected another "
      r"channel name\)"),
     ("isolation-local", "--network-isolation", None, "--network-isolation",

@@ -436,6 +436,15 @@ def test_no_role_names_the_option(ip, aws, jobs_dir):
     _nothing_created(jobs_dir, "no-role")
 
 
+@pytest.mark.parametrize("image", ["pytorch:latest", "my-image:1"])
+def test_an_image_in_no_registry_is_refused_before_any_upload(ip, aws, jobs_dir, image):
+    with pytest.raises(UsageError, match=rf"^--image: {image} names no registry, and SageMaker "
+                       r"pulls training images from one \(ECR\)"):
+        ip.run_cell_magic("sm_train", f"--mode sagemaker --image {image} --role {ROLE} "
+                          "--job-name no-registry", "print(1)\n")
+    _nothing_created(jobs_dir, "no-registry")
+
+
 def test_attach_follows_a_job_created_outside_sm_notebook_and_sm_jobs_lists_the_account(
         ip, service):
     boto3.client("sagemaker").create_training_job(

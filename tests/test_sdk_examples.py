@@ -265,3 +265,41 @@ def test_a_long_base_job_name_is_cut_as_the_sdks_cut_it_and_a_trailing_hyphen_is
     ip.run_cell_magic("sm_train", "job --base-job-name my-job- --wait", "print(1)\n")
     assert ip.user_ns["job"].name.startswith("my-job-2")
     assert "--base-job-name" not in capsys.readouterr().out  # nothing to say: it is valid
+
+
+# ---- image names ---------------------------------------------------------------------
+
+def test_in_container_mode_an_alias_is_awss_image_for_the_region(ip, capsys):
+    ip.run_cell_magic("sm_train", "job --mode container --image pytorch:2.0.0 --region "
+                      "us-west-2 --dry-run", "print(1)\n")
+    out = capsys.readouterr().out
+    uri = "763104351884.dkr.ecr.us-west-2.amazonaws.com/pytorch-training:2.0.0-cpu-py310"
+    assert f"    {uri} python3 train.py" in out  # not Docker Hub's "pytorch"
+
+
+def test_in_container_mode_an_alias_without_a_region_says_so(ip, jobs_dir, monkeypatch):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    with pytest.raises(UsageError, match=r"^--image: pytorch:2\.0\.0 stands for AWS's image in "
+                       r"a region, and no region is set"):
+        ip.run_cell_magic("sm_train", "job --mode container --image pytorch:2.0.0 --dry-run",
+                          "print(1)\n")
+
+
+@pytest.mark.parametrize("image", ["pytorch:", ":1", "PyTorch:2.0", "a b"])
+def test_an_image_name_docker_cannot_use_is_one_line(ip, jobs_dir, image):
+    with pytest.raises(UsageError, match=r"^--image: .* is not an image name Docker or "
+                       r"SageMaker can use \(expected NAME\[:TAG\]"):
+        ip.run_cell_magic("sm_train", f"job --mode container --image '{image}' --wait",
+                          "print(1)\n")
+    assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
+
+
+def test_attach_in_the_same_kernel_to_a_finished_job_shows_its_final_state(ip, capsys):
+    ip.run_cell_magic("sm_train", "job --wait", "print('done')\n")
+    name = ip.user_ns["job"].name
+    capsys.readouterr()
+    again = ip.run_line_magic("sm_attach", name)
+    assert again is ip.user_ns["job"]
+    assert f"attached to a finished job: {name} · local · Completed" in capsys.readouterr().out

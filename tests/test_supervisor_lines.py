@@ -249,3 +249,11 @@ def test_without_a_traceback_the_last_error_line_is_the_detail():
     own = ["[rank0]: ERROR: no data", "sm_notebook: algo-1 exited with code 1; stopping"]
     assert last_error_line(own) == "ERROR: no data"
     assert last_error_line(["", "  "]) is None
+
+
+def test_a_line_merely_mentioning_errors_is_not_taken_for_the_error():
+    from sm_notebook.runtime.supervisor import last_error_line
+
+    assert last_error_line(["epoch 1: 0 errors found", "done"]) == "done"
+    assert last_error_line(["x", "ValueError: bad", "bye"]) == "ValueError: bad"
+    assert last_error_line(["FATAL: out of disk", "bye"]) == "FATAL: out of disk"

@@ -22,6 +22,13 @@ HINTS = {
 }
 
 
+def configured_region() -> str | None:
+    """The region boto3 would use (``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_config_variable("region")
+
+
 def reason(exc: Exception) -> str:
     """``Code: Message`` of a botocore ``ClientError`` (plus what to do, when known), else
     the exception's text."""

@@ -13,6 +13,7 @@ job afterwards (state, log, stop, attach) is the local backend's, unchanged.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import subprocess
@@ -21,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import contract, instances, sourcedir
+from .. import contract, images, instances, sourcedir
 from ..errors import SmNotebookError, SpecError
 from ..plans import runs_image_train, sagemaker_hyperparameters
 from ..registry import write_json
 from ..spec import TrainingSpec, _resolve, no_code_error
+from .aws import configured_region
 from .base import JobRef
 from .docker_engine import client_for, clients, engine_address, spares, unreachable
 from .local import LocalBackend, _gpu_count
@@ -69,15 +71,18 @@ class ContainerBackend(LocalBackend):
             raise SpecError("--image", "container mode needs an image",
                             "--image NAME[:TAG] (an AWS framework image or any image with "
                             "python3), or %config SmTrainMagics.default_image")
+        alias, spec = spec.image, with_resolved_image(spec)
         self.warm_up()
         self.check_engine()
         self.ensure_image(spec.image)
         kind = self.image_kind(spec)
         if not spec.has_code and kind != "own":
             raise no_code_error()
-        how = _how_it_runs(spec, kind)
+        how = _how_it_runs(spec, kind) + (f" (as --image-kind {kind} says; detection "
+                                          "is skipped)" if spec.image_kind else "")
         sizing = self.sizing(spec).note
-        return [f"image {spec.image}: {how}", *([sizing] if sizing else [])]
+        resolved = [f"--image {alias} is {spec.image}"] if alias != spec.image else []
+        return [*resolved, f"image {spec.image}: {how}", *([sizing] if sizing else [])]
 
     def warm_up(self) -> None:
         """Start a spare supervisor now, so it has loaded its Docker client by the time
@@ -213,7 +218,7 @@ class ContainerBackend(LocalBackend):
                 f"`docker network rm {name}-net` or choose another --job-name")
 
     def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
-        spec = self.stage_inputs(spec, directory)
+        spec = self.stage_inputs(with_resolved_image(spec), directory)
         kind = self.image_kind(spec)
         if spec.job_name:  # generated names are unique to the millisecond
             self.check_names_free(name, contract.host_names(spec.instance_count))
@@ -274,6 +279,7 @@ class ContainerBackend(LocalBackend):
 
     def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
         """``--dry-run``: the containers ``submit`` would create, as ``docker run`` lines."""
+        spec = with_resolved_image(spec)
         from ..plans import docker_run_groups, render_docker_run
 
         try:
@@ -341,6 +347,20 @@ class Sizing:
 _KIND_PROBE = ('p=$(command -v train) || exit 0; '
                'if grep -q sagemaker_training "$p" 2>/dev/null; then echo toolkit; '
                'else echo own; fi')
+
+
+def with_resolved_image(spec: TrainingSpec) -> TrainingSpec:
+    """An alias (``pytorch:2.0.0``) is AWS's image for the region, as in sagemaker mode
+    (pulled through an ECR login), never a Docker Hub image of that name."""
+    if not spec.image or not images.is_alias(spec.image):
+        return spec
+    region = spec.region or configured_region()
+    if not region:
+        raise SpecError("--image", f"{spec.image} stands for AWS's image in a region, and no "
+                        "region is set", "--region us-east-1 (or %config SmTrainMagics.region"
+                        "), or the image's full name")
+    uri = images.resolve(spec.image, region, spec.effective_instance_type)
+    return dataclasses.replace(spec, image=uri)
 
 
 def _how_it_runs(spec: TrainingSpec, kind: str | None) -> str:

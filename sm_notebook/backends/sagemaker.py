@@ -128,6 +128,12 @@ class SageMakerBackend:
         if spec.image is None:
             raise SpecError("--image", "sagemaker mode needs an image",
                             "--image URI (an ECR image), or %config SmTrainMagics.default_image")
+        first, _, rest = spec.image.partition("/")
+        if not images.is_alias(spec.image) and not (rest and ("." in first or ":" in first)):
+            raise SpecError("--image", f"{spec.image} names no registry, and SageMaker pulls "
+                            "training images from one (ECR)", "an alias such as pytorch:2.8, "
+                            "or a URI such as 123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+                            "repo:tag")
         if not spec.has_code and spec.image_kind != "own":  # AWS's images need code
             raise no_code_error()
         if code_in_channel(spec) and PLAIN_CODE_CHANNEL in spec.channel_names:

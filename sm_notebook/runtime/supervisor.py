@@ -229,7 +229,8 @@ def _frame_file(line: str) -> str | None:
     return Path(m.group(1)).name if m else None
 
 
-_ERROR_WORD = re.compile(r"error|Error|ERROR")
+# "error:" or "FATAL", or an exception's name; not "0 errors found"
+_ERROR_WORD = re.compile(r"(?i:\b(?:error|fatal)\b)|\w(?:Error|Exception)\b")
 OWN_LINE_PREFIX = "sm_notebook: "  # lines the supervisors write themselves
 
 
