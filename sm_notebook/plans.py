@@ -51,8 +51,7 @@ def launch_settings(spec: TrainingSpec) -> dict[str, Any]:
     in the code channel): under v3 the hyperparameters carry no ``sagemaker_*`` keys, as
     V3 sends none and they would reach ``SM_HPS``."""
     return {"entry_point": spec.entry_script, "hp_style": spec.hp_style,
-            "processes_per_host": (spec.processes_per_host or 1) if spec.distribution
-            else None, "command": spec.command}
+            "processes_per_host": spec.launched_processes, "command": spec.command}
 
 
 def code_in_channel(spec: TrainingSpec) -> bool:

@@ -173,6 +173,11 @@ class TrainingSpec:
                    for line in self.cell.splitlines())
 
     @property
+    def launched_processes(self) -> int | None:
+        """Processes per host under torchrun (1 unless given); None: no distributed launch."""
+        return (self.processes_per_host or 1) if self.distribution else None
+
+    @property
     def has_code(self) -> bool:
         """Something of ours to run: a cell, a --source-dir or a --command (an image with
         a ``train`` of its own needs none, as V2's generic Estimator sends none)."""

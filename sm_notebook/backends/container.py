@@ -174,7 +174,7 @@ class ContainerBackend(LocalBackend):
             job_name=name, cluster=cluster, current_host=host, entry_point=spec.entry_script,
             hyperparameters=spec.hyperparameters, channels=spec.channel_names,
             num_cpus=sizing.cpus, num_gpus=sizing.gpus, region=spec.region,
-            processes_per_host=(spec.processes_per_host or 1) if spec.distribution else None,
+            processes_per_host=spec.launched_processes,
             hp_style=spec.hp_style, shell_command=spec.command)
 
     def container_plan(self, spec: TrainingSpec, name: str, host: str, root: Path,

@@ -89,7 +89,7 @@ class LocalBackend:
             num_cpus=os.cpu_count() or 1,
             num_gpus=_gpu_count(),
             region=spec.region,
-            processes_per_host=(spec.processes_per_host or 1) if spec.distribution else None,
+            processes_per_host=spec.launched_processes,
             hp_style=spec.hp_style,
             shell_command=spec.command,
         )
