@@ -4,7 +4,9 @@
 imports none of boto3, docker, plotly, pandas or ipywidgets (they load when used).
 """
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 
 def load_ipython_extension(ipython) -> None:

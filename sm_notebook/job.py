@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backends.base import Backend, Batch, JobRef
+from .clock import iso_to_epoch
 from .errors import JobFailedError, SmNotebookError
-from .events import TERMINAL, LogEvent, MetricParser, MetricPoint, StatusEvent, iso_to_epoch
-from .registry import read_json, write_json
+from .events import TERMINAL, LogEvent, StatusEvent
+from .jobdir import read_json, write_json
+from .metrics import MetricParser, MetricPoint
 from .spec import TrainingSpec
 
 if TYPE_CHECKING:
@@ -100,7 +102,7 @@ class Job:
         """Estimated USD for the job's instances: billable time (the time since training
         started, while it runs) × instance count × ``hourly_price``; storage, transfer and
         discounts are not counted.  None when the price is not known."""
-        from .pricing import state_cost
+        from .catalog.pricing import state_cost
 
         return state_cost(self.describe(), self.spec.instance_count, time.time())
 
@@ -164,7 +166,7 @@ class Job:
         """The full log from disk: columns ``timestamp, host, message`` (UTC timestamps)."""
         import pandas as pd
 
-        from .backends.local import parse_records
+        from .jobdir import parse_records
 
         events = parse_records(self.log_path.read_bytes()) if self.log_path.exists() else []
         if tail is not None:
@@ -189,7 +191,7 @@ class Job:
 
     def metric_points(self) -> list[MetricPoint]:
         if self._metrics_truncated:  # memory kept a window only: re-read the log
-            from .backends.local import parse_records
+            from .jobdir import parse_records
 
             return self._parser.points(parse_records(self.log_path.read_bytes()))
         with self._lock:

@@ -26,14 +26,17 @@ from IPython.core.magic import (
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Int, Unicode
 
-from . import __version__
 from . import hyperparameters as hp
 from .cellscript import check_cell
+from .clock import utc_now_iso
 from .errors import JobFailedError, SmNotebookError, SpecError
-from .events import utc_now_iso
-from .magic_line import OPTIONS, Defaults, ExpandedLine, build_spec, expand_line, stray_value
-from .registry import Registry, jobs_dir_from, read_json, write_json
+from .jobdir import read_json, write_json
+from .jobs import JobsFolder, jobs_dir_from
+from .line.expand import ExpandedLine, expand_line
+from .line.grammar import OPTIONS
+from .line.parse import Defaults, build_spec, stray_value
 from .spec import MODES, TrainingSpec
+from .version import __version__
 
 
 def _train_options(func: Any) -> Any:
@@ -99,8 +102,8 @@ class SmTrainMagics(Magics):
 
     # ---- helpers -------------------------------------------------------------------------
     @property
-    def registry(self) -> Registry:
-        return Registry(jobs_dir_from(self.jobs_dir))
+    def registry(self) -> JobsFolder:
+        return JobsFolder(jobs_dir_from(self.jobs_dir))
 
     @property
     def in_kernel(self) -> bool:
@@ -119,11 +122,11 @@ class SmTrainMagics(Magics):
 
             return LocalBackend(stop_grace=self.stop_grace)
         if mode == "container":
-            from .backends.container import ContainerBackend
+            from .backends.container.backend import ContainerBackend
 
             kinds = self.registry.root.parent / "image-kinds-2.json"  # 2: with "own" train
             return ContainerBackend(stop_grace=self.stop_grace, kinds_cache=kinds)
-        from .backends.sagemaker import SageMakerBackend
+        from .backends.sagemaker.backend import SageMakerBackend
 
         return SageMakerBackend(bucket=self.bucket, role=self.role, live_tail=self.live_tail)
 
@@ -226,7 +229,7 @@ class SmTrainMagics(Magics):
         if spec.mode in ("container", "sagemaker") and not spec.image:
             out.append(("--image", f"{spec.mode} mode needs an image"))
         if spec.mode == "sagemaker" and not (spec.role or self.role):
-            from .backends.sagemaker import SAGEMAKER_METADATA
+            from .backends.sagemaker.backend import SAGEMAKER_METADATA
 
             if not SAGEMAKER_METADATA.is_file():
                 out.append(("--role", "sagemaker mode needs an execution role ARN"))
@@ -254,8 +257,8 @@ class SmTrainMagics(Magics):
 
         def image_uri(checked: TrainingSpec) -> str | None:
             """The URI an image alias stands for where the job will run, or None."""
-            from . import images
             from .backends.aws import configured_region
+            from .catalog import images
 
             region = checked.region or self.region or configured_region()
             if not checked.image or not images.is_alias(checked.image) or not region:
@@ -288,7 +291,7 @@ class SmTrainMagics(Magics):
         display(form.root)
         return None
 
-    def _submit(self, spec: TrainingSpec, name: str, backend: Any, registry: Registry,
+    def _submit(self, spec: TrainingSpec, name: str, backend: Any, registry: JobsFolder,
                 base: Path, frames: dict[str, Any] | None = None) -> Any:
         from .job import Job
 
@@ -436,7 +439,7 @@ class SmTrainMagics(Magics):
         filters = _parse_filters(line)
         rows = self.registry.records()
         if filters.get("mode") == "sagemaker":  # every job of the account, not only ours
-            from .backends.sagemaker import SageMakerBackend
+            from .backends.sagemaker.backend import SageMakerBackend
 
             try:
                 cloud = SageMakerBackend(self.bucket, self.role).list_jobs(self.region)

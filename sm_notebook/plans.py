@@ -11,8 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import contract, images
+from . import contract
 from . import hyperparameters as hp
+from .catalog import images
 from .secrets import mask_env
 from .spec import TrainingSpec
 

@@ -191,7 +191,7 @@ class TrainingSpec:
 
     def to_magic_line(self, variable: str | None = None) -> str:
         """The ``%%sm_train`` line that parses back into this spec."""
-        from .magic_line import render_line
+        from .line.render import render_line
 
         return render_line(self, variable)
 

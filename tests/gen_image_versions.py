@@ -1,8 +1,8 @@
-"""Regenerate ``sm_notebook/image_versions.json`` from the SageMaker Python SDK's
+"""Regenerate ``sm_notebook/catalog/image_versions.json`` from the SageMaker Python SDK's
 ``image_uri_config`` (Apache-2.0), training scope only.
 
     python tests/gen_image_versions.py /path/to/sagemaker-python-sdk.git [REV] \
-        > sm_notebook/image_versions.json
+        > sm_notebook/catalog/image_versions.json
 
 It reads the JSON files with ``git show`` (a bare clone is enough) and keeps, per version,
 what the URI needs: repository, registry map (deduplicated: registries differ by version),

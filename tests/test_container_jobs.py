@@ -23,7 +23,7 @@ import pytest
 from IPython.core.error import UsageError
 from sklearn.datasets import load_iris
 
-from sm_notebook.backends.container import ContainerBackend
+from sm_notebook.backends.container.backend import ContainerBackend
 from sm_notebook.errors import JobFailedError, SmNotebookError
 from sm_notebook.plans import docker_run_groups, render_docker_run
 
@@ -373,7 +373,7 @@ def test_an_unreachable_registry_is_one_line_naming_the_image(ip, jobs_dir):
 
 
 def test_an_ecr_image_is_pulled_after_a_login_through_boto3(ip, aws, jobs_dir, monkeypatch):
-    from sm_notebook.backends import registry_auth
+    from sm_notebook.backends.container import registry_login as registry_auth
 
     logins = []
     real = registry_auth.pull_credentials

@@ -6,15 +6,10 @@ import re
 
 import pytest
 
-from sm_notebook.backends.local import parse_records
-from sm_notebook.events import (
-    DEFAULT_METRICS,
-    LogEvent,
-    MetricParser,
-    iso_to_epoch,
-    required_literal,
-    step_of,
-)
+from sm_notebook.clock import iso_to_epoch
+from sm_notebook.events import LogEvent
+from sm_notebook.jobdir import parse_records
+from sm_notebook.metrics import DEFAULT_METRICS, MetricParser, required_literal, step_of
 
 
 @pytest.mark.parametrize("message", [

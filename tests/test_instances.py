@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import botocore.session
 
-from sm_notebook.backends.container import Sizing
-from sm_notebook.instances import CATALOG, lookup
+from sm_notebook.backends.container.backend import Sizing
+from sm_notebook.catalog.instances import CATALOG, lookup
 
 
 def test_every_catalog_entry_is_a_sagemaker_training_instance_type():

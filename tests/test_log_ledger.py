@@ -3,7 +3,7 @@ first, and keeps each stream's order when Live Tail misses events."""
 
 from __future__ import annotations
 
-from sm_notebook.backends.log_ledger import CloudEvent, LogLedger
+from sm_notebook.backends.sagemaker.log_ledger import CloudEvent, LogLedger
 
 S1, S2 = "job/algo-1-1700000000", "job/algo-2-1700000000"
 
@@ -131,7 +131,7 @@ def test_events_read_long_before_live_tail_s_horizon_are_forgotten():
 
 
 def test_a_stream_with_many_live_events_no_read_has_met_is_read_early(monkeypatch):
-    from sm_notebook.backends import log_ledger
+    from sm_notebook.backends.sagemaker import log_ledger
 
     monkeypatch.setattr(log_ledger, "READ_AFTER", 3)
     ledger = LogLedger()
@@ -145,7 +145,7 @@ def test_a_stream_with_many_live_events_no_read_has_met_is_read_early(monkeypatc
 
 
 def test_the_bound_forgets_the_oldest_copies_not_newer_ones(monkeypatch):
-    from sm_notebook.backends import log_ledger
+    from sm_notebook.backends.sagemaker import log_ledger
 
     monkeypatch.setattr(log_ledger, "MAX_REMEMBERED", 3)
     remembered = log_ledger._Remembered()

@@ -10,14 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sm_notebook.errors import SpecError
-from sm_notebook.magic_line import (
-    build_spec,
-    expand_line,
-    parse_duration,
-    quote,
-    render_line,
-    split_line,
-)
+from sm_notebook.line.expand import expand_line, split_line
+from sm_notebook.line.parse import build_spec, parse_duration
+from sm_notebook.line.render import quote, render_line
 from sm_notebook.magics import SmTrainMagics
 from sm_notebook.secrets import is_secret_value
 from sm_notebook.spec import Channel, MetricDefinition, TrainingSpec

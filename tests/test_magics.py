@@ -208,7 +208,7 @@ def test_attach_to_a_running_job_of_this_session_returns_the_same_handle(ip):
 
 
 def test_help_lists_every_option():
-    from sm_notebook.magic_line import OPTIONS
+    from sm_notebook.line.grammar import OPTIONS
     from sm_notebook.magics import SmTrainMagics
 
     doc = SmTrainMagics.sm_train.__doc__

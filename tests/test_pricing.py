@@ -8,7 +8,7 @@ import json
 import pytest
 from pricing_service import product
 
-from sm_notebook.pricing import (
+from sm_notebook.catalog.pricing import (
     PRICE_TTL,
     UNKNOWN_TTL,
     PriceCache,

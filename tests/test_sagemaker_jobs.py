@@ -42,7 +42,7 @@ BUCKET = "sagemaker-us-east-1-123456789012"  # the default: region and moto's ac
 
 @pytest.fixture
 def service(aws, monkeypatch):
-    from sm_notebook.backends import sagemaker
+    from sm_notebook.backends.sagemaker import backend as sagemaker
 
     monkeypatch.setattr(sagemaker, "DRAIN_AFTER", 0.3)  # the simulator writes nothing late
     played = Service(aws)
@@ -203,7 +203,7 @@ def throttled():
 
 def test_ten_thousand_lines_over_many_pages_with_throttling_arrive_once_each_in_order(
         ip, service, throttled, monkeypatch):
-    from sm_notebook.backends import cloudwatch
+    from sm_notebook.backends.sagemaker import cloudwatch
 
     monkeypatch.setattr(cloudwatch, "PAGE_LIMIT", 500)
     per_host = 6_000
@@ -650,7 +650,7 @@ def test_on_sagemaker_shell_scripts_programs_and_commands_run_through_the_launch
 
 def test_on_sagemaker_the_notebook_execution_role_is_used_when_none_is_given(
         ip, service, monkeypatch, tmp_path, capsys):
-    from sm_notebook.backends import sagemaker
+    from sm_notebook.backends.sagemaker import backend as sagemaker
 
     iam = boto3.client("iam")
     with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):

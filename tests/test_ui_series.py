@@ -3,7 +3,7 @@ longer than the bound however long the job."""
 
 from __future__ import annotations
 
-from sm_notebook.events import MetricPoint
+from sm_notebook.metrics import MetricPoint
 from sm_notebook.ui.series import decimate, traces
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from sm_notebook.events import MetricPoint
+from sm_notebook.metrics import MetricPoint
 from sm_notebook.ui.series import traces
 from sm_notebook.ui.static_chart import svg
 

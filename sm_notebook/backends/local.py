@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import contract, sourcedir
+from ..clock import utc_now_iso
 from ..errors import SmNotebookError, SpecError
-from ..events import LogEvent, StatusEvent, gc_paused, utc_now_iso
-from ..registry import read_json, write_json
+from ..events import LogEvent, StatusEvent
+from ..jobdir import parse_records, read_json, write_json
 from ..runtime.launcher import gpu_count as _gpu_count
 from ..runtime.supervisor import OPT_ML, OPT_ML_HINT, STOP_REQUEST
 from ..spec import TrainingSpec, _resolve
@@ -286,13 +287,6 @@ class LocalBackend:
 
     def describe(self, ref: JobRef) -> dict[str, Any]:
         return read_json(ref.directory / "state.json")
-
-
-def parse_records(data: bytes) -> list[LogEvent]:
-    """``job.log`` bytes (whole lines) → events."""
-    with gc_paused():
-        split = [rec.split("\t", 3) for rec in data.decode("utf-8", "replace").split("\n")]
-        return [LogEvent(p[0], p[1], p[3], p[2]) for p in split if len(p) == 4]
 
 
 def opt_ml_notes(spec: TrainingSpec, base: Path) -> list[str]:

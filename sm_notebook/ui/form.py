@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .. import images, instances
+from ..catalog import images, instances
 from .form_model import HP_KINDS, FieldError, FormValues, HpRow, InputRow
 
 MODES = ("local", "container", "sagemaker")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import hyperparameters as hp
-from ..magic_line import _hp_text, quote, render_line
+from ..line.render import hp_text, quote, render_line
 from ..spec import TrainingSpec
 
 HP_KINDS = ("auto", "str", "int", "float", "bool", "json")
@@ -149,7 +149,7 @@ def _hp_row(key: str, value: Any) -> HpRow:
     if isinstance(value, str):
         return HpRow(key, value, "auto" if type(hp.parse_value(value)) is str else "str")
     kind = {bool: "bool", int: "int", float: "float"}.get(type(value), "json")
-    return HpRow(key, _hp_text(value), kind)
+    return HpRow(key, hp_text(value), kind)
 
 
 def _hp_value(row: HpRow, index: int) -> str:

@@ -15,8 +15,8 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..events import iso_to_epoch
-from ..pricing import format_usd, state_cost
+from ..catalog.pricing import format_usd, state_cost
+from ..clock import iso_to_epoch
 from .static_chart import colour
 from .text import STATUS_COLOURS, _clock
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..events import MetricPoint
+from ..metrics import MetricPoint
 
 DEFAULT_MAX_POINTS = 500
 

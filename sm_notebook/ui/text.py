@@ -12,7 +12,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from ..pricing import format_usd
+from ..catalog.pricing import format_usd
 
 if TYPE_CHECKING:
     from ..job import Job

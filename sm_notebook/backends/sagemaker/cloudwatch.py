@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..events import LogEvent
+from ...events import LogEvent
 from .log_ledger import CloudEvent
 
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"

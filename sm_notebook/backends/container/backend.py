@@ -22,18 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import contract, images, instances, sourcedir
-from ..errors import SmNotebookError, SpecError
-from ..plans import runs_image_train, sagemaker_hyperparameters
-from ..registry import write_json
-from ..spec import TrainingSpec, _resolve, no_code_error
-from .aws import configured_region
-from .base import JobRef
-from .docker_engine import client_for, clients, engine_address, spares, unreachable
-from .local import LocalBackend, _gpu_count
-from .s3_inputs import as_planned, planned_downloads
+from ... import contract, sourcedir
+from ...catalog import images, instances
+from ...errors import SmNotebookError, SpecError
+from ...jobdir import write_json
+from ...plans import runs_image_train, sagemaker_hyperparameters
+from ...spec import TrainingSpec, _resolve, no_code_error
+from ..aws import configured_region
+from ..base import JobRef
+from ..local import LocalBackend, _gpu_count
+from ..s3_inputs import as_planned, planned_downloads
+from .engine import client_for, clients, engine_address, spares, unreachable
 
-LAUNCHER = Path(__file__).resolve().parent.parent / "runtime" / "launcher.py"
+LAUNCHER = Path(__file__).resolve().parents[2] / "runtime" / "launcher.py"
 LAUNCHER_IN_CONTAINER = "/opt/sm_notebook/launcher.py"
 LABEL = "sm-notebook.job"
 
@@ -103,8 +104,8 @@ class ContainerBackend(LocalBackend):
             return
         except docker.errors.ImageNotFound:
             pass
-        from ..pulling import PullProgress
-        from .registry_auth import pull_credentials
+        from .pulling import PullProgress
+        from .registry_login import pull_credentials
 
         auth = pull_credentials(image)
         progress, began = PullProgress(image), time.monotonic()
@@ -151,7 +152,7 @@ class ContainerBackend(LocalBackend):
         if env & {"SAGEMAKER_TRAINING_MODULE", "SAGEMAKER_PROGRAM"}:
             kind = "toolkit"
         else:
-            from ..runtime.container_supervisor import run_throwaway
+            from ...runtime.container_supervisor import run_throwaway
 
             found = run_throwaway(self.client, spec.image, ["sh", "-c", _KIND_PROBE],
                                   labels={LABEL: "probe"})
@@ -258,7 +259,7 @@ class ContainerBackend(LocalBackend):
         job's name, so a dry run shows what its job then gets."""
         if len(plans) < 2:
             return None, None
-        from ..runtime.container_supervisor import assign_addresses, free_subnet, used_subnets
+        from ...runtime.container_supervisor import assign_addresses, free_subnet, used_subnets
 
         try:
             taken = used_subnets(self.client.api)
@@ -280,7 +281,7 @@ class ContainerBackend(LocalBackend):
     def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
         """``--dry-run``: the containers ``submit`` would create, as ``docker run`` lines."""
         spec = with_resolved_image(spec)
-        from ..plans import docker_run_groups, render_docker_run
+        from ...plans import docker_run_groups, render_docker_run
 
         try:
             kind, how = self.image_kind(spec, pull=False), "detected"

@@ -12,8 +12,8 @@ import base64
 import re
 from typing import Any
 
-from ..errors import SmNotebookError
-from .aws import reason as _reason
+from ...errors import SmNotebookError
+from ..aws import reason as _reason
 
 ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 

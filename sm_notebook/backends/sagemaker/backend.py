@@ -18,10 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import images, sourcedir
-from ..errors import SmNotebookError, SpecError
-from ..events import LogEvent, StatusEvent, utc_now_iso
-from ..plans import (
+from ... import sourcedir
+from ...catalog import images
+from ...catalog.pricing import PriceCache
+from ...clock import utc_now_iso
+from ...errors import SmNotebookError, SpecError
+from ...events import LogEvent, StatusEvent
+from ...jobdir import parse_records, read_json, write_json
+from ...plans import (
     PLAIN_CODE_CHANNEL,
     channel_s3_uri,
     code_in_channel,
@@ -31,15 +35,12 @@ from ..plans import (
     plain_code_s3_uri,
     uses_launcher,
 )
-from ..pricing import PriceCache
-from ..registry import read_json, write_json
-from ..spec import TrainingSpec, _resolve, no_code_error
-from .aws import aws_errors as _aws_errors
-from .aws import reason as _reason
-from .base import Batch, JobRef
+from ...spec import TrainingSpec, _resolve, no_code_error
+from ..aws import aws_errors as _aws_errors
+from ..aws import reason as _reason
+from ..base import Batch, JobRef
 from .cloudwatch import LOG_GROUP, LogFollower, LogPositions, log_events
 from .live_tail import LiveTail
-from .local import parse_records
 from .log_ledger import LogLedger
 from .prices import PriceLookup
 from .uploads import UploadProgress, files_under, plain_code_channel
@@ -507,7 +508,7 @@ class SageMakerBackend:
         return target
 
     def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
-        from ..plans import describe_plan
+        from ...plans import describe_plan
 
         return describe_plan(spec, name, base)
 
@@ -590,7 +591,7 @@ def _is_aws_endpoint(url: str) -> bool:
 
 def _launch_file(spec: TrainingSpec, directory: Path) -> Path:
     """The launcher's settings, written beside the job for the code channel."""
-    from ..contract import LAUNCH_FILE
+    from ...contract import LAUNCH_FILE
 
     path = directory / LAUNCH_FILE
     write_json(path, launch_settings(spec))

@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from ..pricing import (
+from ...catalog.pricing import (
     PRICING_REGION,
     SERVICE_CODE,
     PriceCache,

@@ -8,7 +8,6 @@ kernel restart loses nothing, and ``%sm_jobs`` can list jobs from any session.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError
+from .jobdir import read_json
 from .spec import JOB_NAME_RE, TrainingSpec, default_instance_type, valid_base_name
 
 DEFAULT_JOBS_DIR = "~/.sm_notebook/jobs"
@@ -36,22 +36,10 @@ def default_base_name(spec: TrainingSpec) -> str:
     return valid_base_name(repo) or "sm-train"
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Replace a JSON file atomically (readers never see half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 @dataclass
-class Registry:
+class JobsFolder:
+    """The jobs directory: one job folder per job, named uniquely."""
+
     root: Path
 
     def job_dir(self, name: str) -> Path:
@@ -97,7 +85,7 @@ class Registry:
     def records(self) -> list[dict[str, Any]]:
         """One summary per job (for ``%sm_jobs``), newest first; ``cost_usd`` is the
         estimate where the price is known (sagemaker mode)."""
-        from .pricing import state_cost  # it reads and writes JSON through this module
+        from .catalog.pricing import state_cost
 
         now = datetime.now(UTC).timestamp()
         rows = []

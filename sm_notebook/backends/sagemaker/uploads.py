@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..plans import LAUNCHER_NAME
+from ...plans import LAUNCHER_NAME
 
 CONTRACT_MODULES = ("contract.py", "hyperparameters.py", "errors.py", "secrets.py")
 
@@ -16,7 +16,7 @@ def plain_code_channel(tarball: Path, launch: Path) -> list[tuple[Path, str]]:
     """What a job run by sm_notebook's launcher gets in its code channel: the code, the
     launcher and its settings, and sm_notebook's contract modules (pure, standard library)
     for the launcher to use."""
-    package = Path(__file__).resolve().parent.parent
+    package = Path(__file__).resolve().parents[2]
     files = [(tarball, "sourcedir.tar.gz"), (launch, launch.name),
              (package / "runtime" / "launcher.py", LAUNCHER_NAME),
              (package / "runtime" / "__init__.py", "sm_notebook_contract/__init__.py")]

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..errors import SmNotebookError
+from ...errors import SmNotebookError
 
 
 def engine_address() -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from .errors import SpecError
+from ..errors import SpecError
 
 NAMES = ("pytorch", "tensorflow", "sklearn", "xgboost", "huggingface")  # what is_alias knows
 ALIAS_RE = re.compile(r"^(?P<framework>[a-z]+)(?::(?P<version>[0-9][\w.\-]*))?$")

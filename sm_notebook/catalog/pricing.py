@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .events import iso_to_epoch
-from .registry import read_json, write_json
+from ..clock import iso_to_epoch
+from ..jobdir import read_json, write_json
 
 SERVICE_CODE = "AmazonSageMaker"
 PRICE_TTL = 7 * 86400.0  # seconds a found price is trusted (list prices change rarely)
