@@ -1,7 +1,7 @@
 """SageMaker mode: how soon a log line reaches the job handle, and at what API cost.
 
 moto's AWS API server runs in this process with the tests' service simulator
-(``tests/sagemaker_service.py``): a job whose one host writes a line every half second,
+(``tests/fakes/sagemaker_service.py``): a job whose one host writes a line every half second,
 each line carrying the time it was written, and StartLiveTail streaming as CloudWatch's
 does (an update a second).  sm_notebook follows it through its real backend; the baseline
 is the V2 SDK's ``logs_for_job`` algorithm (``session.py``: a 10 s poll,
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _writer(service, name: str, seconds: float):
     """The job's host: one line every half second, stamped with when it was written."""
-    from sagemaker_service import status
+    from tests.fakes.sagemaker_service import status
 
     def run(svc, job) -> None:
         status("InProgress", "Training", "Training in progress")(svc, job)
@@ -109,14 +109,15 @@ def _follow_like_the_v2_sdk(name: str) -> dict[str, float]:
 
 
 def run(seconds: float) -> Result:
-    sys.path.insert(0, str(ROOT / "tests"))
+    sys.path.insert(0, str(ROOT))
     import tempfile
 
     from IPython import get_ipython
     from IPython.testing.globalipapp import start_ipython
     from moto.server import ThreadedMotoServer
-    from pricing_service import PriceListService, product
-    from sagemaker_service import CallCounter, LiveTail, Service
+
+    from tests.fakes.pricing_service import PriceListService, product
+    from tests.fakes.sagemaker_service import CallCounter, LiveTail, Service
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 from .contract import needs_exec_bit
-from .spec import TrainingSpec, _resolve
+from .spec import TrainingSpec, resolve_path
 
 IGNORED_NAMES = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints", ".venv",
                            "venv", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".DS_Store",
@@ -45,12 +45,12 @@ def lay_out(spec: TrainingSpec, base: Path, dest: Path) -> list[str]:
     notes: list[str] = []
     dest.mkdir(parents=True, exist_ok=True)
     if spec.source_dir:
-        src = _resolve(base, spec.source_dir)
+        src = resolve_path(base, spec.source_dir)
         for entry in sorted(src.iterdir()):
             if not is_ignored(entry):
                 _copy(entry, dest / entry.name)
     for dep in spec.dependencies:
-        path = _resolve(base, dep)
+        path = resolve_path(base, dep)
         _copy(path, dest / path.name)
     if spec.has_script:
         target = dest / spec.entry_script
@@ -77,9 +77,9 @@ def ships_requirements(spec: TrainingSpec, base: Path) -> bool:
     """Whether the laid-out code will hold a ``requirements.txt`` (to install first)."""
     if spec.requirements_path(base) is not None:
         return True
-    if spec.source_dir and (_resolve(base, spec.source_dir) / "requirements.txt").is_file():
+    if spec.source_dir and (resolve_path(base, spec.source_dir) / "requirements.txt").is_file():
         return True
-    return any(Path(dep).name == "requirements.txt" and _resolve(base, dep).is_file()
+    return any(Path(dep).name == "requirements.txt" and resolve_path(base, dep).is_file()
                for dep in spec.dependencies)
 
 

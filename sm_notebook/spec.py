@@ -212,7 +212,7 @@ class TrainingSpec:
                             "lowercase, such as pytorch:2.8 or 123456789012.dkr.ecr.us-east-1."
                             "amazonaws.com/repo:tag")
         if self.output is not None and not self.output.startswith("s3://"):
-            _check_writable_dir("--output", _resolve(base, self.output))
+            _check_writable_dir("--output", resolve_path(base, self.output))
         self._validate_code(base)
         _check_choice("--hp-style", self.hp_style, hp.STYLES)
         hp.validate(self.hyperparameters, style=self.hp_style)
@@ -294,7 +294,7 @@ class TrainingSpec:
                                 "be launched with --distributed", "one of --command or "
                                 "--distributed")
         if self.source_dir is not None:
-            src = _resolve(base, self.source_dir)
+            src = resolve_path(base, self.source_dir)
             if not src.is_dir():
                 raise SpecError("--source-dir", f"{self.source_dir} is not a directory",
                                 "an existing directory")
@@ -307,7 +307,7 @@ class TrainingSpec:
                 "toolkit", "plain")):  # an image of its own `train` needs none
             raise no_code_error()
         for dep in self.dependencies:
-            if not _resolve(base, dep).exists():
+            if not resolve_path(base, dep).exists():
                 raise SpecError("--dependencies", f"{dep} does not exist",
                                 "an existing file or directory")
         if self.requirements is not None and self.requirements_path(base) is None:
@@ -318,9 +318,9 @@ class TrainingSpec:
         """The requirements file, found beside the notebook or in ``--source-dir``."""
         if self.requirements is None:
             return None
-        candidates = [_resolve(base, self.requirements)]
+        candidates = [resolve_path(base, self.requirements)]
         if self.source_dir:
-            candidates.append(_resolve(base, self.source_dir) / self.requirements)
+            candidates.append(resolve_path(base, self.source_dir) / self.requirements)
         return next((c for c in candidates if c.is_file()), None)
 
     def _validate_channels(self, base: Path) -> None:
@@ -338,7 +338,7 @@ class TrainingSpec:
                 if not S3_RE.match(ch.source):
                     raise SpecError("--input", f"{ch.name}: invalid S3 URI {ch.source!r}",
                                     S3_EXPECTED)
-            elif not ch.is_frame and not _resolve(base, ch.source).exists():
+            elif not ch.is_frame and not resolve_path(base, ch.source).exists():
                 raise SpecError("--input", f"{ch.name}: {ch.source} does not exist",
                                 "NAME=PATH with an existing file or directory, or an s3:// URI")
             if ch.content_type is not None:  # any text: SageMaker takes libsvm, text/csv...
@@ -511,7 +511,8 @@ def _check_writable_dir(option: str, path: Path) -> None:
         raise SpecError(option, f"{existing} is not writable", "a directory you can write to")
 
 
-def _resolve(base: Path, path: str) -> Path:
+def resolve_path(base: Path, path: str) -> Path:
+    """``path`` as given when absolute (``~`` expanded), else under ``base``."""
     p = Path(path).expanduser()
     return p if p.is_absolute() else base / p
 

@@ -26,7 +26,7 @@ from ..events import LogEvent, StatusEvent
 from ..jobdir import parse_records, read_json, write_json
 from ..runtime.launcher import gpu_count as _gpu_count
 from ..runtime.supervisor import OPT_ML, OPT_ML_HINT, STOP_REQUEST
-from ..spec import TrainingSpec, _resolve
+from ..spec import TrainingSpec, resolve_path
 from .base import Batch, JobRef
 
 SUPERVISOR = Path(__file__).resolve().parent.parent / "runtime" / "supervisor.py"
@@ -114,7 +114,7 @@ class LocalBackend:
         ]
         lines += downloads
         for ch in spec.channels:
-            lines.append(f"  input          {ch.name}: {_resolve(base, ch.source)} → "
+            lines.append(f"  input          {ch.name}: {resolve_path(base, ch.source)} → "
                          f"{run.layout.channel_dir(ch.name)} (linked)")
         lines += [f"  command        (cd {run.layout.code_dir} && "
                   f"{contract.render_command(argv)})",
@@ -141,9 +141,9 @@ class LocalBackend:
             Path(d).mkdir(parents=True, exist_ok=True)
         notes = sourcedir.lay_out(spec, base, Path(layout.code_dir))
         for ch in spec.channels:
-            _stage_channel(_resolve(base, ch.source), Path(layout.channel_dir(ch.name)))
+            _stage_channel(resolve_path(base, ch.source), Path(layout.channel_dir(ch.name)))
         contract.write_config_files(run, Path(layout.config_dir))
-        output_dir = spec.output and str(_resolve(base, spec.output.removeprefix("file://")))
+        output_dir = spec.output and str(resolve_path(base, spec.output.removeprefix("file://")))
         write_json(directory / "run.json", {
             "job_name": name,
             "argv": run.command(self.python_for(spec)),
@@ -308,7 +308,7 @@ def _entry_source(spec: TrainingSpec, base: Path) -> str:
     if not spec.source_dir:
         return ""
     try:
-        return (_resolve(base, spec.source_dir) / spec.entry_script).read_text(errors="replace")
+        return (resolve_path(base, spec.source_dir) / spec.entry_script).read_text(errors="replace")
     except OSError:
         return ""
 

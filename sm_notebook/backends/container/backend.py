@@ -27,7 +27,7 @@ from ...catalog import images, instances
 from ...errors import SmNotebookError, SpecError
 from ...jobdir import write_json
 from ...plans import runs_image_train, sagemaker_hyperparameters
-from ...spec import TrainingSpec, _resolve, no_code_error
+from ...spec import TrainingSpec, no_code_error, resolve_path
 from ..aws import configured_region
 from ..base import JobRef
 from ..local import LocalBackend, _gpu_count
@@ -182,7 +182,7 @@ class ContainerBackend(LocalBackend):
                        base: Path, kind: str) -> dict[str, Any]:
         run = self.host_run(spec, name, host)
         mounts = [[str(root), "/opt/ml", "rw"]]
-        mounts += [[str(_resolve(base, ch.source)), f"/opt/ml/input/data/{ch.name}", "ro"]
+        mounts += [[str(resolve_path(base, ch.source)), f"/opt/ml/input/data/{ch.name}", "ro"]
                    for ch in spec.channels]
         if runs_image_train(spec, kind):
             command, entrypoint = ["train"], None
@@ -240,7 +240,7 @@ class ContainerBackend(LocalBackend):
                     json.dumps(stored, indent=2))
             roots[host] = str(root)
             plans[host] = self.container_plan(spec, name, host, root, base, kind)
-        output_dir = spec.output and str(_resolve(base, spec.output.removeprefix("file://")))
+        output_dir = spec.output and str(resolve_path(base, spec.output.removeprefix("file://")))
         network, subnet = self.address(name, plans)
         write_json(directory / "run.json", {
             "job_name": name, "entry_point": spec.entry_script, "image_kind": kind,

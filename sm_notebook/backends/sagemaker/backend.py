@@ -35,7 +35,7 @@ from ...plans import (
     plain_code_s3_uri,
     uses_launcher,
 )
-from ...spec import TrainingSpec, _resolve, no_code_error
+from ...spec import TrainingSpec, no_code_error, resolve_path
 from ..aws import aws_errors as _aws_errors
 from ..aws import reason as _reason
 from ..base import Batch, JobRef
@@ -216,7 +216,7 @@ class SageMakerBackend:
             if not channel.is_s3:
                 uri = channel_s3_uri(channel.source, bucket, name, channel.name)
                 uploads += [(path, key, uri) for path, key in files_under(
-                    _resolve(base, channel.source), uri.removeprefix(f"s3://{bucket}/"))]
+                    resolve_path(base, channel.source), uri.removeprefix(f"s3://{bucket}/"))]
         uploaded: list[str] = []
         progress = UploadProgress(f"s3://{bucket}/{name}/", [u[0] for u in uploads],
                                    self.on_progress)

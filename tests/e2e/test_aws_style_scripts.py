@@ -9,7 +9,7 @@ from pathlib import Path
 import joblib
 from sklearn.datasets import load_iris
 
-SCRIPTS = Path(__file__).parent / "data" / "aws_style"
+SCRIPTS = Path(__file__).resolve().parents[1] / "data" / "aws_style"
 
 
 def write_iris_csv(folder: Path) -> int:

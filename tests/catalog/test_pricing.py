@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from pricing_service import product
 
 from sm_notebook.catalog.pricing import (
     PRICE_TTL,
@@ -18,6 +17,7 @@ from sm_notebook.catalog.pricing import (
     product_filters,
     training_cost,
 )
+from tests.fakes.pricing_service import product
 
 
 def test_the_training_price_of_the_instance_type_is_read_and_other_products_are_not():

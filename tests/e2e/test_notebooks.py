@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # The notebooks shipped (not the executed copies the README's quickstart command writes)
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb")

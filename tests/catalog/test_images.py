@@ -181,7 +181,8 @@ def test_an_unknown_version_lists_the_newest_few_and_the_count():
 
 
 def test_the_table_is_read_on_first_use_only():
-    code = ("import sm_notebook.catalog.images as i; assert i.frameworks.cache_info().currsize == 0; "
+    code = ("import sm_notebook.catalog.images as i; "
+            "assert i.frameworks.cache_info().currsize == 0; "
             "assert i.is_alias('pytorch:2.0'); assert i.frameworks.cache_info().currsize == 0; "
             "i.resolve('pytorch:2.0', 'us-east-1', 'ml.m5.xlarge'); "
             "assert i.frameworks.cache_info().currsize == 1")

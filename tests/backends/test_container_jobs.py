@@ -30,7 +30,8 @@ from sm_notebook.plans import docker_run_groups, render_docker_run
 PLAIN, TOOLKIT, TORCH = "smnb-test/sklearn:1", "smnb-test/toolkit:2", "smnb-test/torch:1"
 BYO = "smnb-test/byo:2"  # busybox and its own `train`: docker run IMAGE train
 NOT_RUN = "raise SystemExit('the image runs its own train, not this cell')\n"
-SKLEARN_SCRIPT = (Path(__file__).parent / "data" / "aws_style" / "sklearn_decision_tree.py")
+SKLEARN_SCRIPT = Path(__file__).resolve().parents[1] / "data" / "aws_style" / \
+    "sklearn_decision_tree.py"
 LABEL = "sm-notebook.job"
 
 

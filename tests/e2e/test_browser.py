@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from playwright.sync_api import expect
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 TOKEN = "smnb-test-token"
 CHROMIUM = "/usr/bin/chromium"

@@ -20,7 +20,7 @@ from IPython.utils.capture import capture_output
 
 from sm_notebook.errors import JobFailedError
 
-EXAMPLES = Path(__file__).parent / "data" / "aws_examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "aws_examples"
 PLAIN, TOOLKIT = "smnb-test/sklearn:1", "smnb-test/toolkit:2"
 ROLE = "arn:aws:iam::123456789012:role/R"
 RUNS = {"local": "", "plain": f"--mode container --image {PLAIN}",

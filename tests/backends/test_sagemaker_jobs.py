@@ -18,8 +18,10 @@ import boto3
 import docker
 import pytest
 from IPython.core.error import UsageError
-from pricing_service import PriceListService, product
-from sagemaker_service import (
+
+from sm_notebook.errors import JobFailedError, SmNotebookError
+from tests.fakes.pricing_service import PriceListService, product
+from tests.fakes.sagemaker_service import (
     CallCounter,
     CreateFailure,
     LiveTail,
@@ -32,8 +34,6 @@ from sagemaker_service import (
     training_jobs,
     until_stopping,
 )
-
-from sm_notebook.errors import JobFailedError, SmNotebookError
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.8.0-cpu-py312"
@@ -600,7 +600,7 @@ def test_under_v3_any_image_runs_the_v3_example_through_the_launcher_as_modeltra
     # V3 sends the user's hyperparameters alone and bypasses the toolkit's `train`
     import shutil
 
-    import test_sdk_examples as examples
+    from tests.e2e import test_sdk_examples as examples
 
     source = run_dir / "source"
     source.mkdir()
@@ -693,7 +693,7 @@ def test_with_network_isolation_the_code_is_uploaded_as_the_code_channel(ip, ser
 
 def test_the_sagemaker_notebook_runs_against_the_service(service, jobs_dir, tmp_path,
                                                          monkeypatch, price_list):
-    from test_notebooks import ROOT, execute, outputs_text
+    from tests.e2e.test_notebooks import ROOT, execute, outputs_text
 
     price_list.products.append(product("us-east-1", "Train:ml.m5.large", 0.115, "LARGE"))
     monkeypatch.setenv("SMNB_ROLE", ROLE)
