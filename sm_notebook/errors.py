@@ -28,6 +28,11 @@ class SpecError(SmNotebookError, ValueError):
             text += f" (expected {expected})"
         super().__init__(text)
 
+    def field_error(self) -> tuple[str, str]:
+        """``(option, what is wrong)``: the form marks the option's field with the rest."""
+        text = self.problem + (f" (expected {self.expected})" if self.expected else "")
+        return self.option, text
+
 
 class JobFailedError(SmNotebookError):
     """Raised by ``job.wait()`` when asked to raise on a job that did not complete."""

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import modes
 from .errors import SpecError
 from .jobdir import read_json
-from .spec import JOB_NAME_RE, TrainingSpec, default_instance_type, valid_base_name
+from .spec import JOB_NAME_RE, TrainingSpec, valid_base_name
 
 DEFAULT_JOBS_DIR = "~/.sm_notebook/jobs"
 
@@ -101,7 +102,7 @@ class JobsFolder:
                 "created": meta.get("created"),
                 "ended": state.get("ended"),
                 "instance_type": spec.get("instance_type")
-                or default_instance_type(meta.get("mode", "local")),
+                or modes.get(meta.get("mode", modes.DEFAULT)).default_instance_type,
                 "instance_count": spec.get("instance_count", 1),
                 "cost_usd": state_cost(state, spec.get("instance_count", 1), now),
                 "model_artifacts": state.get("model_artifacts"),

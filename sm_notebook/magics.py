@@ -35,7 +35,8 @@ from .jobs import JobsFolder, jobs_dir_from
 from .line.expand import ExpandedLine, expand_line
 from .line.grammar import OPTIONS
 from .line.parse import Defaults, build_spec, stray_value
-from .spec import MODES, TrainingSpec
+from .modes import NAMES as MODES
+from .spec import TrainingSpec
 from .version import __version__
 
 
