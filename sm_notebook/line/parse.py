@@ -1,4 +1,4 @@
-"""Parsed ``%%sm_train`` options (an ``argparse.Namespace``) → a spec and launch options."""
+"""The magic line → a spec and launch options: the whole of what `%%sm_train` parses."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import hyperparameters as hp
+from ..cellscript import check_cell
 from ..errors import SpecError
 from ..spec import DEFAULT_ENTRY_SCRIPT, FRAME_PREFIX, Channel, MetricDefinition, TrainingSpec
-from .expand import PLACEHOLDER, ExpandedLine
+from .argv import parse_args, stray_value
+from .expand import PLACEHOLDER, ExpandedLine, expand_line
 from .grammar import OPTIONS
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
@@ -41,6 +43,17 @@ class Defaults:
     image: str | None = None
     instance_type: str | None = None
     hp_style: str = hp.DEFAULT_STYLE
+
+
+def parse_line(line: str, cell: str, namespace: Mapping[str, Any], defaults: Defaults,
+               base: Path) -> tuple[TrainingSpec, LaunchOptions]:
+    """The magic's line and cell → a validated spec and the launch options (with the
+    validation notes); :class:`SpecError`, naming the option, on any bad input."""
+    expanded = expand_line(line, namespace)
+    spec, launch = build_spec(parse_args(expanded), expanded, cell, defaults, base)
+    launch.notes = spec.validate(base)
+    check_cell(spec.cell, spec.entry_script)
+    return spec, launch
 
 
 def build_spec(args: Any, line: ExpandedLine, cell: str, defaults: Defaults | None = None,
@@ -158,16 +171,6 @@ def _check_values_given(args: Any, line: ExpandedLine) -> None:
             if isinstance(value, str) and not value.strip():
                 raise SpecError(opt.flags[0], "empty value",
                                 f"{opt.flags[0]} {opt.kwargs.get('metavar', 'VALUE')}")
-
-
-def stray_value(raw: str, line: ExpandedLine) -> SpecError:
-    """The error for a word no option takes (argparse would make a word after the options
-    the variable name; only the first word is), naming the option it follows."""
-    before = line.args[:line.args.index(raw)] if raw in line.args else []
-    option = next((a.split("=", 1)[0] for a in reversed(before) if a.startswith("-")), "line")
-    return SpecError(option, f"unexpected extra value {_str(line.resolve(raw))!r}",
-                     "one value per option, quoted when it holds spaces; a variable name "
-                     "comes first, as in %%sm_train job --wait")
 
 
 def _str(value: Any) -> str:

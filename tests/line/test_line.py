@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sm_notebook.errors import SpecError
+from sm_notebook.line.argv import parse_args
 from sm_notebook.line.expand import expand_line, split_line
-from sm_notebook.line.parse import build_spec, parse_duration
+from sm_notebook.line.parse import Defaults, build_spec, parse_duration, parse_line
 from sm_notebook.line.render import quote, render_line
-from sm_notebook.magics import SmTrainMagics
 from sm_notebook.secrets import is_secret_value
 from sm_notebook.spec import Channel, MetricDefinition, TrainingSpec
 
@@ -26,14 +26,10 @@ def args(line: str, **namespace) -> list[str]:
 
 
 def spec_of(line: str, namespace: dict | None = None, base: Path = Path("/nonexistent")):
-    """The magic's own argparse parser and build_spec (as SmTrainMagics.parse uses them),
-    without a shell and without validation: line → (spec, launch options)."""
-    parser = SmTrainMagics.sm_train.parser
-    parser.allow_abbrev = False  # as the magic sets it
+    """The line parser's own steps (as ``parse_line`` takes them), without a shell and
+    without validation: line → (spec, launch options)."""
     expanded = expand_line(line, namespace or {})
-    parsed, extra = parser.parse_known_args(expanded.args)
-    assert extra == []
-    return build_spec(parsed, expanded, "print('train')\n", base_dir=base)
+    return build_spec(parse_args(expanded), expanded, "print('train')\n", base_dir=base)
 
 
 def test_tokens_split_like_a_shell():
@@ -120,12 +116,11 @@ hp_values = st.recursive(
 
 
 @pytest.fixture
-def parse(ip, run_dir):
-    """The magic's own parser: line (without %%sm_train) → (spec, launch options)."""
-    magics = ip.magics_manager.registry["SmTrainMagics"]
+def parse(run_dir):
+    """The magic's whole parser: line (without %%sm_train) → (spec, launch options)."""
     (run_dir / "data" / "train").mkdir(parents=True)
     (run_dir / "data" / "my validation").mkdir(parents=True)
-    return lambda line: magics.parse(line, "print('train')\n")
+    return lambda line: parse_line(line, "print('train')\n", {}, Defaults(), run_dir)
 
 
 def reparse(parse, spec):
