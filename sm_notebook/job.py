@@ -1,8 +1,9 @@
 """``Job``: the handle a notebook holds, its state, buffers and the pump that feeds them.
 
 A daemon thread per job moves events from the backend into the job; renderers look at
-the job at their own rate.  The full log stays on disk (``job.log``); memory keeps a
-bounded window of lines and the metric points.
+the job at their own rate.  The full log stays on disk (``job.log``, written by the
+backend); memory keeps a bounded window of lines and the metric points.  The job knows
+nothing of how it is shown: the magics register its HTML view with IPython.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .backends.base import Backend, Batch, JobRef
+from .artifacts import safe_extract
+from .backends.base import Backend, Batch, DownloadsArtifacts, JobRef
+from .catalog.pricing import state_cost
 from .clock import iso_to_epoch
 from .errors import JobFailedError, SmNotebookError
 from .events import TERMINAL, LogEvent, StatusEvent
-from .jobdir import read_json, write_json
+from .jobdir import JobDir
 from .metrics import MetricParser, MetricPoint
 from .spec import TrainingSpec
 
@@ -44,7 +47,9 @@ class Job:
         self.name = name
         self.mode = spec.mode
         self.directory = directory
+        self.folder = JobDir(directory)
         self.created = created
+        self.notes: list[str] = []  # what launching it taught (said once, at launch)
         self._backend = backend
         self._ref = ref
         self._lock = threading.Lock()
@@ -102,8 +107,6 @@ class Job:
         """Estimated USD for the job's instances: billable time (the time since training
         started, while it runs) × instance count × ``hourly_price``; storage, transfer and
         discounts are not counted.  None when the price is not known."""
-        from .catalog.pricing import state_cost
-
         return state_cost(self.describe(), self.spec.instance_count, time.time())
 
     @property
@@ -113,19 +116,17 @@ class Job:
 
     @property
     def log_path(self) -> Path:
-        return self.directory / "job.log"
+        return self.folder.log_file
 
     def extract_model(self, target: str | Path | None = None) -> Path:
         """Unpack ``model.tar.gz`` (default: ``<job dir>/model``), refusing unsafe paths;
         a model in S3 is downloaded first."""
-        from .artifacts import safe_extract
-
         artifact = self.model_artifacts
         if not artifact:
             raise SmNotebookError(f"job {self.name} has no model artifacts "
                                   f"(status {self.status})")
-        if artifact.startswith("s3://"):  # downloaded once, beside the job's log
-            artifact = self._backend.download(self._ref, artifact, self.directory / "artifacts")
+        if isinstance(self._backend, DownloadsArtifacts) and artifact.startswith("s3://"):
+            artifact = self._backend.download(self._ref, artifact, self.folder.artifacts)
         return safe_extract(artifact, target or self.directory / "model")
 
     def wait(self, timeout: float | None = None, raise_on_failure: bool = False) -> str:
@@ -154,11 +155,20 @@ class Job:
             self._backend.stop(self._ref)
 
     def describe(self) -> dict[str, Any]:
-        """Everything known about the job: name, mode, spec, status, times, artifacts."""
+        """Everything known about the job: name, mode, spec, status, times, artifacts.
+
+        The folder's state gives times, artifacts and prices; the status fields are the
+        ones this handle has seen (``status``, ``secondary_status``, ``status_message``,
+        ``failure_reason``), so ``describe()`` never contradicts the properties."""
         info: dict[str, Any] = {"name": self.name, "mode": self.mode,
                                 "directory": str(self.directory), "created": self.created,
                                 "log_file": str(self.log_path)}
         info.update(self._backend.describe(self._ref))
+        info.update(status=self.status, secondary_status=self.secondary_status)
+        if self.status_message:
+            info["message"] = self.status_message
+        if self.failure_reason:
+            info["failure_reason"] = self.failure_reason
         info["spec"] = self.spec.to_dict()
         return info
 
@@ -166,9 +176,7 @@ class Job:
         """The full log from disk: columns ``timestamp, host, message`` (UTC timestamps)."""
         import pandas as pd
 
-        from .jobdir import parse_records
-
-        events = parse_records(self.log_path.read_bytes()) if self.log_path.exists() else []
+        events = self.folder.read_log()
         if tail is not None:
             events = events[-tail:] if tail > 0 else []
         frame = pd.DataFrame({"timestamp": [e.time for e in events],
@@ -191,9 +199,7 @@ class Job:
 
     def metric_points(self) -> list[MetricPoint]:
         if self._metrics_truncated:  # memory kept a window only: re-read the log
-            from .jobdir import parse_records
-
-            return self._parser.points(parse_records(self.log_path.read_bytes()))
+            return self._parser.points(self.folder.read_log())
         with self._lock:
             return list(self._metrics)
 
@@ -283,25 +289,14 @@ class Job:
                 if len(self._metrics) > MAX_METRIC_POINTS:
                     del self._metrics[: len(self._metrics) - MAX_METRIC_POINTS]
                     self._metrics_truncated = True
-            if not self._backend.persists:
-                with open(self.log_path, "a", encoding="utf-8") as f:
-                    f.writelines(ev.to_record() for ev in batch.logs)
         for st in batch.statuses:
             self.status, self.secondary_status = st.status, st.secondary_status
             self.status_message = st.message
             if st.failure_reason:
                 self.failure_reason = st.failure_reason
             self._observed.append(st)
-        if batch.statuses and not self._backend.persists:
-            self._persist_state()
         if batch.logs or batch.statuses:
             self._notify()
-
-    def _persist_state(self) -> None:
-        state = read_json(self.directory / "state.json")
-        state.update(status=self.status, secondary_status=self.secondary_status,
-                     message=self.status_message, failure_reason=self.failure_reason)
-        write_json(self.directory / "state.json", state)
 
     def _notify(self) -> None:
         for listener in list(self._listeners):
@@ -322,11 +317,6 @@ class Job:
         extra = f", failure_reason={self.failure_reason!r}" if self.failure_reason else ""
         return (f"<Job {self.name} mode={self.mode} status={self.status}"
                 f" ({self.secondary_status}){extra}>")
-
-    def _repr_html_(self) -> str:
-        from .ui.text import status_html
-
-        return status_html(self)
 
 
 __all__ = ["TERMINAL", "Job"]

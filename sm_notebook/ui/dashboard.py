@@ -26,6 +26,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from .. import modes
 from . import panels
 from .series import DEFAULT_MAX_POINTS, SeriesBuffer
 from .static_chart import colour, svg
@@ -271,17 +272,14 @@ def _axis_ref(index: int) -> str:
 
 
 def _blocked_tip(job: Job) -> str:
-    """What interrupting a ``--wait`` cell does to its job."""
-    tip = "the cell waits for this job (--wait): interrupt the kernel (■)"
-    if job.mode == "sagemaker":
-        return f"{tip}, then job.stop() stops it (an interrupt alone leaves it running)"
-    return f"{tip} to stop it"
+    """What interrupting a ``--wait`` cell does to its job (the mode table's wording)."""
+    wording = modes.get(job.mode).interrupt_wording
+    joint = ", " if wording.startswith("then ") else " "  # a clause of its own, or "to ..."
+    return f"the cell waits for this job (--wait): interrupt the kernel (■){joint}{wording}"
 
 
 def _stop_tip(job: Job) -> str:
-    if job.mode == "sagemaker":
-        return "StopTrainingJob: SageMaker stops the job and keeps what it saved"
-    return "SIGTERM, then SIGKILL after the grace period"
+    return modes.get(job.mode).stop_wording
 
 
 __all__ = ["Dashboard", "Snapshot", "final_snapshot"]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..catalog.pricing import format_usd, state_cost
 from ..clock import iso_to_epoch
 from .static_chart import colour
-from .text import STATUS_COLOURS, _clock
+from .text import STATUS_COLOURS, clock_text
 
 if TYPE_CHECKING:
     from ..events import LogEvent
@@ -48,9 +48,9 @@ def header_html(job: Job) -> str:
     parts += [html.escape(instances),
               f'<span class="smnb-hp-style" title="{style_tip}">hp style {spec.hp_style}</span>',
               f"{badge(job.status)} {html.escape(job.secondary_status)}",
-              f"elapsed {_clock(job.elapsed())}"]
+              f"elapsed {clock_text(job.elapsed())}"]
     if state.get("billable_seconds") is not None:
-        parts.append(f"billable {_clock(state['billable_seconds'])}")
+        parts.append(f"billable {clock_text(state['billable_seconds'])}")
     cost = state_cost(state, spec.instance_count, time.time())  # job.cost, state read once
     if cost is not None:
         tip = (f"on-demand list price {format_usd(state['hourly_price'])} per instance-hour "
@@ -77,7 +77,7 @@ def timeline_html(transitions: list[dict[str, Any]], now: float | None = None) -
     for t in transitions:
         start = _epoch(t.get("StartTime"))
         end = _epoch(t.get("EndTime")) or now
-        took = _clock(end - start) if start and end else ""
+        took = clock_text(end - start) if start and end else ""
         title = html.escape(t.get("StatusMessage") or "", quote=True)
         chips.append(f'<span title="{title}">{html.escape(t.get("Status", ""))} '
                      f'<span style="color:{_MUTED}">{took}</span></span>')

@@ -21,7 +21,7 @@ STATUS_COLOURS = {"Completed": "#1a7f37", "Failed": "#cf222e", "Stopped": "#9a67
                   "Stopping": "#9a6700", "InProgress": "#0969da"}
 
 
-def _clock(seconds: float | None) -> str:
+def clock_text(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     s = int(seconds)
@@ -39,7 +39,7 @@ def latest_metrics(job: Job) -> dict[str, float]:
 def summary_line(job: Job) -> str:
     """``name · mode · status (secondary) · elapsed · lines · metrics``."""
     parts = [job.name, job.mode, f"{job.status} ({job.secondary_status})",
-             _clock(job.elapsed()), f"{job.line_count:,} lines"]
+             clock_text(job.elapsed()), f"{job.line_count:,} lines"]
     cost = job.cost
     if cost is not None:
         parts.insert(4, f"≈ {format_usd(cost)}")
@@ -76,7 +76,7 @@ def status_html(job: Job, lines: int = 8) -> str:
     colour = STATUS_COLOURS.get(job.status, "#57606a")
     head = (f'<b>{html.escape(job.name)}</b> · {html.escape(job.mode)} · '
             f'<span style="color:{colour};font-weight:bold">{html.escape(job.status)}</span> '
-            f'({html.escape(job.secondary_status)}) · {_clock(job.elapsed())} · '
+            f'({html.escape(job.secondary_status)}) · {clock_text(job.elapsed())} · '
             f'{job.line_count:,} lines')
     metrics = latest_metrics(job)
     if metrics:

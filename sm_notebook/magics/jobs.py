@@ -1,0 +1,103 @@
+"""``%sm_jobs`` (the jobs as a DataFrame) and ``%sm_attach`` (follow a job again), with
+the training family's settings and followed jobs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from ..errors import SmNotebookError
+from ..line.parse import LaunchOptions
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..job import Job
+    from .train import SmTrainMagics
+
+FILTERS = ("--mode", "--status")
+
+
+@magics_class
+class SmJobsMagics(Magics):
+    """List jobs and follow them again."""
+
+    def __init__(self, shell: Any, train: SmTrainMagics):
+        super().__init__(shell)
+        self.train = train  # its settings, its followed jobs and its views
+
+    @line_magic
+    def sm_jobs(self, line: str = "") -> Any:
+        """List the jobs under the jobs directory as a DataFrame (newest first).
+
+        ``%sm_jobs`` all jobs; ``%sm_jobs --mode local`` one mode; ``%sm_jobs --status Failed``.
+        """
+        from ..launch import AccountJobsError
+
+        filters = parse_filters(line)
+        try:
+            rows = self.train.launcher().rows(filters)
+        except AccountJobsError as exc:
+            raise UsageError(f"%sm_jobs --mode {filters['mode']}: {exc}") from None
+        return jobs_frame(rows)
+
+    @line_magic
+    def sm_attach(self, line: str) -> Any:
+        """Follow a job again (after a kernel restart): ``job = %sm_attach NAME``."""
+        name = line.strip()
+        if not name:
+            raise UsageError("%sm_attach: give a job name (see %sm_jobs)")
+        live = self.train.jobs.get(name)
+        if live is not None:  # followed in this kernel already
+            self.already_followed(live)
+            return live
+        try:
+            job = self.train.launcher().attach(name)
+        except SmNotebookError as exc:
+            raise UsageError(f"%sm_attach: {exc}") from None
+        self.train.jobs[name] = job
+        if job.done:
+            self.train.view.show_ended(job)
+        else:
+            self.train.view.show(job, LaunchOptions(), verb="attached to")
+        return job
+
+    def already_followed(self, job: Job) -> None:
+        if job.done:
+            self.train.view.show_ended(job)
+        else:
+            print(f"job {job.name} is already followed in this kernel; its live view is "
+                  "under the cell that started it")
+
+
+def parse_filters(line: str) -> dict[str, str]:
+    """``--mode MODE`` and ``--status STATUS`` → ``{"mode": ..., "status": ...}``."""
+    tokens = line.split()
+    filters = {}
+    while tokens:
+        flag = tokens.pop(0)
+        if flag not in FILTERS or not tokens:
+            raise UsageError(f"%sm_jobs: unknown option {flag!r} (expected --mode MODE or "
+                             "--status STATUS)")
+        filters[flag[2:]] = tokens.pop(0)
+    return filters
+
+
+def jobs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """``%sm_jobs`` rows as a DataFrame, with times as timestamps and a duration."""
+    import pandas as pd
+
+    from ..launch import JOB_COLUMNS
+
+    frame = pd.DataFrame(rows, columns=[c for c in JOB_COLUMNS if c != "duration"])
+    created = pd.to_datetime(frame["created"], utc=True, format="ISO8601")
+    ended = pd.to_datetime(pd.DataFrame(rows, columns=["ended"])["ended"], utc=True,
+                           format="ISO8601")
+    frame["created"] = created
+    frame.insert(5, "duration", ended.fillna(pd.Timestamp.now(tz="UTC")) - created)
+    return frame[JOB_COLUMNS]
+
+
+__all__ = ["SmJobsMagics", "jobs_frame", "parse_filters"]
