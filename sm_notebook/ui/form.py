@@ -12,25 +12,20 @@ The form's widgets belong to the main thread (their callbacks run there).
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Callable
 from typing import Any
 
+from .. import modes
 from ..catalog import images, instances
+from ..line.grammar import ADVANCED as ADVANCED_SECTION
+from ..line.grammar import FORM_OPTIONS, OPTIONS, FormField
 from .form_model import HP_KINDS, FieldError, FormValues, HpRow, InputRow
 
-MODES = ("local", "container", "sagemaker")
-# option named by an error → the field that shows it
-FIELD_OF = {"--mode": "mode", "--image": "image", "--image-kind": "extra",
-            "--instance-type": "instance_type", "--instance-count": "instance_count",
-            "--hp": "hps", "--hps": "hps", "--input": "inputs", "--content-type": "inputs",
-            "--max-run": "max_run", "--spot": "spot", "--max-wait": "max_wait",
-            "--checkpoint-s3": "checkpoint_s3", "--keep-alive": "keep_alive",
-            "--env": "environment", "--metric": "metrics", "--role": "role",
-            "--output": "output", "--distributed": "distribution"}
-ADVANCED = ("max_run", "spot", "max_wait", "checkpoint_s3", "keep_alive", "environment",
-            "metrics", "role", "output", "distribution", "extra")  # fields under "advanced"
-_OPTION = re.compile(r"(--[a-z][a-z0-9-]*)")
+# option named by an error → the field that shows it (others: under Launch)
+FIELD_OF = {opt.flag: mark for opt in OPTIONS if (mark := opt.form_mark)}
+ADVANCED_FIELDS = [opt.form for opt in FORM_OPTIONS
+                   if opt.form and opt.form.section == ADVANCED_SECTION]
+ADVANCED = (*(f.name for f in ADVANCED_FIELDS), "extra")  # fields under "advanced"
 _RED = "#cf222e"
 _MUTED = "#57606a"
 
@@ -46,15 +41,12 @@ def image_suggestions() -> list[str]:
 
 
 def instance_options(mode: str) -> list[tuple[str, str]]:
-    """(label, value) for the mode, with each type's vCPUs, memory and GPUs."""
-    if mode == "local":
-        return [("local (this machine, a process)", "")]
+    """(label, value) for the mode: its own choices, then (where the mode offers them)
+    SageMaker's types with each one's vCPUs, memory and GPUs."""
+    entry = modes.get(mode)
     described = [(f"{name} — {spec.describe()}", name)
                  for name, spec in sorted(instances.CATALOG.items())]
-    if mode == "container":
-        return [("local_cpu (this machine's CPUs)", ""), ("local_gpu (every GPU here)",
-                                                          "local_gpu"), *described]
-    return [("ml.m5.xlarge — default", ""), *described]
+    return [*entry.instance_choices, *(described if entry.offers_catalog else [])]
 
 
 class TrainingForm:
@@ -75,7 +67,8 @@ class TrainingForm:
         self.line = ""
         short = w.Layout(width="12em")
         self.variable = w.Text(values.variable, description="variable", layout=short)
-        self.mode = w.ToggleButtons(options=MODES, value=values.mode, description="mode")
+        self.mode = w.ToggleButtons(options=modes.NAMES, value=values.mode,
+                                    description="mode")
         self.image = w.Combobox(value=values.image, options=image_suggestions(),
                                 placeholder="pytorch:2.8, an ECR URI, or any image",
                                 description="image", ensure_option=False,
@@ -92,24 +85,8 @@ class TrainingForm:
         self.hp_import = w.Button(description="import", icon="upload")
         self.input_rows = w.VBox()
         self.input_add = w.Button(description="input channel", icon="plus")
-        self.max_run = w.Text(values.max_run, description="max run", placeholder="2h")
-        self.spot = w.Checkbox(values.spot, description="managed spot")
-        self.max_wait = w.Text(values.max_wait, description="max wait", placeholder="3h")
-        self.checkpoint_s3 = w.Text(values.checkpoint_s3, description="checkpoints",
-                                    placeholder="s3://bucket/checkpoints/")
-        self.keep_alive = w.Text(values.keep_alive, description="keep alive",
-                                 placeholder="10m (warm pool)")
-        self.environment = w.Textarea(values.environment, description="environment",
-                                      placeholder="KEY=VALUE, a line each")
-        self.metrics = w.Textarea(values.metrics, description="metrics",
-                                  placeholder="NAME=REGEX, a line each")
-        self.role = w.Text(values.role, description="role",
-                           placeholder="arn:aws:iam::ACCOUNT:role/NAME",
-                           layout=w.Layout(width="36em"))
-        self.output = w.Text(values.output, description="output",
-                             placeholder="a directory or s3://bucket/prefix")
-        self.distribution = w.Dropdown(options=[("none", ""), ("torchrun", "torchrun")],
-                                       value=values.distribution, description="distributed")
+        for spec in ADVANCED_FIELDS:  # max_run, role, ...: one widget each, by kind
+            setattr(self, spec.name, self._widget(spec, getattr(values, spec.name)))
         self.extra = w.Text(values.extra, description="other options",
                             layout=w.Layout(width="36em"))
         self.waits = values.wait  # kept for the line; a launched form never blocks
@@ -149,13 +126,21 @@ class TrainingForm:
         self.hp_import.on_click(self._import_hps)
         self.mode.observe(self._mode_changed, names="value")
         self.launch_button.on_click(self._launch)
-        for widget in (self.variable, self.image, self.instance_type, self.instance_count,
-                       self.max_run, self.spot, self.max_wait, self.checkpoint_s3,
-                       self.keep_alive, self.environment, self.metrics, self.role,
-                       self.output, self.distribution, self.extra):
-            widget.observe(self._changed, names="value")
+        for name in ("variable", "image", "instance_type", "instance_count", *ADVANCED):
+            getattr(self, name).observe(self._changed, names="value")
         self._building = False
         self.validate()
+
+    def _widget(self, spec: FormField, value: Any) -> Any:
+        """The widget of an advanced field, of the kind its option declares."""
+        w = self.w
+        wide = {"layout": w.Layout(width="36em")} if spec.wide else {}
+        if spec.widget == "check":
+            return w.Checkbox(value, description=spec.label)
+        if spec.widget == "choice":
+            return w.Dropdown(options=list(spec.choices), value=value, description=spec.label)
+        make = w.Textarea if spec.widget == "lines" else w.Text
+        return make(value, description=spec.label, placeholder=spec.placeholder, **wide)
 
     # ---- rows ------------------------------------------------------------------------
     def _add_hp(self, row: HpRow) -> None:
@@ -226,12 +211,8 @@ class TrainingForm:
                              for k, v, t, _ in (b.children for b in self.hp_rows.children)],
             inputs=[InputRow(n.value, s.value)
                     for n, s, _ in (b.children for b in self.input_rows.children)],
-            max_run=self.max_run.value, spot=self.spot.value, max_wait=self.max_wait.value,
-            checkpoint_s3=self.checkpoint_s3.value, keep_alive=self.keep_alive.value,
-            environment=self.environment.value, metrics=self.metrics.value,
-            role=self.role.value, output=self.output.value,
-            distribution=self.distribution.value or "", wait=self.waits,
-            extra=self.extra.value)
+            wait=self.waits, extra=self.extra.value,
+            **{f.name: getattr(self, f.name).value or _empty(f) for f in ADVANCED_FIELDS})
 
     def _changed(self, _change: Any = None) -> None:
         if not self._building:
@@ -276,12 +257,6 @@ class TrainingForm:
         self._launch_line(self.line, self)
 
 
-def errors_of(message: str) -> tuple[str, str]:
-    """``"--role: sagemaker mode needs ..."`` → (``--role``, the rest)."""
-    text = message.strip()
-    match = _OPTION.match(text)
-    if match:
-        return match.group(1), text[match.end():].lstrip(":").strip()
-    found = _OPTION.search(text)
-    return (found.group(1) if found else "", text)
-
+def _empty(spec: FormField) -> Any:
+    """An unset widget's value as the form's values hold it (a dropdown's None → "")."""
+    return False if spec.widget == "check" else ""

@@ -11,18 +11,19 @@ tags, VPC, ...) ride along verbatim in ``extra``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import hyperparameters as hp
-from ..line.render import hp_text, quote, render_line
+from .. import modes
+from ..line.grammar import FORM_OPTIONS, FormField, Option
+from ..line.render import hp_text, quote, render_line, words
 from ..spec import TrainingSpec
 
 HP_KINDS = ("auto", "str", "int", "float", "bool", "json")
-FORM_FLAGS = frozenset({
-    "--mode", "--image", "--instance-type", "--instance-count", "--hp", "--input",
-    "--max-run", "--spot", "--max-wait", "--checkpoint-s3", "--keep-alive", "--env",
-    "--metric", "--role", "--output", "--distributed"})
+FORM_FLAGS = frozenset(opt.flag for opt in FORM_OPTIONS)  # the rest ride along in extra
+_DEFAULT_SPEC = TrainingSpec()
 
 
 class FieldError(ValueError):
@@ -48,8 +49,10 @@ class InputRow:
 
 @dataclass
 class FormValues:
+    """The form's fields; their names are the grammar's ``FormField.name`` values."""
+
     variable: str = "job"
-    mode: str = "local"
+    mode: str = modes.DEFAULT
     image: str = ""
     instance_type: str = ""
     instance_count: int = 1
@@ -72,42 +75,30 @@ class FormValues:
         """The ``%%sm_train`` line of these values; FieldError for a value no line can
         carry (a hyperparameter that is not of its kind)."""
         out = ["%%sm_train", self.variable] if self.variable else ["%%sm_train"]
-
-        def add(flag: str, value: Any) -> None:
-            text = quote(str(value))
-            out.extend([f"{flag}={text}"] if text.startswith("-") else [flag, text])
-
-        add("--mode", self.mode)
-        for flag, value in (("--image", self.image), ("--instance-type", self.instance_type)):
-            if value.strip():
-                add(flag, value.strip())
-        if self.instance_count != 1:
-            add("--instance-count", self.instance_count)
-        for index, row in enumerate(self.hyperparameters):
-            if row.key.strip() or row.value.strip():
-                add("--hp", f"{row.key.strip()}={_hp_value(row, index)}")
-        for row in self.inputs:
-            if row.name.strip() or row.source.strip():
-                source = row.source.strip()
-                out.append(f"--input {row.name.strip()}={source}" if source.startswith("$")
-                           else f"--input {quote(f'{row.name.strip()}={source}')}")
-        for flag, value in (("--max-run", self.max_run), ("--max-wait", self.max_wait),
-                            ("--checkpoint-s3", self.checkpoint_s3),
-                            ("--keep-alive", self.keep_alive), ("--role", self.role),
-                            ("--output", self.output), ("--distributed", self.distribution)):
-            if value.strip():
-                add(flag, value.strip())
-        if self.spot:
-            out.append("--spot")
-        for flag, text in (("--env", self.environment), ("--metric", self.metrics)):
-            for pair in text.splitlines():
-                if pair.strip():
-                    add(flag, pair.strip())
+        for opt in FORM_OPTIONS:
+            out.extend(self._words(opt))
         if self.extra.strip():
             out.append(self.extra.strip())
         if self.wait:
             out.append("--wait")
         return " ".join(out)
+
+    def _words(self, opt: Option) -> list[str]:
+        """The line's words for one option's field (none when it is left empty)."""
+        form = _form(opt)
+        value = getattr(self, form.name)
+        if form.widget == "rows":
+            return ROW_WORDS[form.name](opt.flag, value)
+        if form.widget == "toggle":
+            return words(opt.flag, value)
+        if form.widget == "count":
+            return words(opt.flag, str(value)) if value != _spec_default(opt) else []
+        if form.widget == "check":
+            return words(opt.flag, None) if value else []
+        if form.widget == "lines":
+            return [w for item in value.splitlines() if item.strip()
+                    for w in words(opt.flag, item.strip())]
+        return words(opt.flag, value.strip()) if value.strip() else []
 
     @classmethod
     def from_spec(cls, spec: TrainingSpec, variable: str | None = "job", wait: bool = False,
@@ -116,18 +107,12 @@ class FormValues:
         DataFrame input came from)."""
         frames = frames or {}
         extra = render_line(spec, skip=FORM_FLAGS).removeprefix("%%sm_train").strip()
-        return cls(
-            variable=variable or "", mode=spec.mode, image=spec.image or "",
-            instance_type=spec.instance_type or "", instance_count=spec.instance_count,
-            hyperparameters=[_hp_row(k, v) for k, v in spec.hyperparameters.items()],
-            inputs=[InputRow(c.name, f"${frames[c.name]}" if c.name in frames else c.source)
-                    for c in spec.channels],
-            max_run=_text(spec.max_run), spot=spec.spot, max_wait=_text(spec.max_wait),
-            checkpoint_s3=spec.checkpoint_s3 or "", keep_alive=_text(spec.keep_alive),
-            environment="\n".join(f"{k}={v}" for k, v in spec.environment.items()),
-            metrics="\n".join(f"{m.name}={m.regex}" for m in spec.metrics),
-            role=spec.role or "", output=spec.output or "",
-            distribution=spec.distribution or "", wait=wait, extra=extra)
+        fields = {_form(opt).name: _field_value(opt, getattr(spec, opt.field or ""))
+                  for opt in FORM_OPTIONS}
+        fields["hyperparameters"] = [_hp_row(k, v) for k, v in spec.hyperparameters.items()]
+        fields["inputs"] = [InputRow(c.name, f"${frames[c.name]}" if c.name in frames
+                                     else c.source) for c in spec.channels]
+        return cls(variable=variable or "", wait=wait, extra=extra, **fields)
 
     def import_hyperparameters(self, text: str) -> None:
         """Rows from a JSON or YAML mapping (replacing rows of the same key)."""
@@ -178,5 +163,40 @@ def _hp_value(row: HpRow, index: int) -> str:
     return row.value  # auto: as typed, spaces included (the line keeps them)
 
 
-def _text(value: int | None) -> str:
-    return "" if value is None else str(value)
+def _form(opt: Option) -> FormField:
+    assert opt.form is not None  # FORM_OPTIONS only
+    return opt.form
+
+
+def _spec_default(opt: Option) -> Any:
+    return getattr(_DEFAULT_SPEC, opt.field or "")
+
+
+def _field_value(opt: Option, value: Any) -> Any:
+    """A spec value as its field holds it: the number or flag itself, else the text the
+    line would carry (a line each for a repeated option; empty when unset)."""
+    if _form(opt).widget in ("count", "check"):
+        return value
+    if value is None or opt.kind.render is None:
+        return ""
+    return "\n".join(str(text) for text in opt.kind.render(value))
+
+
+def _hp_words(flag: str, rows: list[HpRow]) -> list[str]:
+    return [w for index, row in enumerate(rows) if row.key.strip() or row.value.strip()
+            for w in words(flag, f"{row.key.strip()}={_hp_value(row, index)}")]
+
+
+def _input_words(flag: str, rows: list[InputRow]) -> list[str]:
+    """A ``$variable`` source stays unquoted, so the line expands it to the DataFrame."""
+    out = []
+    for row in rows:
+        name, source = row.name.strip(), row.source.strip()
+        if name or source:
+            out += [flag, f"{name}={source}" if source.startswith("$")
+                    else quote(f"{name}={source}")]
+    return out
+
+
+ROW_WORDS: dict[str, Callable[[str, Any], list[str]]] = {
+    "hyperparameters": _hp_words, "inputs": _input_words}
