@@ -1,9 +1,8 @@
-"""Jobs on disk: one directory per job under the jobs directory.
+"""Jobs on disk: one folder per job under the jobs directory (its files: ``jobdir``).
 
-``job.json`` holds what was asked (spec, mode, creation time) and is written once;
-``state.json`` holds how it is going, written by whoever follows the job (the local
-supervisor, or the kernel's pump for remote modes); ``job.log`` holds every line.  So a
-kernel restart loses nothing, and ``%sm_jobs`` can list jobs from any session.
+Whoever follows a job keeps its folder up to date (a supervisor beside it, or the
+sagemaker backend), so a kernel restart loses nothing, and ``%sm_jobs`` can list jobs
+from any session.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from typing import Any
 
 from . import modes
 from .errors import SpecError
-from .jobdir import read_json
+from .jobdir import JobDir, read_json
 from .spec import JOB_NAME_RE, TrainingSpec, valid_base_name
 
 DEFAULT_JOBS_DIR = "~/.sm_notebook/jobs"
@@ -81,33 +80,37 @@ class JobsFolder:
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / "job.json").is_file())
+        return sorted(p.name for p in self.root.iterdir() if JobDir(p).meta_file.is_file())
 
     def records(self) -> list[dict[str, Any]]:
         """One summary per job (for ``%sm_jobs``), newest first; ``cost_usd`` is the
         estimate where the price is known (sagemaker mode)."""
-        from .catalog.pricing import state_cost
-
         now = datetime.now(UTC).timestamp()
-        rows = []
-        for name in self.names():
-            meta = read_json(self.root / name / "job.json")
-            state = read_json(self.root / name / "state.json")
-            spec = meta.get("spec", {})
-            rows.append({
-                "name": name,
-                "mode": meta.get("mode"),
-                "status": state.get("status", "Unknown"),
-                "secondary_status": state.get("secondary_status"),
-                "created": meta.get("created"),
-                "ended": state.get("ended"),
-                "instance_type": spec.get("instance_type")
-                or modes.get(meta.get("mode", modes.DEFAULT)).default_instance_type,
-                "instance_count": spec.get("instance_count", 1),
-                "cost_usd": state_cost(state, spec.get("instance_count", 1), now),
-                "model_artifacts": state.get("model_artifacts"),
-                "failure_reason": state.get("failure_reason"),
-                "directory": str(self.root / name),
-            })
+        rows = [row(JobDir(self.root / name), now) for name in self.names()]
         rows.sort(key=lambda r: r["created"] or "", reverse=True)
         return rows
+
+
+def row(folder: JobDir, now: float) -> dict[str, Any]:
+    """One job folder as a ``%sm_jobs`` row."""
+    from .catalog.pricing import state_cost  # the price list's code, when jobs are listed
+
+    meta = read_json(folder.meta_file)
+    state = folder.state_dict()
+    spec = meta.get("spec", {})
+    count = spec.get("instance_count", 1)
+    return {
+        "name": folder.name,
+        "mode": meta.get("mode"),
+        "status": state.get("status", "Unknown"),
+        "secondary_status": state.get("secondary_status"),
+        "created": meta.get("created"),
+        "ended": state.get("ended"),
+        "instance_type": spec.get("instance_type")
+        or modes.get(meta.get("mode", modes.DEFAULT)).default_instance_type,
+        "instance_count": count,
+        "cost_usd": state_cost(state, count, now),
+        "model_artifacts": state.get("model_artifacts"),
+        "failure_reason": state.get("failure_reason"),
+        "directory": str(folder.path),
+    }

@@ -16,7 +16,7 @@ import dataclasses
 import difflib
 import inspect
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,23 +97,30 @@ def hp_style_wording(style: str) -> str:
             "JSON-encoded; `train` runs toolkit images)")
 
 
-def construct(cls: type, settings: backends.Settings) -> Backend:
-    """A backend of ``cls`` from ``settings``: ``from_settings`` where the class has it,
-    else its constructor given the settings it names."""
+def construct(mode: str, settings: backends.Settings) -> Backend:
+    """The backend of ``mode`` from ``settings``: ``backends.get``; a class without
+    ``from_settings`` yet is given the settings its constructor names."""
+    cls = backends.backend_class(mode)
     if hasattr(cls, "from_settings"):
-        return cls.from_settings(settings)
+        return backends.get(mode, settings)
     wanted = inspect.signature(cls).parameters
     return cls(**{k: v for k, v in dataclasses.asdict(settings).items() if k in wanted})
 
 
+#: ``factory(mode, settings)`` → a backend (tests hand in a fake)
+BackendFactory = Callable[[str, backends.Settings], Backend]
+
+
 class Launcher:
     """Launches, attaches and lists jobs of one jobs folder, with one set of backend
-    settings; ``base`` is where relative paths of a spec resolve."""
+    settings; ``base`` is where relative paths of a spec resolve, ``region`` the default
+    for finding jobs and resolving image aliases."""
 
     def __init__(self, jobs: JobsFolder, settings: backends.Settings | None = None,
                  log_window: int = DEFAULT_LOG_WINDOW, region: str | None = None,
-                 base: Path | None = None):
+                 base: Path | None = None, factory: BackendFactory = construct):
         self.jobs = jobs
+        self.factory = factory
         self.settings = settings or backends.Settings()
         self.log_window = log_window
         self.region = region
@@ -121,7 +128,7 @@ class Launcher:
 
     def backend(self, mode: str) -> Backend:
         """The backend that runs ``mode``, configured from the settings."""
-        return construct(backends.backend_class(mode), self.settings)
+        return self.factory(mode, self.settings)
 
     # ---- before launch -------------------------------------------------------------------
     def missing(self, spec: TrainingSpec) -> list[tuple[str, str]]:
@@ -274,5 +281,5 @@ class Launcher:
         return rows
 
 
-__all__ = ["JOB_COLUMNS", "AccountJobsError", "JobNotFound", "Launcher", "Prepared",
-           "construct", "merge_account_rows", "ref_notes", "stage_frames"]
+__all__ = ["JOB_COLUMNS", "AccountJobsError", "BackendFactory", "JobNotFound", "Launcher",
+           "Prepared", "construct", "merge_account_rows", "ref_notes", "stage_frames"]

@@ -7,7 +7,6 @@ the other magic families read the same settings from this object.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from pathlib import Path
@@ -19,12 +18,11 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Enum, Float, Int, Unicode
 
 from .. import hyperparameters as hp
-from ..cellscript import check_cell
 from ..errors import SpecError
 from ..jobs import JobsFolder, jobs_dir_from
-from ..line.expand import ExpandedLine, expand_line
+from ..line.argv import VARIABLE_HELP
 from ..line.grammar import OPTIONS
-from ..line.parse import Defaults, LaunchOptions, build_spec, stray_value
+from ..line.parse import Defaults, LaunchOptions, parse_line
 from ..modes import NAMES as MODES
 from ..spec import TrainingSpec
 
@@ -42,10 +40,10 @@ KINDS_CACHE = "image-kinds-2.json"  # beside the jobs folder; 2: with the "own" 
 
 
 def _train_options(func: Any) -> Any:
+    """``%%sm_train?`` lists the options of the table (the parsing is ``line.parse``'s)."""
     for opt in reversed(OPTIONS):
         func = argument(*opt.flags, help=opt.help, **opt.kwargs)(func)
-    func = argument("variable", nargs="?", help="name of the variable that receives the job "
-                    "handle")(func)
+    func = argument("variable", nargs="?", help=VARIABLE_HELP)(func)
     return magic_arguments()(func)
 
 
@@ -151,19 +149,7 @@ class SmTrainMagics(Magics):
     # ---- parsing ---------------------------------------------------------------------------
     def parse_spec(self, line: str, cell: str) -> tuple[TrainingSpec, LaunchOptions]:
         """Line and cell → validated spec and launch options; ``SpecError`` on bad input."""
-        expanded = expand_line(line, self.shell.user_ns)
-        parser = self.sm_train.parser
-        parser.allow_abbrev = False
-        try:
-            args, extra = parser.parse_known_args(expanded.args)
-        except UsageError as exc:
-            raise argparse_error(str(exc)) from None
-        if extra:
-            raise unrecognized(extra, expanded)
-        spec, launch = build_spec(args, expanded, cell, self.defaults(), Path.cwd())
-        launch.notes = spec.validate(Path.cwd())
-        check_cell(spec.cell, spec.entry_script)
-        return spec, launch
+        return parse_line(line, cell, self.shell.user_ns, self.defaults(), Path.cwd())
 
     def parse(self, line: str, cell: str) -> tuple[TrainingSpec, LaunchOptions]:
         """As :meth:`parse_spec`, bad input as IPython's one-line ``UsageError``."""
@@ -240,37 +226,6 @@ class SmTrainMagics(Magics):
             self.view.wait(job, launch)
         return job
 
-
-def unrecognized(extra: list[str], line: ExpandedLine) -> SpecError:
-    """Words argparse left over: an unknown option (with the options it may mean), else a
-    value no option takes."""
-    bad = next((w for w in extra if w.startswith("-")), extra[0])
-    if not bad.startswith("-"):
-        return stray_value(bad, line)
-    flags = [f for opt in OPTIONS for f in opt.flags]
-    typed = bad.split("=")[0]
-    prefixed = [f for f in flags if f.startswith(typed) and len(typed) > 2]
-    close = prefixed or difflib.get_close_matches(typed, flags, n=1)
-    hint = (f"; did you mean {' or '.join(close)}?" if close
-            else " (see %%sm_train? for the options)")
-    if prefixed:
-        hint = f" (options are not abbreviated){hint}"
-    return SpecError(typed, f"unknown option{hint}")
-
-
-def argparse_error(message: str) -> SpecError:
-    """argparse wording → one line naming the option and the accepted form."""
-    if message.startswith("argument "):
-        option, _, problem = message[len("argument "):].partition(": ")
-        option = option.split("/")[-1]
-        metavar = next((o.kwargs.get("metavar", "") for o in OPTIONS if option in o.flags), "")
-        if "expected one argument" in problem:
-            return SpecError(option, f"expected a value ({option} {metavar})")
-        if problem.startswith("ignored explicit argument"):
-            return SpecError(option, f"takes no value, got {problem.split(' ', 3)[-1]} "
-                             f"(expected {option} alone)")
-        return SpecError(option, problem)
-    return SpecError("", f"%%sm_train: {message} (see %%sm_train? for the options)")
 
 
 __all__ = ["SmTrainMagics"]
