@@ -45,6 +45,10 @@ class Mode:
     stop_wording: str = "SIGTERM, then SIGKILL after the grace period"
     interrupt_wording: str = "to stop it"  # after "interrupt the kernel (■)"
     describes_instance_only: bool = False  # --instance-type is only told to the script
+    runs_in: str = ""  # where its jobs run, as in "local_cpu runs in Docker containers"
+    #: options accepted but without effect here (a note says so), and why
+    ignored: tuple[str, ...] = ()
+    ignored_because: str = ""
 
 
 _MANAGED = "--mode sagemaker for managed spot, checkpoints and warm pools"
@@ -69,6 +73,8 @@ LOCAL = Mode(
                  "--keep-alive": _MANAGED, "--subnets": _VPC, "--security-groups": _VPC,
                  "--network-isolation": _VPC},
     describes_instance_only=True,
+    ignored=("--image", "--image-kind", "--volume-gb", "--role"),
+    ignored_because="the script runs as a process on this machine",
 )
 
 CONTAINER = Mode(
@@ -85,6 +91,7 @@ CONTAINER = Mode(
     local_instance_types=CONTAINER_INSTANCE_TYPES,
     implied_by=CONTAINER_INSTANCE_TYPES,
     takes_role=False,
+    runs_in="Docker containers",
     unavailable={"--spot": "--mode sagemaker", "--subnets": _VPC, "--security-groups": _VPC,
                  "--network-isolation": _VPC},
 )

@@ -1,37 +1,29 @@
 """``TrainingSpec``: the one validated, serialisable description of a training job.
 
-The magic line parses into a spec and a spec renders back to an equivalent magic line
-(``to_magic_line``); later the form edits the same object.  Validation is pure: it reads
-the file system to check that paths exist but launches and creates nothing.
+The spec knows no line syntax (``line/`` parses and renders it) and compares no mode
+names: what a mode takes and refuses is read from the modes table.  Validation is pure:
+it reads the file system to check that paths exist but launches and creates nothing.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from . import checks, modes
 from . import hyperparameters as hp
 from .contract import CONTRACT_ENV
 from .errors import SpecError
 from .secrets import is_secret_name, is_secret_value
 
 IMAGE_KINDS = ("toolkit", "plain", "own")  # AWS's toolkit | Python only | its own `train`
-MODES = ("local", "container", "sagemaker")
-LOCAL_INSTANCE_TYPES = ("local", "local_cpu", "local_gpu")
 SUBNET_RE = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
 SECURITY_GROUP_RE = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 FRAME_PREFIX = "dataframe:"  # a channel source standing for a DataFrame (--input NAME=$df)
 
-
-def default_instance_type(mode: str) -> str:
-    """What a job runs on when ``--instance-type`` is not given (V3 ``ModelTrainer``'s
-    ``local_cpu`` for containers, the SDK's ``ml.m5.xlarge`` on SageMaker)."""
-    return {"local": "local", "container": "local_cpu"}.get(mode, "ml.m5.xlarge")
 DISTRIBUTIONS = ("torchrun",)
 DEFAULT_ENTRY_SCRIPT = "train.py"
 
@@ -185,15 +177,9 @@ class TrainingSpec:
 
     @property
     def effective_instance_type(self) -> str:
-        if self.instance_type:
-            return self.instance_type
-        return default_instance_type(self.mode)
-
-    def to_magic_line(self, variable: str | None = None) -> str:
-        """The ``%%sm_train`` line that parses back into this spec."""
-        from .line.render import render_line
-
-        return render_line(self, variable)
+        """What the job runs on: ``--instance-type``, else the mode's default (V3
+        ``ModelTrainer``'s ``local_cpu`` for containers, ``ml.m5.xlarge`` on SageMaker)."""
+        return self.instance_type or modes.get(self.mode).default_instance_type
 
     # ---- validation ----------------------------------------------------------------
     def validate(self, base_dir: Path | None = None) -> list[str]:
@@ -202,25 +188,26 @@ class TrainingSpec:
         ``base_dir`` resolves relative paths (the notebook's working directory).
         """
         base = base_dir or Path.cwd()
-        _check_choice("--mode", self.mode, MODES)
+        checks.check_choice("--mode", self.mode, modes.NAMES)
+        mode = modes.get(self.mode)
         if self.image_kind is not None:
-            _check_choice("--image-kind", self.image_kind, IMAGE_KINDS)
-        self._validate_compute()
-        if self.image is not None and self.mode != "local" and not IMAGE_RE.match(self.image):
+            checks.check_choice("--image-kind", self.image_kind, IMAGE_KINDS)
+        self._validate_compute(mode)
+        if self.image is not None and mode.takes_image and not IMAGE_RE.match(self.image):
             raise SpecError("--image", f"{self.image!r} is not an image name Docker or "
                             "SageMaker can use", "NAME[:TAG] or REGISTRY/NAME[:TAG] in "
                             "lowercase, such as pytorch:2.8 or 123456789012.dkr.ecr.us-east-1."
                             "amazonaws.com/repo:tag")
         if self.output is not None and not self.output.startswith("s3://"):
-            _check_writable_dir("--output", resolve_path(base, self.output))
-        self._validate_code(base)
-        _check_choice("--hp-style", self.hp_style, hp.STYLES)
+            checks.check_writable_dir("--output", resolve_path(base, self.output))
+        self._validate_code(base, mode)
+        checks.check_choice("--hp-style", self.hp_style, hp.STYLES)
         hp.validate(self.hyperparameters, style=self.hp_style)
         self._validate_channels(base)
         self._validate_stopping()
-        self._validate_aws()
-        self._validate_names()
-        _validate_mapping("--env", self.environment, ENV_KEY_RE, 100, 512,
+        self._validate_aws(mode)
+        self._validate_names(mode)
+        checks.check_mapping("--env", self.environment, ENV_KEY_RE, 100, 512,
                           "a name of letters, digits and _ not starting with a digit")
         for key, value in self.environment.items():
             if key.startswith("SM_") or key in CONTRACT_ENV:
@@ -232,10 +219,10 @@ class TrainingSpec:
                                 "stored in the job description in clear",
                                 "no credentials: set it in the kernel's environment for local "
                                 "jobs, or read it from a secret store in the script")
-        _validate_mapping("--tag", self.tags, re.compile(r"^.{1,128}$"), 50, 256,
+        checks.check_mapping("--tag", self.tags, re.compile(r"^.{1,128}$"), 50, 256,
                           "KEY=VALUE with a key of 1-128 characters")
         for key, value in self.tags.items():
-            bad = next((c for c in key + value if not _tag_character(c)), None)
+            bad = next((c for c in key + value if not checks.tag_character(c)), None)
             if bad is not None:
                 raise SpecError("--tag", f"{key}: {bad!r} is not allowed in a tag (AWS's tag "
                                 "pattern)", "KEY=VALUE of letters, digits, spaces and _.:/=+-@")
@@ -244,38 +231,42 @@ class TrainingSpec:
                 raise SpecError("--tag", f"{key!r}: the aws: prefix is reserved by AWS",
                                 "a tag key not starting with aws:")
         self._validate_metrics()
-        return self._mode_notes()
+        return self._mode_notes(mode)
 
-    def _validate_compute(self) -> None:
+    def _validate_compute(self, mode: modes.Mode) -> None:
         it = self.instance_type
-        if it is not None and it not in LOCAL_INSTANCE_TYPES and not INSTANCE_TYPE_RE.match(it):
+        local_types = modes.LOCAL_INSTANCE_TYPES
+        if it is not None and it not in local_types and not INSTANCE_TYPE_RE.match(it):
             raise SpecError("--instance-type", f"invalid instance type {it!r}",
                             "ml.<family>.<size> such as ml.m5.xlarge, or local_cpu / local_gpu")
-        if it in ("local_cpu", "local_gpu") and self.mode != "container":
-            raise SpecError("--instance-type", f"{it} runs in Docker containers, not in "
-                            f"{self.mode} mode", "--mode container (or leave --mode out)")
-        if self.mode == "sagemaker" and it in LOCAL_INSTANCE_TYPES:
+        implied = modes.implied_by(it)
+        if implied is not None and implied is not mode:
+            raise SpecError("--instance-type", f"{it} runs in {implied.runs_in}, not in "
+                            f"{self.mode} mode", f"--mode {implied.name} (or leave --mode out)")
+        if not mode.on_this_machine and it in local_types:  # local_* name this machine
             raise SpecError("--instance-type", f"{it} is not a SageMaker instance type",
                             "ml.<family>.<size> such as ml.m5.xlarge")
-        _check_positive("--instance-count", self.instance_count)
-        if self.instance_count > 1 and self.mode == "local":
-            raise SpecError("--instance-count", "a local process job runs on one host",
-                            "--mode container or --mode sagemaker for several hosts")
+        checks.check_positive("--instance-count", self.instance_count)
+        if self.instance_count > 1 and not mode.multi_host:
+            several = " or ".join(f"--mode {m}" for m in _modes_where("multi_host"))
+            raise SpecError("--instance-count", f"a {self.mode} process job runs on one host",
+                            f"{several} for several hosts")
         if self.volume_gb is not None:
-            _check_positive("--volume-gb", self.volume_gb, maximum=16384,
+            checks.check_positive("--volume-gb", self.volume_gb, maximum=16384,
                             why="SageMaker's largest training volume is 16,384 GB")
         if self.distribution is not None:
-            _check_choice("--distributed", self.distribution, DISTRIBUTIONS)
+            checks.check_choice("--distributed", self.distribution, DISTRIBUTIONS)
         if self.processes_per_host is not None:
-            _check_positive("--processes-per-host", self.processes_per_host, maximum=1024)
+            checks.check_positive("--processes-per-host", self.processes_per_host, maximum=1024)
             if self.distribution is None:
                 raise SpecError("--processes-per-host", "only applies to a distributed launch",
                                 "--distributed torchrun --processes-per-host N")
-        if self.python is not None and self.mode != "local":
-            raise SpecError("--python", f"only applies in local mode, not {self.mode}",
-                            "--mode local")
+        if self.python is not None and not mode.takes_python:
+            where = _modes_where("takes_python")
+            raise SpecError("--python", f"only applies in {' or '.join(where)} mode, not "
+                            f"{self.mode}", " or ".join(f"--mode {m}" for m in where))
 
-    def _validate_code(self, base: Path) -> None:
+    def _validate_code(self, base: Path, mode: modes.Mode) -> None:
         if not ENTRY_RE.match(self.entry_script):
             raise SpecError("--entry-script", f"invalid file name {self.entry_script!r}",
                             "a file name such as train.py, without directories")
@@ -303,7 +294,7 @@ class TrainingSpec:
                 raise SpecError("--entry-script", f"{self.entry_script} is not in "
                                 f"{self.source_dir} and the cell holds no code",
                                 "a cell holding the script, or a file of --source-dir")
-        elif not self.has_code and (self.mode == "local" or self.image_kind in (
+        elif not self.has_code and (mode.always_needs_code or self.image_kind in (
                 "toolkit", "plain")):  # an image of its own `train` needs none
             raise no_code_error()
         for dep in self.dependencies:
@@ -342,23 +333,23 @@ class TrainingSpec:
                 raise SpecError("--input", f"{ch.name}: {ch.source} does not exist",
                                 "NAME=PATH with an existing file or directory, or an s3:// URI")
             if ch.content_type is not None:  # any text: SageMaker takes libsvm, text/csv...
-                _check_service_text("--content-type", f"{ch.name}: content type",
+                checks.check_service_text("--content-type", f"{ch.name}: content type",
                                     ch.content_type, CONTENT_TYPE_MAX)
 
     def _validate_stopping(self) -> None:
         if self.max_run is not None:
-            _check_positive("--max-run", self.max_run, maximum=28 * 86400, why=MAX_RUN_WHY)
+            checks.check_positive("--max-run", self.max_run, maximum=28 * 86400, why=MAX_RUN_WHY)
         if self.max_wait is not None:
-            _check_positive("--max-wait", self.max_wait, maximum=28 * 86400, why=MAX_RUN_WHY)
+            checks.check_positive("--max-wait", self.max_wait, maximum=28 * 86400, why=MAX_RUN_WHY)
             if not self.spot:
                 raise SpecError("--max-wait", "only applies to spot training", "--spot --max-wait")
             if self.max_run is not None and self.max_wait < self.max_run:
                 raise SpecError("--max-wait", f"{self.max_wait} is less than --max-run "
                                 f"{self.max_run}", "a value at least --max-run")
         if self.keep_alive is not None:
-            _check_positive("--keep-alive", self.keep_alive, minimum=0, maximum=21600)
+            checks.check_positive("--keep-alive", self.keep_alive, minimum=0, maximum=21600)
 
-    def _validate_aws(self) -> None:
+    def _validate_aws(self, mode: modes.Mode) -> None:
         if self.checkpoint_s3 is not None and not S3_RE.match(self.checkpoint_s3):
             raise SpecError("--checkpoint-s3", f"invalid S3 URI {self.checkpoint_s3!r}",
                             S3_EXPECTED)
@@ -372,27 +363,24 @@ class TrainingSpec:
         if self.output is not None and self.output.startswith("s3://"):
             if not S3_RE.match(self.output):
                 raise SpecError("--output", f"invalid S3 URI {self.output!r}", S3_EXPECTED)
-            if self.mode == "local":
+            if not mode.s3_output:
                 raise SpecError("--output", "S3 output needs --mode sagemaker",
-                                "a local directory in local mode")
-        if self.mode == "local":
-            for option, value in (("--spot", self.spot), ("--max-wait", self.max_wait),
-                                  ("--checkpoint-s3", self.checkpoint_s3),
-                                  ("--keep-alive", self.keep_alive)):
-                if value:
-                    raise SpecError(option, "not available in local mode",
-                                    "--mode sagemaker for managed spot, checkpoints and warm pools")
-        if self.spot and self.mode != "sagemaker":
-            raise SpecError("--spot", f"not available in {self.mode} mode", "--mode sagemaker")
+                                f"a local directory in {self.mode} mode")
+        for option, instead in mode.unavailable.items():
+            if self.value_of(option):
+                raise SpecError(option, f"not available in {self.mode} mode", instead)
         self._validate_vpc()
+
+    def value_of(self, option: str) -> Any:
+        """The field an option sets (``--keep-alive`` → ``keep_alive``), for the checks
+        that the modes table states per option."""
+        return getattr(self, option.removeprefix("--").replace("-", "_"))
 
     def _validate_vpc(self) -> None:
         for option, ids, pattern, limit, example in (
                 ("--subnets", self.subnets, SUBNET_RE, 16, "subnet-0abc1234"),
                 ("--security-groups", self.security_groups, SECURITY_GROUP_RE, 5,
                  "sg-0abc1234")):
-            if ids and self.mode != "sagemaker":
-                raise SpecError(option, f"not available in {self.mode} mode", "--mode sagemaker")
             bad = next((i for i in ids if not pattern.match(i)), None)
             if bad is not None:
                 raise SpecError(option, f"invalid id {bad!r}: EC2 names them "
@@ -404,11 +392,8 @@ class TrainingSpec:
             raise SpecError("--subnets" if self.security_groups else "--security-groups",
                             "a VPC needs both subnets and security groups",
                             "--subnets subnet-… --security-groups sg-…")
-        if self.network_isolation and self.mode != "sagemaker":
-            raise SpecError("--network-isolation", f"not available in {self.mode} mode",
-                            "--mode sagemaker")
 
-    def _validate_names(self) -> None:
+    def _validate_names(self, mode: modes.Mode) -> None:
         if self.job_name is not None:
             if self.base_job_name is not None:
                 raise SpecError("--job-name", "give --job-name or --base-job-name, not both")
@@ -420,7 +405,8 @@ class TrainingSpec:
         if base is None or _base_characters_ok(base):
             return  # a long base is cut, as the SDKs cut it (base_name_note says so)
         limit = 63 - TIMESTAMP_SUFFIX
-        if self.mode == "sagemaker" or not valid_base_name(base):
+        # a job here gets a valid name made of it; SageMaker refuses it
+        if not mode.on_this_machine or not valid_base_name(base):
             raise SpecError("--base-job-name", f"invalid base name {base!r}: SageMaker job "
                             "names allow only letters, digits and hyphens, starting with a "
                             "letter or digit", f"up to {limit} letters, digits and hyphens, "
@@ -444,7 +430,7 @@ class TrainingSpec:
             raise SpecError("--metric", f"{len(self.metrics)} definitions, the limit is 40")
         names = set()
         for m in self.metrics:
-            _check_service_text("--metric", "metric name", m.name, METRIC_NAME_MAX)
+            checks.check_service_text("--metric", "metric name", m.name, METRIC_NAME_MAX)
             if m.name in names:
                 raise SpecError("--metric", f"metric {m.name!r} defined twice")
             names.add(m.name)
@@ -460,25 +446,24 @@ class TrainingSpec:
                                 "a regex whose first group captures the number, "
                                 "e.g. loss='loss: ([0-9.]+)'")
 
-    def _mode_notes(self) -> list[str]:
+    def _mode_notes(self, mode: modes.Mode) -> list[str]:
         """Options that are accepted but have no effect in this mode (said, never silent)."""
-        notes = []
-        if self.mode == "local":
-            for option, value in (("--image", self.image), ("--image-kind", self.image_kind),
-                                  ("--volume-gb", self.volume_gb),
-                                  ("--role", self.role)):
-                if value is not None:
-                    notes.append(f"{option} is not used in local mode (the script runs as a "
-                                 "process on this machine)")
-        if self.mode == "local" and self.instance_type is not None:
+        notes = [f"{option} is not used in {self.mode} mode ({mode.ignored_because})"
+                 for option in mode.ignored if self.value_of(option) is not None]
+        if mode.describes_instance_only and self.instance_type is not None:
             notes.append(f"--instance-type {self.instance_type} is only described to the script "
-                         "in local mode (resourceconfig.json, SM_CURRENT_INSTANCE_TYPE)")
-        if self.mode != "sagemaker" and self.tags:
+                         f"in {self.mode} mode (resourceconfig.json, SM_CURRENT_INSTANCE_TYPE)")
+        if not mode.sends_tags and self.tags:
             notes.append("--tag is recorded with the job; tags reach AWS only in sagemaker mode")
         base_note = self.base_name_note()
         if base_note:
             notes.append(base_note)
         return notes
+
+
+def _modes_where(ability: str) -> list[str]:
+    """The names of the modes that have ``ability`` (a ``Mode`` flag), in table order."""
+    return [m.name for m in modes.MODES.values() if getattr(m, ability)]
 
 
 def no_code_error() -> SpecError:
@@ -502,56 +487,7 @@ def valid_base_name(text: str) -> str:
     return name[:63 - TIMESTAMP_SUFFIX].rstrip("-")
 
 
-def _check_writable_dir(option: str, path: Path) -> None:
-    """``path`` is a directory, or can be made one, that this user can write to."""
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if not existing.is_dir():
-        raise SpecError(option, f"{existing} is not a directory", "a directory path")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise SpecError(option, f"{existing} is not writable", "a directory you can write to")
-
-
 def resolve_path(base: Path, path: str) -> Path:
     """``path`` as given when absolute (``~`` expanded), else under ``base``."""
     p = Path(path).expanduser()
     return p if p.is_absolute() else base / p
-
-
-def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise SpecError(option, f"unknown value {value!r}", " | ".join(choices))
-
-
-def _check_positive(option: str, value: Any, minimum: int = 1, maximum: int | None = None,
-                    why: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (
-            maximum is not None and value > maximum):
-        bound = f"an integer from {minimum}" + (f" to {maximum}" if maximum else " up")
-        raise SpecError(option, f"invalid value {value!r}" + (f": {why}" if why else ""), bound)
-
-
-def _check_service_text(option: str, what: str, text: str, limit: int) -> None:
-    """Free text the service takes as it is (``.+`` / ``.*`` in its model): only what it
-    refuses is refused here, a line break (its patterns match one line) or the length."""
-    expected = f"1 to {limit} characters on one line (SageMaker's limit)"
-    if len(text) > limit:
-        raise SpecError(option, f"{what} is {len(text)} characters", expected)
-    if not text or any(c in "\n\r\x00" for c in text):
-        raise SpecError(option, f"invalid {what} {text!r}", expected)
-
-
-def _tag_character(c: str) -> bool:
-    """AWS's tag pattern ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]``: letters, separators,
-    numbers and a few signs, in any script."""
-    return c in "_.:/=+-@" or unicodedata.category(c)[0] in "LZN"
-
-
-def _validate_mapping(option: str, mapping: dict[str, str], key_re: re.Pattern[str], limit: int,
-                      value_limit: int, expected: str) -> None:
-    if len(mapping) > limit:
-        raise SpecError(option, f"{len(mapping)} entries, the limit is {limit}")
-    for key, value in mapping.items():
-        if not key_re.match(key):
-            raise SpecError(option, f"invalid name {key!r}", expected)
-        if len(str(value)) > value_limit:
-            raise SpecError(option, f"{key}: value longer than {value_limit} characters")
