@@ -108,7 +108,7 @@ class FormValues:
         frames = frames or {}
         extra = render_line(spec, skip=FORM_FLAGS).removeprefix("%%sm_train").strip()
         fields = {_form(opt).name: _field_value(opt, getattr(spec, opt.field or ""))
-                  for opt in FORM_OPTIONS}
+                  for opt in FORM_OPTIONS if _form(opt).widget != "rows"}
         fields["hyperparameters"] = [_hp_row(k, v) for k, v in spec.hyperparameters.items()]
         fields["inputs"] = [InputRow(c.name, f"${frames[c.name]}" if c.name in frames
                                      else c.source) for c in spec.channels]

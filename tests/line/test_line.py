@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sm_notebook.errors import SpecError
+from sm_notebook.line import values
 from sm_notebook.line.argv import parse_args
 from sm_notebook.line.expand import expand_line, split_line
+from sm_notebook.line.grammar import OPTIONS, SPEC_OPTIONS
 from sm_notebook.line.parse import Defaults, build_spec, parse_duration, parse_line
 from sm_notebook.line.render import quote, render_line
 from sm_notebook.secrets import is_secret_value
@@ -322,3 +324,35 @@ def test_a_value_starting_with_a_dash_survives_render_and_parse():
     assert (spec.tags, spec.output) == ({"-x": "1"}, "-out")
     again, _ = spec_of(render_line(spec)[len("%%sm_train "):])
     assert again == spec
+
+
+# ---- every option of the grammar ------------------------------------------------------
+
+SAMPLES = {  # a value of each kind of option, as the spec holds it
+    values.TEXT: "some-text", values.INT: 3, values.DURATION: 5400, values.FLAG: True,
+    values.TEXT_LIST: ["a", "b c"], values.ID_LIST: ["subnet-0abc1234", "subnet-2"],
+    values.TEXT_PAIRS: {"KEY": "two words", "B": "-x"},
+    values.METRICS: [MetricDefinition("loss", "loss=([0-9.]+)")],
+    values.HYPERPARAMETERS: {"lr": 0.1, "name": "two words", "layers": [64, 32]},
+    values.CHANNELS: [Channel("train", "data/train", "text/csv"), Channel("val", "v")],
+}
+
+
+@pytest.mark.parametrize("option", [o for o in SPEC_OPTIONS if o.kind.render],
+                         ids=lambda o: o.flag)
+def test_every_option_of_the_grammar_renders_and_parses_back(option):
+    """A companion (--content-type) is read with the option owning its field (--input)."""
+    owner = next(o for o in SPEC_OPTIONS if o.field == option.field and o.kind.parse)
+    spec = TrainingSpec(cell="print('train')\n", **{option.field: SAMPLES[owner.kind]})
+    line = render_line(spec)
+    assert f" {option.flag}" in line
+    again, _ = spec_of(line[len("%%sm_train "):])
+    assert again == spec
+
+
+def test_every_option_is_one_declaration_with_a_spec_field_or_a_launch_flag():
+    fields = set(TrainingSpec.__dataclass_fields__)
+    for option in OPTIONS:
+        assert (option.field in fields) != option.launch, option.flag
+        assert option.flags == (option.flag,) and option.help
+    assert {o.field for o in SPEC_OPTIONS} == fields - {"cell"}  # every field has a flag

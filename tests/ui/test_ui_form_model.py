@@ -4,12 +4,15 @@ spec → values gives the same line, and a value no line can carry names its fie
 from __future__ import annotations
 
 import string
+from dataclasses import fields
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sm_notebook.ui.form_model import FieldError, FormValues, HpRow, InputRow
+from sm_notebook.line.grammar import FORM_OPTIONS
+from sm_notebook.ui.form import FIELD_OF
+from sm_notebook.ui.form_model import FORM_FLAGS, FieldError, FormValues, HpRow, InputRow
 
 CELL = "print('hi')\n"
 
@@ -99,3 +102,15 @@ def test_a_dataframe_input_stays_a_variable(ip):
     values = FormValues(inputs=[InputRow("train", "$frame")])
     _, launch = parse(ip, values.to_line())
     assert "train" in launch.frames
+
+
+def test_each_form_field_is_declared_by_its_option_in_the_grammar():
+    names = {f.name for f in fields(FormValues)}
+    assert {o.form.name for o in FORM_OPTIONS} <= names
+    assert {o.flag for o in FORM_OPTIONS} == FORM_FLAGS  # the rest ride along in extra
+
+
+def test_an_error_marks_the_field_of_the_option_it_names():
+    assert (FIELD_OF["--keep-alive"], FIELD_OF["--hps"], FIELD_OF["--content-type"]) == (
+        "keep_alive", "hps", "inputs")
+    assert "--tag" not in FIELD_OF  # shown under Launch, as the line's other options
