@@ -331,7 +331,8 @@ def needs_exec_bit(entry_point: str) -> bool:
     return not entry_point.endswith((".py", ".sh"))
 
 
-LAUNCH_FILE = "sm_notebook_launch.json"  # beside the launcher: see plans.launch_settings
+# beside the launcher: what backends/sagemaker/request.py launch_settings() says
+LAUNCH_FILE = "sm_notebook_launch.json"
 
 
 def run_from_config(config_dir: Path, job_name: str, num_cpus: int, num_gpus: int = 0,
@@ -339,8 +340,8 @@ def run_from_config(config_dir: Path, job_name: str, num_cpus: int, num_gpus: in
                     launch: Mapping[str, Any] | None = None) -> ScriptRun:
     """The ``ScriptRun`` of a host, read back from the ``input/config`` files the service
     wrote (for images run through sm_notebook's launcher, where the toolkit would do
-    this), with ``launch`` from ``plans.launch_settings``, or else the V2 SDK's
-    ``sagemaker_*`` hyperparameters."""
+    this), with ``launch`` from sagemaker mode's ``launch_settings``, or else the V2
+    SDK's ``sagemaker_*`` hyperparameters."""
     def load(name: str) -> dict[str, Any]:
         path = config_dir / name
         return json.loads(path.read_text()) if path.is_file() else {}

@@ -12,8 +12,8 @@ import pytest
 
 from sm_notebook import hyperparameters as hp
 from sm_notebook import spec as spec_module
+from sm_notebook.backends.sagemaker.request import create_training_job_request, validate_request
 from sm_notebook.errors import SpecError
-from sm_notebook.plans import create_training_job_request, validate_request
 from sm_notebook.spec import Channel, MetricDefinition, TrainingSpec
 
 MODEL = botocore.session.get_session().get_service_model("sagemaker")

@@ -2,58 +2,46 @@
 
 The job's ``/opt/ml`` tree lives in its job directory and every ``SM_*`` variable points
 there.  A detached supervisor (``runtime/supervisor.py``) runs the script, so the job
-outlives the kernel; this backend follows it by tailing ``job.log`` and ``state.json``.
+outlives the kernel; a :class:`~.supervised.SupervisedFolder` starts and follows it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import contract, sourcedir
-from ..clock import utc_now_iso
-from ..errors import SmNotebookError, SpecError
-from ..events import LogEvent, StatusEvent
-from ..jobdir import parse_records, read_json, write_json
-from ..runtime.launcher import gpu_count as _gpu_count
-from ..runtime.supervisor import OPT_ML, OPT_ML_HINT, STOP_REQUEST
+from ..errors import SpecError
+from ..jobdir import JobDir, write_json
+from ..requirements import missing_requirements, pip_command
+from ..runtime.failures import OPT_ML, OPT_ML_HINT
+from ..runtime.launcher import gpu_count
 from ..spec import TrainingSpec, resolve_path
-from .base import Batch, JobRef
+from .base import Batch, JobRef, Progress, no_progress
+from .s3_inputs import as_planned, download_channels, planned_downloads
+from .supervised import SupervisedFolder
 
 SUPERVISOR = Path(__file__).resolve().parent.parent / "runtime" / "supervisor.py"
 HOST = "algo-1"
-READ_LIMIT = 1 << 20
-LIVENESS_INTERVAL = 2.0
-
-
-@dataclass
-class _Cursor:
-    offset: int = 0
-    state_signature: tuple[int, int] | None = None
-    last: tuple[Any, ...] | None = None
-    terminal: bool = False
-    next_liveness_check: float = 0.0
-    pending: bytes = field(default=b"", repr=False)
 
 
 class LocalBackend:
     """Runs jobs as local processes; see the module docstring."""
 
     mode = "local"
-    persists = True
 
     def __init__(self, stop_grace: float = 30.0):
         self.stop_grace = stop_grace
-        self.on_progress: Callable[..., None] = lambda text, final=False: None
+        self.on_progress: Progress = no_progress
+        self.follower = SupervisedFolder([str(SUPERVISOR)])
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> LocalBackend:
+        return cls(stop_grace=settings.stop_grace)
 
     # ---- before anything exists ---------------------------------------------------------
     def python_for(self, spec: TrainingSpec) -> str:
@@ -63,14 +51,10 @@ class LocalBackend:
         python = self.python_for(spec)
         if spec.python is not None:
             _check_interpreter(python)
-        from ..requirements import missing_requirements
-
         req = spec.requirements_path(base)
         if req is not None:
             missing = missing_requirements(req, python)
             if missing:
-                from ..requirements import pip_command
-
                 raise SpecError("--requirements", f"not installed for {python}: "
                                 f"{', '.join(missing)}; install them with: "
                                 f"{pip_command(python, missing)}",
@@ -88,7 +72,7 @@ class LocalBackend:
             channels=spec.channel_names,
             layout=layout,
             num_cpus=os.cpu_count() or 1,
-            num_gpus=_gpu_count(),
+            num_gpus=gpu_count(),
             region=spec.region,
             processes_per_host=spec.launched_processes,
             hp_style=spec.hp_style,
@@ -99,8 +83,6 @@ class LocalBackend:
         return {**run.environment(), "PYTHONUNBUFFERED": "1", **spec.environment}
 
     def plan(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> str:
-        from .s3_inputs import as_planned, planned_downloads
-
         downloads = planned_downloads(spec, directory)
         spec = as_planned(spec, directory)
         run = self.script_run(spec, name, directory)
@@ -120,21 +102,16 @@ class LocalBackend:
                   f"{contract.render_command(argv)})",
                   f"  environment    {len(env)} variables, e.g. SM_MODEL_DIR="
                   f"{env['SM_MODEL_DIR']}, SM_HPS={env['SM_HPS']}",
-                  f"  artifacts      {directory / 'artifacts'}/model.tar.gz, output.tar.gz"]
+                  f"  artifacts      {JobDir(directory).artifacts}/model.tar.gz, output.tar.gz"]
         if spec.max_run:
             lines.append(f"  max run        {spec.max_run} s, then SIGTERM and SIGKILL after "
                          f"{self.stop_grace:g} s")
         return "\n".join(lines)
 
     # ---- running -------------------------------------------------------------------------
-    def stage_inputs(self, spec: TrainingSpec, directory: Path) -> TrainingSpec:
-        """S3 channels downloaded into the job first (see ``s3_inputs.py``)."""
-        from .s3_inputs import download_channels
-
-        return download_channels(spec, directory, self.on_progress)
-
     def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
-        spec = self.stage_inputs(spec, directory)
+        spec = download_channels(spec, directory, self.on_progress)  # S3 channels first
+        folder = JobDir(directory)
         run = self.script_run(spec, name, directory)
         layout = run.layout
         for d in layout.directories():
@@ -144,149 +121,36 @@ class LocalBackend:
             _stage_channel(resolve_path(base, ch.source), Path(layout.channel_dir(ch.name)))
         contract.write_config_files(run, Path(layout.config_dir))
         output_dir = spec.output and str(resolve_path(base, spec.output.removeprefix("file://")))
-        write_json(directory / "run.json", {
+        write_json(folder.run_file, {
             "job_name": name,
             "argv": run.command(self.python_for(spec)),
             "cwd": str(layout.code_dir),
             "env": self.environment(spec, run),
             "entry_point": spec.entry_script,
             "layout_roots": {HOST: str(layout.root)},
-            "artifacts_dir": str(directory / "artifacts"),
+            "artifacts_dir": str(folder.artifacts),
             "max_run": spec.max_run,
             "stop_grace": self.stop_grace,
             "copy_artifacts_to": output_dir,
             "opt_ml_in_job_folder": True,  # a failure naming /opt/ml gets OPT_ML_HINT
         })
-        return self.launch(directory, [str(SUPERVISOR)], "Starting the local process", notes)
+        return self.follower.start(directory, "Starting the local process", notes)
 
-    def launch(self, directory: Path, supervisor: list[str], message: str,
-               notes: list[str]) -> JobRef:
-        """Write the initial state and start the detached supervisor (``run.json`` is
-        already written); shared by every backend that runs a supervisor."""
-        now = utc_now_iso()
-        write_json(directory / "state.json", {
-            "status": "InProgress", "secondary_status": "Starting", "message": message,
-            "created": now,
-            "transitions": [{"Status": "Starting", "StartTime": now, "StatusMessage": message}],
-        })
-        (directory / "job.log").touch()
-        process = self.start_supervisor(directory, supervisor)
-        return JobRef(directory.name, directory, {"process": process, "notes": notes})
-
-    def start_supervisor(self, directory: Path, supervisor: list[str]) -> subprocess.Popen:
-        """A detached process (its own session, so it outlives the kernel)."""
-        with open(directory / "supervisor.err", "wb") as err:
-            return subprocess.Popen([sys.executable, *supervisor, str(directory)],
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=err, start_new_session=True, close_fds=True)
-
+    # ---- following: the supervised folder's -------------------------------------------
     def attach(self, name: str, directory: Path) -> JobRef:
-        if not (directory / "state.json").is_file():
-            raise SmNotebookError(f"{name}: no local job state in {directory}")
-        return JobRef(name, directory, {})
+        return self.follower.attach(name, directory)
 
-    def poll(self, ref: JobRef, cursor: _Cursor | None) -> Batch:
-        cur = cursor or _Cursor()
-        process = ref.handle.get("process")
-        if process is not None:
-            process.poll()  # reap the supervisor when it has ended
-        statuses = self._read_state(ref, cur)
-        logs = self._read_log(ref.directory / "job.log", cur)
-        if not cur.terminal and time.monotonic() >= cur.next_liveness_check:
-            cur.next_liveness_check = time.monotonic() + LIVENESS_INTERVAL
-            statuses += self._check_alive(ref, cur)
-        done = cur.terminal and not cur.pending and cur.offset >= _size(ref.directory / "job.log")
-        return Batch(logs, statuses, cur, done)
-
-    def _read_state(self, ref: JobRef, cur: _Cursor) -> list[StatusEvent]:
-        path = ref.directory / "state.json"
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            return []
-        signature = (st.st_mtime_ns, st.st_size)
-        if signature == cur.state_signature:
-            return []
-        cur.state_signature = signature
-        state = read_json(path)
-        return self._status_events(state, cur)
-
-    @staticmethod
-    def _status_events(state: dict[str, Any], cur: _Cursor) -> list[StatusEvent]:
-        if not state:
-            return []
-        key = (state.get("status"), state.get("secondary_status"), state.get("failure_reason"),
-               state.get("model_artifacts"))
-        if key == cur.last:
-            return []
-        cur.last = key
-        event = StatusEvent(state.get("last_modified") or utc_now_iso(), state["status"],
-                            state.get("secondary_status", ""), state.get("message", ""),
-                            state.get("failure_reason"))
-        cur.terminal = event.terminal
-        return [event]
-
-    def _read_log(self, path: Path, cur: _Cursor) -> list[LogEvent]:
-        try:
-            with open(path, "rb") as f:
-                f.seek(cur.offset)
-                data = f.read(READ_LIMIT)
-        except FileNotFoundError:
-            return []
-        if not data:
-            return []
-        cur.offset += len(data)
-        data = cur.pending + data
-        cut = data.rfind(b"\n") + 1
-        cur.pending = data[cut:]
-        return parse_records(data[:cut])
-
-    def _check_alive(self, ref: JobRef, cur: _Cursor) -> list[StatusEvent]:
-        state = read_json(ref.directory / "state.json")
-        if state.get("status") in ("Completed", "Failed", "Stopped"):
-            return []
-        pid = state.get("supervisor_pid")
-        process = ref.handle.get("process")
-        if pid is None and process is not None:
-            pid = process.pid
-        if pid is None or _alive(pid):
-            return []
-        state = read_json(ref.directory / "state.json")  # it may have just finished
-        if state.get("status") in ("Completed", "Failed", "Stopped"):
-            return []
-        reason = ("InternalError: the job's supervisor process ended unexpectedly; see "
-                  f"{ref.directory / 'supervisor.err'}")
-        self._kill_orphans(ref, state)
-        state.update(status="Failed", secondary_status="Failed", failure_reason=reason,
-                     message="Training job failed", ended=utc_now_iso(),
-                     last_modified=utc_now_iso())
-        write_json(ref.directory / "state.json", state)
-        return self._status_events(state, cur)
-
-    def _kill_orphans(self, ref: JobRef, state: dict[str, Any]) -> None:
-        """What a dead supervisor left running: the script's process group."""
-        child = state.get("pid")
-        if child and _alive(child):
-            _kill_group(child, signal.SIGKILL)
-
-    def release(self, cursor: Any) -> None:
-        """Nothing is held open while a local job is followed."""
+    def poll(self, ref: JobRef, cursor: Any) -> Batch:
+        return self.follower.poll(ref, cursor)
 
     def stop(self, ref: JobRef) -> None:
-        """The request first, then SIGTERM once the supervisor takes it (a supervisor still
-        starting up reads the request instead: a signal then would kill it)."""
-        (ref.directory / STOP_REQUEST).touch()
-        state = read_json(ref.directory / "state.json")
-        if state.get("status") in ("Completed", "Failed", "Stopped"):
-            return
-        pid = state.get("supervisor_pid")
-        if pid is not None and _alive(pid):
-            os.kill(pid, signal.SIGTERM)
-        elif state.get("pid"):
-            _kill_group(state["pid"], signal.SIGTERM)
+        self.follower.stop(ref)
 
     def describe(self, ref: JobRef) -> dict[str, Any]:
-        return read_json(ref.directory / "state.json")
+        return self.follower.describe(ref)
+
+    def release(self, cursor: Any) -> None:
+        self.follower.release(cursor)
 
 
 def opt_ml_notes(spec: TrainingSpec, base: Path) -> list[str]:
@@ -338,29 +202,3 @@ def _stage_channel(source: Path, channel_dir: Path) -> None:
     else:
         channel_dir.mkdir(parents=True, exist_ok=True)
         (channel_dir / source.name).symlink_to(source)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has exited; only its parent has not reaped it yet
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def _kill_group(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .supervisor import LineSplitter, Supervisor, run_main
+from .supervisor import RUN_FILE, SUPERVISOR_ERRORS, LineSplitter, Supervisor, run_main
 
 LABEL = "sm-notebook.job"
 # Where job networks get their subnets: private, and 172.16.0.0/16 (tried first) is outside
@@ -108,9 +108,9 @@ class ContainerSupervisor(Supervisor):
         """Move the job's plan to another subnet, in memory and in ``run.json``."""
         self.run["subnet"] = subnet
         assign_addresses(self.run["containers"], subnet)
-        tmp = self.job_dir / "run.json.tmp"
+        tmp = self.job_dir / f"{RUN_FILE}.tmp"
         tmp.write_text(json.dumps(self.run, indent=2))
-        os.replace(tmp, self.job_dir / "run.json")
+        os.replace(tmp, self.job_dir / RUN_FILE)
 
     # ---- running ------------------------------------------------------------------------
     def attach(self, host: str) -> Any:
@@ -356,7 +356,7 @@ def spare(argv0: str) -> int:
     job_dir = sys.stdin.readline().strip()
     if not job_dir:
         return 0
-    os.dup2(os.open(Path(job_dir) / "supervisor.err", os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+    os.dup2(os.open(Path(job_dir) / SUPERVISOR_ERRORS, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
                     0o644), 2)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     return run_main(ContainerSupervisor, [argv0, job_dir])

@@ -29,6 +29,32 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
+try:  # imported as part of the package (the container supervisor, the backends, tests)
+    from .failures import (
+        OPT_ML,
+        OPT_ML_HINT,
+        OWN_LINE_PREFIX,
+        failure_from_traceback,
+        filled_in,
+        last_error_line,
+    )
+except ImportError:  # run as a file (python supervisor.py JOB_DIR): its siblings are on the path
+    from failures import (  # type: ignore[no-redef]
+        OPT_ML,
+        OPT_ML_HINT,
+        OWN_LINE_PREFIX,
+        failure_from_traceback,
+        filled_in,
+        last_error_line,
+    )
+
+# The job folder's files; the package's jobdir.py names the same (a test checks it).
+RUN_FILE = "run.json"
+STATE_FILE = "state.json"
+LOG_FILE = "job.log"
+SUPERVISOR_ERRORS = "supervisor.err"
+STOP_REQUEST = "stop.requested"  # a stop asked before the supervisor took signals
+TERMINAL = ("Completed", "Failed", "Stopped")
 MAX_LINE_BYTES = 1 << 20
 FAILURE_REASON_CHARS = 1024
 _SEPARATOR = re.compile(rb"\r\n|\n|\r")
@@ -37,8 +63,6 @@ _SEPARATOR = re.compile(rb"\r\n|\n|\r")
 def now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
-
-STOP_REQUEST = "stop.requested"  # a stop asked before the supervisor took signals
 
 class LineSplitter:
     """Bytes → text lines: ``\\n``, ``\\r\\n`` and lone ``\\r`` end a line.
@@ -181,81 +205,12 @@ def clash_notice(clashes: dict[str, str], where: str, archive: str, shown: int =
             f"keeps {whose}")
 
 
-_RANK_PREFIX = re.compile(r"^\[(?:default)?rank\d+\]:\s?")
-_FRAME = re.compile(r'\s*File "(.+)", line (\d+)')
-_SYNTAX_ERROR = re.compile(r"^(SyntaxError|IndentationError|TabError): ")
-
-
-def failure_from_traceback(lines: list[str], entry_point: str) -> str | None:
-    """``ValueError: boom (train.py, line 12)`` from the tracebacks on stderr.
-
-    torchrun prefixes a worker's lines with ``[rankN]:`` and then prints its own launcher
-    traceback, so the last traceback through the entry script wins over a later one.
-    """
-    lines = [_RANK_PREFIX.sub("", line) for line in lines]
-    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
-    if not starts:
-        return _syntax_error(lines)
-    blocks = [lines[a:b] for a, b in zip(starts, [*starts[1:], len(lines)], strict=True)]
-    in_script = [b for b in blocks if any(_frame_file(ln) == entry_point for ln in b)]
-    block = (in_script or blocks)[-1]
-    frames = [i for i, line in enumerate(block) if _FRAME.match(line)]
-    if not frames:
-        return None
-    error = next((ln for ln in block[frames[-1] + 1:] if ln and not ln[0].isspace()), None)
-    if error is None:
-        return None
-    where = None
-    for line in block:
-        m = _FRAME.match(line)
-        if m and Path(m.group(1)).name == entry_point:
-            where = f"{entry_point}, line {m.group(2)}"
-    return f"{error} ({where})" if where else error
-
-
-def _syntax_error(lines: list[str]) -> str | None:
-    """A script that does not compile gets no ``Traceback`` header, only its location."""
-    for i in range(len(lines) - 1, 0, -1):
-        if _SYNTAX_ERROR.match(lines[i]):
-            frame = next((_FRAME.match(ln) for ln in reversed(lines[max(0, i - 4):i])
-                          if _FRAME.match(ln)), None)
-            where = f" ({Path(frame.group(1)).name}, line {frame.group(2)})" if frame else ""
-            return lines[i] + where
-    return None
-
-
-def _frame_file(line: str) -> str | None:
-    m = _FRAME.match(line)
-    return Path(m.group(1)).name if m else None
-
-
-# "error:" or "FATAL", or an exception's name; not "0 errors found"
-_ERROR_WORD = re.compile(r"(?i:\b(?:error|fatal)\b)|\w(?:Error|Exception)\b")
-OWN_LINE_PREFIX = "sm_notebook: "  # lines the supervisors write themselves
-
-
-def last_error_line(lines: list[str]) -> str | None:
-    """The last stderr line that reads as an error (else the last non-empty one), as the
-    training toolkit's ``ExecuteUserScriptError`` quotes it: an argparse exit (code 2)
-    says only ``train.py: error: argument ...``, with no traceback."""
-    lines = [_RANK_PREFIX.sub("", line).strip() for line in lines]
-    lines = [line for line in lines if line and not line.startswith(OWN_LINE_PREFIX)]
-    return next((ln for ln in reversed(lines) if _ERROR_WORD.search(ln)),
-                lines[-1] if lines else None)
-
-
-# ``/opt/ml`` itself, not a job folder's ``.../<job>/opt/ml`` (local mode's tree)
-OPT_ML = re.compile(r"(?:^|[\s'\"(\[=:,])/opt/ml(?![\w.-])")
-_EMPTY_ERROR_MESSAGE = 'ErrorMessage ""'  # the toolkit's ExecuteUserScriptError, no message
-OPT_ML_HINT = "local mode points SM_* at the job folder; /opt/ml paths need --mode container"
-
-
 class Supervisor:
     def __init__(self, job_dir: Path):
         self.job_dir = job_dir
-        self.run = json.loads((job_dir / "run.json").read_text())
-        self.state = json.loads((job_dir / "state.json").read_text())
-        self.log = open(job_dir / "job.log", "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115 - open for the process's life
+        self.run = json.loads((job_dir / RUN_FILE).read_text())
+        self.state = json.loads((job_dir / STATE_FILE).read_text())
+        self.log = open(job_dir / LOG_FILE, "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115 - open for the process's life
         self.log_lock = threading.Lock()
         self.stderr_tails: dict[str, deque[str]] = {}  # host → last stderr lines
         self.stop_reason: str | None = None  # "stop" or "max_run"
@@ -264,7 +219,7 @@ class Supervisor:
 
     # ---- state ------------------------------------------------------------------------
     def transition(self, status: str, secondary: str, message: str, **extra) -> None:
-        if status in ("Completed", "Failed", "Stopped"):
+        if status in TERMINAL:
             self.settle()
         now = now_iso()
         transitions = self.state.setdefault("transitions", [])
@@ -274,12 +229,12 @@ class Supervisor:
             transitions.append({"Status": secondary, "StartTime": now, "StatusMessage": message})
         self.state.update(status=status, secondary_status=secondary, message=message,
                           last_modified=now, **extra)
-        if status in ("Completed", "Failed", "Stopped"):
+        if status in TERMINAL:
             transitions[-1]["EndTime"] = now
             self.state["ended"] = now
-        tmp = self.job_dir / "state.json.tmp"
+        tmp = self.job_dir / f"{STATE_FILE}.tmp"
         tmp.write_text(json.dumps(self.state, indent=2))
-        os.replace(tmp, self.job_dir / "state.json")
+        os.replace(tmp, self.job_dir / STATE_FILE)
 
     def settle(self) -> None:
         """Hook: whatever must be finished before a job is reported ended."""
@@ -450,7 +405,7 @@ class Supervisor:
         if failure.is_file():
             text = failure.read_text(errors="replace").strip()
             if text:
-                return self._filled_in(text, host)[:FAILURE_REASON_CHARS]
+                return filled_in(text, list(self.stderr_tails.get(host, ())))[:FAILURE_REASON_CHARS]
         if code in (-signal.SIGKILL, 137):
             return "OutOfMemory: Process killed by SIGKILL (exit code 137)"
         stderr = list(self.stderr_tails.get(host, ()))
@@ -465,21 +420,6 @@ class Supervisor:
             return f"AlgorithmError: {tail}"[:FAILURE_REASON_CHARS]
         room = FAILURE_REASON_CHARS - len("AlgorithmError: ; ") - len(tail)
         return f"AlgorithmError: {detail[:max(0, room)]}; {tail}"[:FAILURE_REASON_CHARS]
-
-
-    def _filled_in(self, text: str, host: str) -> str:
-        """The toolkit's failure file quotes the script's error only when it recognises an
-        exception name (``ErrorMessage ""`` for an argparse exit): the script's last error
-        line goes in its place."""
-        if _EMPTY_ERROR_MESSAGE not in text:
-            return text
-        lines = list(self.stderr_tails.get(host, ()))
-        report = next((i for i, line in enumerate(lines)  # the toolkit's own report after it
-                       if " sagemaker-training-toolkit ERROR " in line), len(lines))
-        detail = last_error_line(lines[:report])
-        if not detail:
-            return text
-        return text.replace(_EMPTY_ERROR_MESSAGE, f"ErrorMessage {json.dumps(detail)}", 1)
 
     def abort(self) -> None:
         """After an internal error: leave nothing of the job running."""

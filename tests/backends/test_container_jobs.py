@@ -24,8 +24,8 @@ from IPython.core.error import UsageError
 from sklearn.datasets import load_iris
 
 from sm_notebook.backends.container.backend import ContainerBackend
+from sm_notebook.backends.container.docker_run import docker_run_groups, render_docker_run
 from sm_notebook.errors import JobFailedError, SmNotebookError
-from sm_notebook.plans import docker_run_groups, render_docker_run
 
 PLAIN, TOOLKIT, TORCH = "smnb-test/sklearn:1", "smnb-test/toolkit:2", "smnb-test/torch:1"
 BYO = "smnb-test/byo:2"  # busybox and its own `train`: docker run IMAGE train

@@ -42,9 +42,9 @@ BUCKET = "sagemaker-us-east-1-123456789012"  # the default: region and moto's ac
 
 @pytest.fixture
 def service(aws, monkeypatch):
-    from sm_notebook.backends.sagemaker import backend as sagemaker
+    from sm_notebook.backends.sagemaker import follow
 
-    monkeypatch.setattr(sagemaker, "DRAIN_AFTER", 0.3)  # the simulator writes nothing late
+    monkeypatch.setattr(follow, "DRAIN_AFTER", 0.3)  # the simulator writes nothing late
     played = Service(aws)
     played.live = LiveTail()  # CloudWatch's own pace: an update a second
     yield played

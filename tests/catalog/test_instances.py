@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import botocore.session
 
-from sm_notebook.backends.container.backend import Sizing
+from sm_notebook.backends.container.sizing import Sizing
 from sm_notebook.catalog.instances import CATALOG, lookup
 
 

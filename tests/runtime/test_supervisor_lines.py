@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import tarfile
 
-from sm_notebook.runtime.supervisor import (
-    MAX_LINE_BYTES,
-    LineSplitter,
-    failure_from_traceback,
-    pack,
-)
+from sm_notebook.runtime.failures import failure_from_traceback, last_error_line
+from sm_notebook.runtime.supervisor import MAX_LINE_BYTES, LineSplitter, pack
 
 
 class Clock:
@@ -239,8 +235,6 @@ def test_no_traceback_gives_no_reason():
 
 
 def test_without_a_traceback_the_last_error_line_is_the_detail():
-    from sm_notebook.runtime.supervisor import last_error_line
-
     usage = ["usage: train.py [-h] [--boolean BOOLEAN]",
              "train.py: error: argument --boolean: invalid <lambda> value: 'True'  "]
     assert last_error_line(usage) == (
@@ -252,8 +246,6 @@ def test_without_a_traceback_the_last_error_line_is_the_detail():
 
 
 def test_a_line_merely_mentioning_errors_is_not_taken_for_the_error():
-    from sm_notebook.runtime.supervisor import last_error_line
-
     assert last_error_line(["epoch 1: 0 errors found", "done"]) == "done"
     assert last_error_line(["x", "ValueError: bad", "bye"]) == "ValueError: bad"
     assert last_error_line(["FATAL: out of disk", "bye"]) == "FATAL: out of disk"

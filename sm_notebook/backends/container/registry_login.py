@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from ...errors import SmNotebookError
-from ..aws import reason as _reason
+from ..aws import reason
 
 ECR_HOST = re.compile(r"^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$")
 
@@ -44,7 +44,7 @@ def pull_credentials(image: str) -> dict[str, str] | None:
             "image yourself first") from None
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         raise SmNotebookError(f"--image {image}: the ECR login for account {account} in "
-                              f"{region} failed: {_reason(exc)}") from None
+                              f"{region} failed: {reason(exc)}") from None
     data: Any = reply["authorizationData"][0]
     username, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
     return {"username": username, "password": password,

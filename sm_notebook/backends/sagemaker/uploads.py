@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ...plans import LAUNCHER_NAME
+from .request import LAUNCHER_NAME
 
 CONTRACT_MODULES = ("contract.py", "hyperparameters.py", "errors.py", "secrets.py")
 

@@ -1,7 +1,7 @@
-"""What a container or SageMaker job would run, built from a spec without running it.
+"""What sagemaker mode sends: the CreateTrainingJob request, where the code and data go
+in S3, and the ``--dry-run`` text, all built from a spec without calling AWS.
 
-``--dry-run`` prints these; the container and SageMaker backends build their real requests
-from the same functions, so the dry run is exactly what would be sent.
+The backend sends exactly what the dry run prints: both come from these functions.
 """
 
 from __future__ import annotations
@@ -11,35 +11,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-from . import contract
-from . import hyperparameters as hp
-from .catalog import images
-from .secrets import mask_env
-from .spec import TrainingSpec
+from ... import contract
+from ...catalog import images
+from ...spec import TrainingSpec
+from ..toolkit import runs_image_train, sagemaker_hyperparameters
 
 DEFAULT_VOLUME_GB = 30
 DEFAULT_MAX_RUN = 86400
 PLACEHOLDER_BUCKET = "sagemaker-{region}-{account}"
-
-
-PLAIN_CODE_CHANNEL = "code"  # images without the toolkit get the code as a channel
+PLAIN_CODE_CHANNEL = "code"  # images run by the launcher get the code as a channel
 PLAIN_CODE_DIR = f"/opt/ml/input/data/{PLAIN_CODE_CHANNEL}"
 LAUNCHER_NAME = "sm_notebook_launcher.py"
 
 
 def plain_code_s3_uri(bucket: str, name: str) -> str:
     return f"s3://{bucket}/{name}/input/{PLAIN_CODE_CHANNEL}"
-
-
-def runs_image_train(spec: TrainingSpec, kind: str | None) -> bool:
-    """Whether ``docker run IMAGE train`` runs the job: an image with a ``train`` of its own
-    (bring your own: no Python needed), or AWS's toolkit under ``--hp-style v2``, as the V2
-    SDK has it run.  Everything else runs through sm_notebook's launcher, as V3's
-    ``ModelTrainer`` bypasses the toolkit's ``train`` with its own driver: toolkit images
-    under v3, plain images, and a ``--command``."""
-    if spec.command is not None:
-        return False
-    return kind == "own" or (kind == "toolkit" and spec.hp_style == "v2")
 
 
 def uses_launcher(spec: TrainingSpec) -> bool:
@@ -77,30 +63,6 @@ def channel_s3_uri(spec_source: str, bucket: str, name: str, channel: str) -> st
     """Where a channel's data lives in S3 (local paths are uploaded under the job)."""
     return spec_source if spec_source.startswith("s3://") else \
         f"s3://{bucket}/{name}/input/{channel}"
-
-
-def sagemaker_hyperparameters(spec: TrainingSpec, name: str, code: str,
-                              region: str | None) -> dict[str, str]:
-    """The ``HyperParameters`` of the job: under v3 the user's alone, as V3 sends them;
-    under v2 JSON-encoded, plus the keys through which the toolkit finds the code
-    (``code``: the S3 URI of sourcedir.tar.gz, or ``/opt/ml/code`` in a local container)."""
-    if spec.hp_style == "v2" and not spec.has_code:  # V2's generic Estimator: str(), no code
-        return {key: str(value) for key, value in spec.hyperparameters.items()}
-    stored = hp.encode(spec.hyperparameters, spec.hp_style)
-    if spec.hp_style == "v3":
-        return stored
-    stored.update({
-        "sagemaker_program": json.dumps(spec.entry_script),
-        "sagemaker_submit_directory": json.dumps(code),
-        "sagemaker_region": json.dumps(region or "us-east-1"),
-        "sagemaker_job_name": json.dumps(name),
-        "sagemaker_container_log_level": "20",
-    })
-    if spec.distribution == "torchrun":
-        stored["sagemaker_torch_distributed_enabled"] = "true"
-        if spec.processes_per_host:
-            stored["sagemaker_mpi_num_of_processes_per_host"] = str(spec.processes_per_host)
-    return stored
 
 
 def create_training_job_request(spec: TrainingSpec, name: str, *, bucket: str, region: str,
@@ -172,41 +134,6 @@ def validate_request(request: dict[str, Any]) -> None:
     model = botocore.session.get_session().get_service_model("sagemaker")
     shape = model.operation_model("CreateTrainingJob").input_shape
     validate_parameters(request, shape)
-
-
-def docker_run_groups(plan: dict[str, Any], network: str | None) -> list[list[str]]:
-    """The ``docker run`` equivalent of one host's container plan (what the container
-    backend creates through the engine's API) as groups of words, one option per group,
-    with secret-looking values masked."""
-    host = plan["host"]
-    groups = [["docker", "run", "--rm", "--init"], ["--name", plan["name"]],
-              ["--hostname", host]]
-    if network:
-        groups += [["--network", network], ["--network-alias", host]]
-    if plan.get("ip"):
-        groups.append(["--ip", plan["ip"]])
-    groups += [["--add-host", f"{name}:{address}"]
-               for name, address in (plan.get("extra_hosts") or {}).items()]
-    groups += [["-v", f"{src}:{dst}:{mode}"] for src, dst, mode in plan["mounts"]]
-    groups += [["-e", f"{key}={value}"] for key, value in mask_env(plan["environment"]).items()]
-    if plan.get("mem_limit"):
-        groups += [["--memory", str(plan["mem_limit"])],
-                   ["--memory-swap", str(plan["mem_limit"])]]
-    if plan.get("nano_cpus"):
-        groups.append(["--cpus", f"{plan['nano_cpus'] / 1e9:g}"])
-    if plan.get("gpus"):
-        groups.append(["--gpus", "all" if plan["gpus"] == -1 else str(plan["gpus"])])
-    if plan.get("shm_size"):
-        groups.append(["--shm-size", plan["shm_size"]])
-    groups.append(["-w", plan["working_dir"]])
-    if plan.get("entrypoint") is not None:
-        groups.append(["--entrypoint", plan["entrypoint"]])
-    return [*groups, [plan["image"], *plan["command"]]]
-
-
-def render_docker_run(groups: list[list[str]]) -> str:
-    """One option per line, so a long ``docker run`` stays readable (and pasteable)."""
-    return " \\\n    ".join(contract.render_command(words) for words in groups)
 
 
 def describe_plan(spec: TrainingSpec, name: str, base: Path) -> str:

@@ -1,0 +1,216 @@
+"""Following a supervised job folder: the part local and container mode share.
+
+A detached supervisor process (``runtime/supervisor.py`` or its container variant) runs
+the job and writes ``job.log`` and ``state.json``; the kernel only reads them.  One
+:class:`SupervisedFolder` starts that supervisor, tails the log from a byte cursor, turns
+state changes into status events, notices a supervisor that died without saying so, and
+asks for a stop.  What differs between the modes is handed in: the supervisor's command,
+how to clean up after a dead supervisor, and a warm spare process to use instead of a new
+one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..clock import utc_now_iso
+from ..errors import SmNotebookError
+from ..events import LogEvent, StatusEvent
+from ..jobdir import JobDir, JobState, parse_records
+from .base import Batch, JobRef
+
+READ_LIMIT = 1 << 20  # bytes of job.log read per poll
+LIVENESS_INTERVAL = 2.0  # seconds between checks that the supervisor is still there
+
+#: ``kill_orphans(ref, state)``: what a dead supervisor left running, removed
+OrphanKiller = Callable[[JobRef, JobState], None]
+#: ``take_spare(directory)``: a supervisor already started, now handed the job, or None
+SpareTaker = Callable[[Path], "subprocess.Popen[bytes] | None"]
+
+
+@dataclass
+class Cursor:
+    """Where following a job has got to: the log offset, the last state seen."""
+
+    folder: JobDir
+    offset: int = 0
+    state_signature: tuple[int, int] | None = None
+    last: tuple[Any, ...] | None = None
+    terminal: bool = False
+    next_liveness_check: float = 0.0
+    pending: bytes = field(default=b"", repr=False)  # a last line not yet ended
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not: it has exited, unreaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def kill_group(pid: int, sig: int) -> None:
+    """Signal a process group, if it is still there."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def kill_script_group(ref: JobRef, state: JobState) -> None:
+    """What a dead local supervisor left running: the script's process group."""
+    if state.pid and alive(state.pid):
+        kill_group(state.pid, signal.SIGKILL)
+
+
+class SupervisedFolder:
+    """Starts and follows jobs whose supervisor writes their folder; see the module
+    docstring.  ``supervisor`` is the interpreter's arguments before the job folder."""
+
+    def __init__(self, supervisor: list[str], kill_orphans: OrphanKiller = kill_script_group,
+                 take_spare: SpareTaker | None = None):
+        self.supervisor = supervisor
+        self.kill_orphans = kill_orphans
+        self.take_spare = take_spare
+
+    # ---- starting ------------------------------------------------------------------------
+    def start(self, directory: Path, message: str, notes: list[str]) -> JobRef:
+        """Write the initial state and start the supervisor (``run.json`` is written)."""
+        folder = JobDir(directory)
+        now = utc_now_iso()
+        folder.write_state(JobState(
+            message=message, created=now,
+            transitions=[{"Status": "Starting", "StartTime": now, "StatusMessage": message}]))
+        folder.log_file.touch()
+        process = self.take_spare(directory) if self.take_spare else None
+        if process is None:
+            process = self.spawn(folder)
+        return JobRef(directory.name, directory, {"process": process}, notes)
+
+    def spawn(self, folder: JobDir) -> subprocess.Popen[bytes]:
+        """A detached process (its own session, so it outlives the kernel)."""
+        with open(folder.supervisor_errors, "wb") as err:
+            return subprocess.Popen([sys.executable, *self.supervisor, str(folder.path)],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=err, start_new_session=True, close_fds=True)
+
+    def attach(self, name: str, directory: Path) -> JobRef:
+        if not JobDir(directory).has_state():
+            raise SmNotebookError(f"{name}: no local job state in {directory}")
+        return JobRef(name, directory, {})
+
+    # ---- following -----------------------------------------------------------------------
+    def poll(self, ref: JobRef, cursor: Cursor | None) -> Batch:
+        cur = cursor or Cursor(JobDir(ref.directory))
+        process = ref.handle.get("process")
+        if process is not None:
+            process.poll()  # reap the supervisor when it has ended
+        statuses = self._read_state(cur)
+        logs = self._read_log(cur)
+        if not cur.terminal and time.monotonic() >= cur.next_liveness_check:
+            cur.next_liveness_check = time.monotonic() + LIVENESS_INTERVAL
+            statuses += self._check_alive(ref, cur)
+        done = cur.terminal and not cur.pending and cur.offset >= cur.folder.log_size()
+        return Batch(logs, statuses, cur, done)
+
+    def _read_state(self, cur: Cursor) -> list[StatusEvent]:
+        """Status events when ``state.json`` changed (its mtime and size say so)."""
+        try:
+            st = cur.folder.state_file.stat()
+        except FileNotFoundError:
+            return []
+        signature = (st.st_mtime_ns, st.st_size)
+        if signature == cur.state_signature:
+            return []
+        cur.state_signature = signature
+        return self._status_events(cur.folder.state_dict(), cur)
+
+    @staticmethod
+    def _status_events(data: dict[str, Any], cur: Cursor) -> list[StatusEvent]:
+        if not data:
+            return []
+        state = JobState.from_dict(data)
+        key = (state.status, state.secondary_status, state.failure_reason,
+               state.model_artifacts)
+        if key == cur.last:
+            return []
+        cur.last = key
+        event = StatusEvent(state.last_modified or utc_now_iso(), state.status,
+                            state.secondary_status, state.message, state.failure_reason)
+        cur.terminal = event.terminal
+        return [event]
+
+    @staticmethod
+    def _read_log(cur: Cursor) -> list[LogEvent]:
+        """The whole lines written since the cursor (a line not yet ended waits)."""
+        try:
+            with open(cur.folder.log_file, "rb") as f:
+                f.seek(cur.offset)
+                data = f.read(READ_LIMIT)
+        except FileNotFoundError:
+            return []
+        if not data:
+            return []
+        cur.offset += len(data)
+        data = cur.pending + data
+        cut = data.rfind(b"\n") + 1
+        cur.pending = data[cut:]
+        return parse_records(data[:cut])
+
+    def _check_alive(self, ref: JobRef, cur: Cursor) -> list[StatusEvent]:
+        """A supervisor gone without a final state fails the job (and what it left
+        running is removed), so no job stays InProgress forever."""
+        state = cur.folder.read_state()
+        if state.terminal:
+            return []
+        pid = state.supervisor_pid
+        process = ref.handle.get("process")
+        if pid is None and process is not None:
+            pid = process.pid
+        if pid is None or alive(pid):
+            return []
+        state = cur.folder.read_state()  # it may have just finished
+        if state.terminal:
+            return []
+        self.kill_orphans(ref, state)
+        now = utc_now_iso()
+        state.status = state.secondary_status = "Failed"
+        state.failure_reason = ("InternalError: the job's supervisor process ended "
+                                f"unexpectedly; see {cur.folder.supervisor_errors}")
+        state.message, state.ended, state.last_modified = "Training job failed", now, now
+        cur.folder.write_state(state)
+        return self._status_events(state.to_dict(), cur)
+
+    def release(self, cursor: Any) -> None:
+        """Nothing is held open while a supervised job is followed."""
+
+    # ---- control ---------------------------------------------------------------------------
+    def stop(self, ref: JobRef) -> None:
+        """The request first, then SIGTERM once the supervisor takes it (a supervisor still
+        starting up reads the request instead: a signal then would kill it)."""
+        folder = JobDir(ref.directory)
+        folder.stop_request.touch()
+        state = folder.read_state()
+        if state.terminal:
+            return
+        if state.supervisor_pid is not None and alive(state.supervisor_pid):
+            os.kill(state.supervisor_pid, signal.SIGTERM)
+        elif state.pid:
+            kill_group(state.pid, signal.SIGTERM)
+
+    def describe(self, ref: JobRef) -> dict[str, Any]:
+        return JobDir(ref.directory).state_dict()
