@@ -21,15 +21,15 @@ from ..requirements import missing_requirements, pip_command
 from ..runtime.failures import OPT_ML, OPT_ML_HINT
 from ..runtime.launcher import gpu_count
 from ..spec import TrainingSpec, resolve_path
-from .base import Batch, JobRef, Progress, no_progress
+from .base import JobRef, Progress, no_progress
 from .s3_inputs import as_planned, download_channels, planned_downloads
-from .supervised import SupervisedFolder
+from .supervised import FollowsSupervisedFolder, SupervisedFolder
 
 SUPERVISOR = Path(__file__).resolve().parent.parent / "runtime" / "supervisor.py"
 HOST = "algo-1"
 
 
-class LocalBackend:
+class LocalBackend(FollowsSupervisedFolder):
     """Runs jobs as local processes; see the module docstring."""
 
     mode = "local"
@@ -135,22 +135,6 @@ class LocalBackend:
             "opt_ml_in_job_folder": True,  # a failure naming /opt/ml gets OPT_ML_HINT
         })
         return self.follower.start(directory, "Starting the local process", notes)
-
-    # ---- following: the supervised folder's -------------------------------------------
-    def attach(self, name: str, directory: Path) -> JobRef:
-        return self.follower.attach(name, directory)
-
-    def poll(self, ref: JobRef, cursor: Any) -> Batch:
-        return self.follower.poll(ref, cursor)
-
-    def stop(self, ref: JobRef) -> None:
-        self.follower.stop(ref)
-
-    def describe(self, ref: JobRef) -> dict[str, Any]:
-        return self.follower.describe(ref)
-
-    def release(self, cursor: Any) -> None:
-        self.follower.release(cursor)
 
 
 def opt_ml_notes(spec: TrainingSpec, base: Path) -> list[str]:

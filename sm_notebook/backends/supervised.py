@@ -214,3 +214,26 @@ class SupervisedFolder:
 
     def describe(self, ref: JobRef) -> dict[str, Any]:
         return JobDir(ref.directory).state_dict()
+
+
+class FollowsSupervisedFolder:
+    """The following half of the ``Backend`` Protocol for a backend whose jobs a
+    supervisor runs: each call is its ``follower``'s (no hooks call back into the
+    backend; what differs was handed to the follower when it was made)."""
+
+    follower: SupervisedFolder
+
+    def attach(self, name: str, directory: Path) -> JobRef:
+        return self.follower.attach(name, directory)
+
+    def poll(self, ref: JobRef, cursor: Any) -> Batch:
+        return self.follower.poll(ref, cursor)
+
+    def stop(self, ref: JobRef) -> None:
+        self.follower.stop(ref)
+
+    def describe(self, ref: JobRef) -> dict[str, Any]:
+        return self.follower.describe(ref)
+
+    def release(self, cursor: Any) -> None:
+        self.follower.release(cursor)

@@ -30,23 +30,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 try:  # imported as part of the package (the container supervisor, the backends, tests)
-    from .failures import (
-        OPT_ML,
-        OPT_ML_HINT,
-        OWN_LINE_PREFIX,
-        failure_from_traceback,
-        filled_in,
-        last_error_line,
-    )
+    from . import failures
 except ImportError:  # run as a file (python supervisor.py JOB_DIR): its siblings are on the path
-    from failures import (  # type: ignore[no-redef]
-        OPT_ML,
-        OPT_ML_HINT,
-        OWN_LINE_PREFIX,
-        failure_from_traceback,
-        filled_in,
-        last_error_line,
-    )
+    import failures  # type: ignore[no-redef]
 
 # The job folder's files; the package's jobdir.py names the same (a test checks it).
 RUN_FILE = "run.json"
@@ -201,8 +187,8 @@ def clash_notice(clashes: dict[str, str], where: str, archive: str, shown: int =
     copy = "copies" if len(names) > 1 else "copy"
     whose = (f"{kept[0]}'s {copy}" if len(kept) == 1 else
              f"the first writer's copy of each ({', '.join(kept)})")
-    return (f"{OWN_LINE_PREFIX}several hosts wrote {what} to {where} ({listed}); {archive} "
-            f"keeps {whose}")
+    return (f"{failures.OWN_LINE_PREFIX}several hosts wrote {what} to {where} ({listed}); "
+            f"{archive} keeps {whose}")
 
 
 class Supervisor:
@@ -405,17 +391,18 @@ class Supervisor:
         if failure.is_file():
             text = failure.read_text(errors="replace").strip()
             if text:
-                return filled_in(text, list(self.stderr_tails.get(host, ())))[:FAILURE_REASON_CHARS]
+                tail = list(self.stderr_tails.get(host, ()))
+                return failures.filled_in(text, tail)[:FAILURE_REASON_CHARS]
         if code in (-signal.SIGKILL, 137):
             return "OutOfMemory: Process killed by SIGKILL (exit code 137)"
         stderr = list(self.stderr_tails.get(host, ()))
-        detail = (failure_from_traceback(stderr, self.run["entry_point"])
-                  or last_error_line(stderr))
+        detail = (failures.failure_from_traceback(stderr, self.run["entry_point"])
+                  or failures.last_error_line(stderr))
         how = (f"killed by signal {signal.Signals(-code).name}" if code < 0
                else f"exit code {code}")
         tail = how + (f" on {host}" if len(self.hosts) > 1 else "")
-        if detail and self.run.get("opt_ml_in_job_folder") and OPT_ML.search(detail):
-            tail += f" — {OPT_ML_HINT}"
+        if detail and self.run.get("opt_ml_in_job_folder") and failures.OPT_ML.search(detail):
+            tail += f" — {failures.OPT_ML_HINT}"
         if not detail:
             return f"AlgorithmError: {tail}"[:FAILURE_REASON_CHARS]
         room = FAILURE_REASON_CHARS - len("AlgorithmError: ; ") - len(tail)

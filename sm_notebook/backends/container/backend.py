@@ -26,9 +26,9 @@ from ...jobdir import JobDir, JobState, write_json
 from ...runtime.container_supervisor import LABEL, assign_addresses, free_subnet, used_subnets
 from ...runtime.launcher import gpu_count
 from ...spec import TrainingSpec, no_code_error, resolve_path
-from ..base import Batch, JobRef, Progress, no_progress
+from ..base import JobRef, Progress, no_progress
 from ..s3_inputs import as_planned, download_channels, planned_downloads
-from ..supervised import SupervisedFolder
+from ..supervised import FollowsSupervisedFolder, SupervisedFolder
 from ..toolkit import runs_image_train, sagemaker_hyperparameters
 from .docker_run import container_plan, docker_run_groups, host_run, render_docker_run
 from .engine import client_for, clients, engine_address, spares, unreachable
@@ -38,7 +38,7 @@ from .sizing import Sizing
 SUPERVISOR_MODULE = "sm_notebook.runtime.container_supervisor"
 
 
-class ContainerBackend:
+class ContainerBackend(FollowsSupervisedFolder):
     """Runs jobs in local Docker containers; see the module docstring."""
 
     mode = "container"
@@ -215,22 +215,6 @@ class ContainerBackend:
         lines += planned_downloads(spec, directory)
         lines += [render_docker_run(docker_run_groups(plan, network)) for plan in plans.values()]
         return "\n".join(lines)
-
-    # ---- following: the supervised folder's -------------------------------------------
-    def attach(self, name: str, directory: Path) -> JobRef:
-        return self.follower.attach(name, directory)
-
-    def poll(self, ref: JobRef, cursor: Any) -> Batch:
-        return self.follower.poll(ref, cursor)
-
-    def stop(self, ref: JobRef) -> None:
-        self.follower.stop(ref)
-
-    def describe(self, ref: JobRef) -> dict[str, Any]:
-        return self.follower.describe(ref)
-
-    def release(self, cursor: Any) -> None:
-        self.follower.release(cursor)
 
 
 def host_root(directory: Path, host: str) -> Path:
