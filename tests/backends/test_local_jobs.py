@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from sm_notebook.backends.supervised import alive
 from sm_notebook.errors import JobFailedError, SmNotebookError
 
 
@@ -103,7 +104,7 @@ while True:
     assert "got SIGTERM, saved" in list(job.logs()["message"])
     with tarfile.open(job.model_artifacts) as tar:
         assert tar.getnames() == ["last.ckpt"]
-    wait_for(lambda: not _alive(child_pid), timeout=10)
+    wait_for(lambda: not alive(child_pid), timeout=10)
 
 
 def test_a_script_ignoring_sigterm_is_killed_after_the_grace_period(ip):
@@ -299,19 +300,7 @@ def test_a_job_whose_supervisor_dies_is_marked_failed(ip):
     os.kill(state["supervisor_pid"], signal.SIGKILL)
     assert job.wait(timeout=30) == "Failed"
     assert "supervisor process ended unexpectedly" in job.failure_reason
-    wait_for(lambda: not _alive(state["pid"]), timeout=10)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
+    wait_for(lambda: not alive(state["pid"]), timeout=10)
 
 
 @pytest.fixture(autouse=True)

@@ -19,8 +19,8 @@ from ...runtime.container_supervisor import LABEL, run_throwaway
 from ...spec import TrainingSpec
 from ..aws import configured_region
 from ..base import Progress
+from . import registry_login
 from .pulling import PullProgress
-from .registry_login import pull_credentials
 
 # `train` on the PATH: AWS's toolkit when it is the toolkit's console script, else the
 # image's own program; nothing: a plain image (an image without sh is one too).
@@ -49,7 +49,7 @@ class ImageKinds:
             return
         except docker.errors.ImageNotFound:
             pass
-        auth = pull_credentials(image)
+        auth = registry_login.pull_credentials(image)
         progress, began = PullProgress(image), time.monotonic()
         try:
             for event in client.api.pull(image, stream=True, decode=True, auth_config=auth):
