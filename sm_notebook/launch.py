@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import inspect
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 
 from . import backends, modes
 from .backends.aws import configured_region
-from .backends.base import Backend, FindsOwnRole, JobRef, KnowsAccountJobs, Progress, no_progress
+from .backends.base import Backend, FindsOwnRole, KnowsAccountJobs, Progress, no_progress
 from .backends.s3_inputs import local_copy
 from .catalog import images
 from .clock import utc_now_iso
@@ -61,12 +60,6 @@ class Prepared:
     frames: dict[str, Any] = field(default_factory=dict)
 
 
-def ref_notes(ref: JobRef) -> list[str]:
-    """What the backend learnt while submitting (``ref.notes``; older backends kept them in
-    the handle)."""
-    return list(ref.notes or ref.handle.get("notes", []))
-
-
 def stage_frames(spec: TrainingSpec, frames: dict[str, Any], directory: Path) -> TrainingSpec:
     """Each ``--input NAME=$dataframe`` as ``inputs/NAME/NAME.csv`` in the job (header, no
     index), which the channel then names: every backend sees an ordinary file."""
@@ -97,17 +90,7 @@ def hp_style_wording(style: str) -> str:
             "JSON-encoded; `train` runs toolkit images)")
 
 
-def construct(mode: str, settings: backends.Settings) -> Backend:
-    """The backend of ``mode`` from ``settings``: ``backends.get``; a class without
-    ``from_settings`` yet is given the settings its constructor names."""
-    cls = backends.backend_class(mode)
-    if hasattr(cls, "from_settings"):
-        return backends.get(mode, settings)
-    wanted = inspect.signature(cls).parameters
-    return cls(**{k: v for k, v in dataclasses.asdict(settings).items() if k in wanted})
-
-
-#: ``factory(mode, settings)`` → a backend (tests hand in a fake)
+#: ``factory(mode, settings)`` → a backend (``backends.get``; tests hand in a fake)
 BackendFactory = Callable[[str, backends.Settings], Backend]
 
 
@@ -118,7 +101,7 @@ class Launcher:
 
     def __init__(self, jobs: JobsFolder, settings: backends.Settings | None = None,
                  log_window: int = DEFAULT_LOG_WINDOW, region: str | None = None,
-                 base: Path | None = None, factory: BackendFactory = construct):
+                 base: Path | None = None, factory: BackendFactory = backends.get):
         self.jobs = jobs
         self.factory = factory
         self.settings = settings or backends.Settings()
@@ -145,11 +128,7 @@ class Launcher:
     def own_role_available(self, mode: str) -> bool:
         """Whether ``mode``'s backend finds a role of its own (a SageMaker notebook's)."""
         backend = self.backend(mode)
-        if isinstance(backend, FindsOwnRole):
-            return backend.own_role_available()
-        from .backends.sagemaker.backend import SAGEMAKER_METADATA  # until FindsOwnRole lands
-
-        return SAGEMAKER_METADATA.is_file()
+        return isinstance(backend, FindsOwnRole) and backend.own_role_available()
 
     def image_uri(self, spec: TrainingSpec) -> str | None:
         """The URI an image alias stands for where the job will run, or None (no alias, or
@@ -208,7 +187,7 @@ class Launcher:
             raise SmNotebookError(f"could not start job {name}: {exc}") from exc
         job = Job(spec, name, folder.path, backend, ref, log_window=self.log_window,
                   created=created)
-        job.notes = prepared.notes + ref_notes(ref)
+        job.notes = prepared.notes + ref.notes  # what the backend learnt submitting
         return job
 
     def launch(self, spec: TrainingSpec, options: LaunchOptions,
@@ -282,4 +261,4 @@ class Launcher:
 
 
 __all__ = ["JOB_COLUMNS", "AccountJobsError", "BackendFactory", "JobNotFound", "Launcher",
-           "Prepared", "construct", "merge_account_rows", "ref_notes", "stage_frames"]
+           "Prepared", "merge_account_rows", "stage_frames"]

@@ -13,7 +13,7 @@ from sm_notebook.backends.base import Backend, JobRef
 from sm_notebook.errors import SmNotebookError, SpecError
 from sm_notebook.jobdir import JobDir
 from sm_notebook.jobs import JobsFolder
-from sm_notebook.launch import JobNotFound, Launcher, ref_notes
+from sm_notebook.launch import JobNotFound, Launcher
 from sm_notebook.line.parse import LaunchOptions
 from sm_notebook.spec import TrainingSpec
 from tests.fakes.fake_backend import FakeBackend, Step, log, status
@@ -153,7 +153,3 @@ def test_a_job_made_elsewhere_is_adopted_into_a_folder_and_listed(tmp_path):
     assert [r["name"] for r in launcher.rows({"mode": "local"})] == []
     job.detach()
 
-
-def test_notes_are_read_from_the_ref_or_its_older_handle():
-    assert ref_notes(JobRef("a", Path("."), notes=["new"])) == ["new"]
-    assert ref_notes(JobRef("a", Path("."), {"notes": ["old"]})) == ["old"]

@@ -11,7 +11,7 @@ import pytest
 from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
-from sm_notebook.plans import create_training_job_request, validate_request
+from sm_notebook.backends.sagemaker.request import create_training_job_request, validate_request
 from sm_notebook.spec import TrainingSpec
 
 HEAVY = ("boto3", "botocore", "docker", "plotly", "pandas", "ipywidgets", "numpy")
