@@ -43,7 +43,7 @@ class Mode:
     names_job_in_dry_run: bool = True  # a dry run shows the generated name
     lists_account_jobs: bool = False  # %sm_jobs --mode NAME lists jobs made elsewhere too
     stop_wording: str = "SIGTERM, then SIGKILL after the grace period"
-    interrupt_wording: str = "to stop it"  # after "interrupt the kernel (■)"
+    interrupt_wording: str = "interrupt the kernel (■) to stop it"  # a --wait cell's Ctrl-C
     describes_instance_only: bool = False  # --instance-type is only told to the script
     runs_in: str = ""  # where its jobs run, as in "local_cpu runs in Docker containers"
     #: options accepted but without effect here (a note says so), and why
@@ -110,7 +110,8 @@ SAGEMAKER = Mode(
     names_job_in_dry_run=False,
     lists_account_jobs=True,
     stop_wording="StopTrainingJob: SageMaker stops the job and keeps what it saved",
-    interrupt_wording="then job.stop() stops it (an interrupt alone leaves it running)",
+    interrupt_wording=("interrupt the kernel (■), then job.stop() stops it"
+                       " (an interrupt alone leaves it running)"),
 )
 
 MODES: dict[str, Mode] = {m.name: m for m in (LOCAL, CONTAINER, SAGEMAKER)}

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import functools
 from typing import Any, NoReturn
 
 from ..errors import SpecError
 from .expand import ExpandedLine
-from .grammar import OPTIONS
-
-VARIABLE_HELP = "name of the variable that receives the job handle"
+from .grammar import OPTIONS, VARIABLE_HELP
 
 
 class _Parser(argparse.ArgumentParser):
@@ -21,8 +20,10 @@ class _Parser(argparse.ArgumentParser):
         raise friendly_argparse_error(message)
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
-    """The ``%%sm_train`` options as argparse knows them: the variable first, then the table."""
+    """The ``%%sm_train`` options as argparse knows them: the variable first, then the table
+    (built on the first parse, not by ``%load_ext``)."""
     parser = _Parser(prog="%%sm_train", add_help=False, allow_abbrev=False,
                      exit_on_error=False)
     parser.add_argument("variable", nargs="?", help=VARIABLE_HELP)
@@ -31,14 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_PARSER = build_parser()
-
-
 def parse_args(line: ExpandedLine) -> Any:
     """The line's words as an ``argparse.Namespace``; :class:`SpecError` for an unknown
     option, a missing value, or a word no option takes."""
     try:
-        args, extra = _PARSER.parse_known_args(line.args)
+        args, extra = build_parser().parse_known_args(line.args)
     except argparse.ArgumentError as exc:
         raise friendly_argparse_error(str(exc)) from None
     if extra:

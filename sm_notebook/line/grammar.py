@@ -89,6 +89,8 @@ def _advanced(name: str, widget: str, label: str, placeholder: str = "", **kw: A
     return FormField(name, widget, ADVANCED, label, placeholder, **kw)
 
 
+VARIABLE_HELP = "name of the variable that receives the job handle"  # the one positional
+
 _DISTRIBUTION_CHOICES = (("none", ""), *((d, d) for d in DISTRIBUTIONS))
 
 OPTIONS: list[Option] = [

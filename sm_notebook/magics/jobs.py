@@ -9,7 +9,6 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..errors import SmNotebookError
-from ..line.parse import LaunchOptions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,6 +60,8 @@ class SmJobsMagics(Magics):
         if job.done:
             self.train.view.show_ended(job)
         else:
+            from ..line.parse import LaunchOptions
+
             self.train.view.show(job, LaunchOptions(), verb="attached to")
         return job
 

@@ -19,16 +19,15 @@ from traitlets import Bool, Enum, Float, Int, Unicode
 
 from .. import hyperparameters as hp
 from ..errors import SpecError
-from ..jobs import JobsFolder, jobs_dir_from
-from ..line.argv import VARIABLE_HELP
-from ..line.grammar import OPTIONS
-from ..line.parse import Defaults, LaunchOptions, parse_line
+from ..line.grammar import OPTIONS, VARIABLE_HELP
 from ..modes import NAMES as MODES
-from ..spec import TrainingSpec
 
 if TYPE_CHECKING:
     from ..job import Job
+    from ..jobs import JobsFolder
     from ..launch import Launcher
+    from ..line.parse import Defaults, LaunchOptions
+    from ..spec import TrainingSpec
     from ..ui.dashboard import Dashboard
     from ..ui.form import TrainingForm
     from .display import JobDisplay
@@ -100,6 +99,8 @@ class SmTrainMagics(Magics):
     # ---- settings, as the services want them ----------------------------------------------
     @property
     def registry(self) -> JobsFolder:
+        from ..jobs import JobsFolder, jobs_dir_from
+
         return JobsFolder(jobs_dir_from(self.jobs_dir))
 
     @property
@@ -132,6 +133,8 @@ class SmTrainMagics(Magics):
         return Launcher(jobs, settings, self.log_window, self.region, Path.cwd())
 
     def defaults(self) -> Defaults:
+        from ..line.parse import Defaults
+
         return Defaults(self.default_mode, self.region, self.role, self.default_image,
                         self.default_instance_type, self.hp_style)
 
@@ -149,6 +152,8 @@ class SmTrainMagics(Magics):
     # ---- parsing ---------------------------------------------------------------------------
     def parse_spec(self, line: str, cell: str) -> tuple[TrainingSpec, LaunchOptions]:
         """Line and cell → validated spec and launch options; ``SpecError`` on bad input."""
+        from ..line.parse import parse_line
+
         return parse_line(line, cell, self.shell.user_ns, self.defaults(), Path.cwd())
 
     def parse(self, line: str, cell: str) -> tuple[TrainingSpec, LaunchOptions]:

@@ -273,9 +273,7 @@ def _axis_ref(index: int) -> str:
 
 def _blocked_tip(job: Job) -> str:
     """What interrupting a ``--wait`` cell does to its job (the mode table's wording)."""
-    wording = modes.get(job.mode).interrupt_wording
-    joint = ", " if wording.startswith("then ") else " "  # a clause of its own, or "to ..."
-    return f"the cell waits for this job (--wait): interrupt the kernel (■){joint}{wording}"
+    return f"the cell waits for this job (--wait): {modes.get(job.mode).interrupt_wording}"
 
 
 def _stop_tip(job: Job) -> str:
