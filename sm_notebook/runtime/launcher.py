@@ -17,12 +17,22 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
+from typing import NoReturn
 
 CODE_DIR = "/opt/ml/code"
 FAILURE_FILE = "/opt/ml/output/failure"
 CODE_CHANNEL = "/opt/ml/input/data/code"
 CONFIG_DIR = "/opt/ml/input/config"
+
+
+def fail(reason: str) -> NoReturn:
+    """End the job with ``reason``, in the failure file SageMaker reports when it can."""
+    try:
+        with open(FAILURE_FILE, "w") as failure:
+            failure.write(reason)
+    except OSError:
+        pass
+    sys.exit(reason)
 
 
 def install_requirements() -> None:
@@ -34,22 +44,20 @@ def install_requirements() -> None:
     done = subprocess.run([sys.executable, "-m", "pip", "install", "-r", requirements],
                           cwd=CODE_DIR, env=env, check=False)
     if done.returncode != 0:
-        with open(FAILURE_FILE, "w") as failure:
-            failure.write(f"ClientError: pip install -r requirements.txt failed "
-                          f"(exit code {done.returncode})")
-        sys.exit(1)
+        fail(f"ClientError: pip install -r requirements.txt failed (exit code {done.returncode})")
 
 
 def unpack(archive: str, target: str) -> None:
-    """``sourcedir.tar.gz`` into ``target``, refusing members that would land outside it."""
-    root = os.path.realpath(target)
-    os.makedirs(root, exist_ok=True)
-    with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            where = os.path.realpath(os.path.join(root, member.name))
-            if os.path.commonpath([root, where]) != root or member.islnk() or member.issym():
-                raise SystemExit(f"sourcedir.tar.gz: refusing {member.name!r}")
-        tar.extractall(root)
+    """``sourcedir.tar.gz`` into ``target`` by sm_notebook's own extraction, which came in
+    the code channel (only files and folders, nothing outside ``target``, nothing left of
+    a refused archive); the channel must be on ``sys.path``."""
+    from sm_notebook_contract.artifacts import safe_extract
+    from sm_notebook_contract.errors import SmNotebookError
+
+    try:
+        safe_extract(archive, target)
+    except SmNotebookError as exc:
+        fail(f"ClientError: sourcedir.tar.gz: {exc}")
 
 
 def sagemaker_command() -> list[str]:

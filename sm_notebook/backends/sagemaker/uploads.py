@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .request import LAUNCHER_NAME
 
-CONTRACT_MODULES = ("contract.py", "hyperparameters.py", "errors.py", "secrets.py")
+CONTRACT_MODULES = ("contract.py", "hyperparameters.py", "errors.py", "secrets.py",
+                    "artifacts.py")
 
 
 def plain_code_channel(tarball: Path, launch: Path) -> list[tuple[Path, str]]:
