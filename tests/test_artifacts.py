@@ -4,10 +4,12 @@ beside the target that takes its place once everything is written."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -145,14 +147,23 @@ def test_a_folder_where_the_target_has_a_file_changes_nothing(tmp_path):
     assert leftovers(tmp_path) == ["model.tar.gz", "out"]
 
 
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str = "1m") -> Iterator[Path]:
+    """A real filesystem of ``size`` (tmpfs) mounted at ``where``, unmounted afterwards."""
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                   check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
 @pytest.fixture
 def small_disk(tmp_path):
-    """A real 1 MiB filesystem (tmpfs), unmounted afterwards."""
-    where = tmp_path / "small"
-    where.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], check=True)
-    yield where
-    subprocess.run(["umount", str(where)], check=True)
+    """A 1 MiB disk."""
+    with tmpfs(tmp_path / "small") as where:
+        yield where
 
 
 def test_an_archive_bomb_is_refused_before_a_byte_is_written(tmp_path, small_disk):

@@ -5,6 +5,10 @@ SageMaker downloads them into ``/opt/ml/input/data/<channel>`` (File mode), so a
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -44,11 +48,9 @@ def download_channels(spec: TrainingSpec, directory: Path,
     for channel in spec.channels:
         if channel.is_s3:
             target = local_copy(directory, channel.name)
-            with aws_errors(f"--input {channel.name}: could not download {channel.source}"):
-                count, size = _download_prefix(s3, channel.source, target)
-            if count == 0:
-                raise SmNotebookError(f"--input {channel.name}: nothing in S3 under "
-                                      f"{channel.source}")
+            what = f"--input {channel.name}"
+            with aws_errors(f"{what}: could not download {channel.source}"):
+                count, size = _download_prefix(s3, channel.source, target, what)
             report(f"downloaded {channel.source}: {count} file(s), {size / 1e6:,.1f} MB",
                    final=True)
             channel = dataclasses.replace(channel, source=str(target))
@@ -56,22 +58,53 @@ def download_channels(spec: TrainingSpec, directory: Path,
     return dataclasses.replace(spec, channels=channels)
 
 
-def _download_prefix(s3: Any, uri: str, target: Path) -> tuple[int, int]:
-    """Every object under the URI's prefix, at its path below the prefix (an exact key is
-    one file under its own name); keys that would leave ``target`` are refused."""
+def _planned(s3: Any, uri: str, what: str) -> list[tuple[str, tuple[str, ...], int]]:
+    """``(key, path below the channel, size)`` of every object under the URI's prefix (an
+    exact key is one file under its own name); keys that would leave the channel are
+    refused before anything is written."""
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     objects = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         objects += [o for o in page.get("Contents", []) if not o["Key"].endswith("/")]
-    count = size = 0
+    if not objects:
+        raise SmNotebookError(f"{what}: nothing in S3 under {uri}")
+    planned = []
     for obj in objects:
         key = obj["Key"]
         relative = PurePosixPath(key).name if key == prefix else key[len(prefix):].lstrip("/")
         parts = PurePosixPath(relative).parts
         if not parts or ".." in parts:
             raise SmNotebookError(f"refusing S3 key {key!r}: it would land outside the channel")
-        path = target.joinpath(*parts)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, key, str(path))
-        count, size = count + 1, size + obj.get("Size", 0)
-    return count, size
+        planned.append((key, parts, obj.get("Size", 0)))
+    return planned
+
+
+def _download_prefix(s3: Any, uri: str, target: Path, what: str) -> tuple[int, int]:
+    """The objects under the URI, into a staging folder beside ``target`` that takes its
+    place once all are down: a refused key, a download that does not fit (the objects'
+    sizes against the free space first; a full disk while writing) or fails leaves
+    nothing behind."""
+    planned = _planned(s3, uri, what)
+    bucket = uri.removeprefix("s3://").partition("/")[0]
+    size = sum(item[2] for item in planned)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(target.parent).free
+    if size > free:
+        raise SmNotebookError(f"{what}: no space to download {uri}: its {len(planned)} "
+                              f"file(s) come to {size / 1e6:,.1f} MB and {target.parent} has "
+                              f"{free / 1e6:,.1f} MB free; nothing was downloaded")
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.downloading-", dir=target.parent))
+    try:
+        for key, parts, _ in planned:
+            path = staging.joinpath(*parts)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(path))
+        os.rename(staging, target)
+    except OSError as exc:
+        problem = ("no space left on the device" if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                   else exc.strerror or str(exc))
+        raise SmNotebookError(f"{what}: could not download {uri}: {problem}; nothing was "
+                              "kept") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return len(planned), size
