@@ -5,29 +5,34 @@
 hands each line out once (``log_ledger.py``).  Every line goes to ``job.log`` and every
 status to ``state.json``, with the stream positions beside them, so a re-attached job
 replays the log from disk and carries on from the saved positions: nothing lost, nothing
-twice.
+twice.  One follower of a job writes at a time (``log_store.py``); the others read its
+folder as local mode reads a supervisor's (``supervised.py``) until they take over.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...catalog.pricing import PriceCache
 from ...clock import utc_now_iso
 from ...events import TERMINAL, LogEvent, StatusEvent
-from ...jobdir import JobDir, read_json, write_json
+from ...jobdir import JobDir
 from ..base import Batch, JobRef
+from ..supervised import Cursor as FolderCursor
+from ..supervised import SupervisedFolder
 from .clients import AwsClients
 from .cloudwatch import LOG_GROUP, LogFollower, LogPositions, log_events
 from .description import state_from
 from .live_tail import LiveTail
 from .log_ledger import LogLedger
+from .log_store import SavedLog, WriterLock
 from .prices import PriceLookup
 
-POSITIONS_FILE = "positions.json"  # in the job folder: where each stream was read to
+DRAINED = "drained"  # in positions.json: the job ended and every line is in job.log
 LOG_POLL = 1.0  # seconds between log reads without Live Tail
 SAFETY_READ = 60.0  # seconds between reads of every stream while Live Tail runs
 # Describe often while starting or changing, then less and less: up to every 30 s with Live
@@ -46,7 +51,10 @@ DRAIN_AFTER = 2.0  # seconds after the end before the last read: CloudWatch lags
 class Cursor:
     """Where following a SageMaker job has got to (timers, streams, Live Tail)."""
 
-    replayed: bool = False
+    writing: bool = False  # this follower holds the lock: it reads CloudWatch and writes
+    lock: WriterLock | None = field(default=None, repr=False)
+    tail: FolderCursor | None = field(default=None, repr=False)  # while another writes
+    shown_but_cut: Counter[LogEvent] = field(default_factory=Counter, repr=False)
     next_logs: float = 0.0
     next_describe: float = 0.0
     describe_interval: float = DESCRIBE_EVERY[0]
@@ -75,18 +83,22 @@ class JobFollower:
     def __init__(self, aws: AwsClients, live_tail: bool = True):
         self.aws = aws
         self.live_tail = live_tail
+        self.reader = SupervisedFolder([])  # follows another follower's writing
 
     def poll(self, ref: JobRef, cursor: Cursor | None) -> Batch:
-        cur = cursor or Cursor()
-        replayed: list[LogEvent] = []
-        statuses: list[StatusEvent] = []
-        if not cur.replayed:  # a re-attached job: what is on disk first
-            cur.replayed = True
-            replayed = JobDir(ref.directory).read_log()
-            saved = read_json(ref.directory / POSITIONS_FILE)
-            cur.follower = LogFollower(self.aws.client("logs", ref.handle.get("region")),
-                                       ref.name, LogPositions.from_dict(saved))
-            cur.ledger = LogLedger.from_dict(saved.get("live_unread", {}))
+        cur = cursor or Cursor(lock=WriterLock(ref.directory))
+        if not cur.writing:
+            if not cur.lock.take():  # another follower writes: read what it writes
+                if cur.tail is None:
+                    cur.tail = FolderCursor(JobDir(ref.directory))
+                read = self.reader.poll(ref, cur.tail)
+                return Batch(read.logs, read.statuses, cur, False)
+            replayed, statuses, done = self._take_over(ref, cur)
+            if done:  # it was followed to its end: nothing left to ask the service
+                self.release(cur)
+                return Batch(replayed, statuses, cur, True)
+        else:
+            replayed, statuses = [], []
         now = time.monotonic()
         if not cur.terminal and (now >= cur.next_describe or self._gone_quiet(cur, now)):
             statuses += self._describe(ref, cur)
@@ -100,11 +112,33 @@ class JobFollower:
                     and not cur.follower.errors
         if fresh:
             cur.last_line_at, cur.quiet_checked = now, False
-        self._keep(ref, cur, fresh)
         done = cur.terminal and cur.drained
+        fresh = self._keep(ref, cur, fresh, done)
         if not cur.price_recorded and cur.last_status is not None:
             self._price(ref, cur, finishing=done)
+        if done:
+            self.release(cur)  # a reader takes over, finds it drained, and is done too
         return Batch(replayed + fresh, statuses, cur, done)
+
+    def _take_over(self, ref: JobRef, cur: Cursor
+                   ) -> tuple[list[LogEvent], list[StatusEvent], bool]:
+        """Become the writer: the log is cut back to the saved positions, and the lines
+        this follower has not shown yet are handed out; whether the job was drained."""
+        cur.writing = True
+        shown = cur.tail.offset - len(cur.tail.pending) if cur.tail is not None else 0
+        if cur.tail is not None and cur.tail.last is not None:
+            cur.last_status = cur.tail.last[:3]  # the reader showed that status already
+        resumed = SavedLog(ref.directory).resume(shown)
+        cur.shown_but_cut = Counter(resumed.shown_but_cut)
+        saved = resumed.positions
+        cur.follower = LogFollower(self.aws.client("logs", ref.handle.get("region")),
+                                   ref.name, LogPositions.from_dict(saved))
+        cur.ledger = LogLedger.from_dict(saved.get("live_unread", {}))
+        state = JobDir(ref.directory).state_dict()
+        if not (saved.get(DRAINED) and state.get("status") in TERMINAL):
+            return resumed.replay, [], False
+        cur.terminal = cur.drained = True
+        return resumed.replay, self._status_change(cur, state), True
 
     def _live_events(self, ref: JobRef, cur: Cursor, now: float) -> list[LogEvent]:
         """Start Live Tail once the job is known, end it after the end, and pass what it
@@ -134,7 +168,7 @@ class JobFollower:
                 cur.live_refused = item[0] == "refused"
                 cur.next_logs = min(cur.next_logs, now + LOG_POLL)  # reads carry on meanwhile
         if cur.live_refused or (cur.terminal and now - cur.terminal_at >= DRAIN_AFTER):
-            self.release(cur)
+            self._end_live(cur)
         return log_events(out, interleave=False)
 
     def _reads_due(self, ref: JobRef, cur: Cursor, now: float) -> list[str] | None:
@@ -185,24 +219,43 @@ class JobFollower:
             return True
         return False
 
-    def _keep(self, ref: JobRef, cur: Cursor, fresh: list[LogEvent]) -> None:
-        """New lines to ``job.log``, then where each stream was read to."""
-        if fresh:
-            JobDir(ref.directory).append_log(fresh)
+    @staticmethod
+    def _keep(ref: JobRef, cur: Cursor, fresh: list[LogEvent], done: bool
+              ) -> list[LogEvent]:
+        """New lines to ``job.log``, then where each stream was read to; the lines to hand
+        out (not those this follower showed as a reader before the log was cut)."""
         positions = {**cur.follower.positions.to_dict(),
-                     "live_unread": cur.ledger.to_dict()}
-        if positions != cur.saved_positions:
-            write_json(ref.directory / POSITIONS_FILE, positions)
+                     "live_unread": cur.ledger.to_dict(), DRAINED: done}
+        if fresh or positions != cur.saved_positions:
+            SavedLog(ref.directory).save(fresh, positions)
             cur.saved_positions = positions
+        if not cur.shown_but_cut:
+            return fresh
+        out = []
+        for event in fresh:
+            if cur.shown_but_cut[event] > 0:
+                cur.shown_but_cut[event] -= 1
+            else:
+                out.append(event)
+        return out
 
     def release(self, cursor: Any) -> None:
-        """End the Live Tail session (billed while open) when the job is no longer
-        followed."""
-        if cursor is not None and cursor.live is not None:
-            cursor.live.close()
-            cursor.live = None
-            cursor.ledger.session_ended()
-            cursor.next_logs = 0.0  # reads alone from now: the next one at once
+        """End the Live Tail session (billed while open) and let another follower write,
+        when the job is no longer followed."""
+        if cursor is None:
+            return
+        self._end_live(cursor)
+        if cursor.lock is not None:
+            cursor.lock.release()
+        cursor.writing = False  # polled again, it takes over again (and finds it drained)
+
+    @staticmethod
+    def _end_live(cur: Cursor) -> None:
+        if cur.live is not None:
+            cur.live.close()
+            cur.live = None
+            cur.ledger.session_ended()
+            cur.next_logs = 0.0  # reads alone from now: the next one at once
 
     def _describe(self, ref: JobRef, cur: Cursor) -> list[StatusEvent]:
         ceiling = DESCRIBE_EVERY[1] if cur.live is not None else DESCRIBE_POLLING_MAX
@@ -213,19 +266,24 @@ class JobFollower:
             cur.next_describe = time.monotonic() + cur.describe_interval
             return []
         state = JobDir(ref.directory).update_state(**state_from(job))
-        key = (state["status"], state["secondary_status"], state.get("failure_reason"))
-        changed = key != cur.last_status
+        changed = self._status_change(cur, state)
         cur.describe_interval = DESCRIBE_EVERY[0] if changed else min(
             ceiling, cur.describe_interval * 3)
         cur.next_describe = time.monotonic() + cur.describe_interval
-        if not changed:
-            return []
-        cur.last_status = key
-        if state["status"] in TERMINAL and not cur.terminal:
+        if changed and state["status"] in TERMINAL and not cur.terminal:
             cur.terminal, cur.terminal_at = True, time.monotonic()
             cur.next_logs = 0.0  # without Live Tail, the lines written last at once
+        return changed
+
+    @staticmethod
+    def _status_change(cur: Cursor, state: dict[str, Any]) -> list[StatusEvent]:
+        """A status event when ``state.json``'s status differs from the last one shown."""
+        key = (state.get("status"), state.get("secondary_status"), state.get("failure_reason"))
+        if key == cur.last_status:
+            return []
+        cur.last_status = key
         return [StatusEvent(state.get("last_modified") or utc_now_iso(), state["status"],
-                            state["secondary_status"], state.get("message", ""),
+                            state.get("secondary_status", ""), state.get("message", ""),
                             state.get("failure_reason"))]
 
     def _price(self, ref: JobRef, cur: Cursor, finishing: bool) -> None:

@@ -1,0 +1,287 @@
+"""One writer per SageMaker job's log: however many handles and kernels follow a job, and
+whichever of them dies when, every CloudWatch line is in ``job.log`` exactly once.
+
+The follower holding the job folder's lock reads CloudWatch and writes the log; the
+others read what it writes and take over when it goes.  ``positions.json`` records the
+length of the log it matches, and a writer starting over cuts the log back to it.  The
+job runs on moto's server with the project's SageMaker and CloudWatch simulators; the
+kernels are real ``ipykernel`` processes reaching it over HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sm_notebook.backends.sagemaker.log_store import POSITIONS_FILE, SavedLog, WriterLock
+from sm_notebook.events import LogEvent
+from sm_notebook.jobdir import JobDir, read_json, write_json
+from tests.backends import test_sagemaker_jobs as sagemaker
+from tests.fakes.sagemaker_service import logs, pause, status
+
+service = sagemaker.service  # moto's server with the simulators, as the other tests use it
+HOSTS = ("algo-1", "algo-2")
+
+
+def _lines(count: int, start: int = 0) -> list:
+    """Steps: ``count`` numbered lines on each host, written while the job is followed."""
+    return [logs(host, *(f"{host} line {i}" for i in range(start, start + count)))
+            for host in HOSTS]
+
+
+def _bursts(bursts: int, per_burst: int, gap: float) -> list:
+    steps = [status("InProgress", "Training", "Training in progress")]
+    for burst in range(bursts):
+        steps += [*_lines(per_burst, burst * per_burst), pause(gap)]
+    return [*steps, status("Completed", "Completed", "Training job completed")]
+
+
+def _on_disk(directory: Path) -> Counter[str]:
+    """How often each line is in the job's log file."""
+    return Counter(event.message for event in JobDir(directory).read_log())
+
+
+def _each_once(per_host: int) -> Counter[str]:
+    return Counter(f"{host} line {i}" for host in HOSTS for i in range(per_host))
+
+
+def _wait_for(condition, timeout: float = 60, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout} s for {what}")
+        time.sleep(0.05)
+
+
+# ---- the lock and the saved log, on their own --------------------------------------------
+def test_one_lock_holder_at_a_time_even_within_one_process(tmp_path):
+    first, second = WriterLock(tmp_path), WriterLock(tmp_path)
+    assert first.take() and first.take()  # taking it again is a no-op
+    assert not second.take()
+    first.release()
+    assert second.take()
+    second.release()
+
+
+def test_a_lock_holder_that_dies_frees_the_lock_without_a_stale_file(tmp_path):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from pathlib import Path\n"
+         "from sm_notebook.backends.sagemaker.log_store import WriterLock\n"
+         f"lock = WriterLock(Path({str(tmp_path)!r}))\n"
+         "assert lock.take()\n"
+         "print('held', flush=True)\n"
+         "time.sleep(600)\n"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        lock = WriterLock(tmp_path)
+        assert not lock.take()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=10)
+        assert lock.take()  # the OS let go of it with the process; nothing to clean up
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+
+
+def _event(n: int) -> LogEvent:
+    return LogEvent("2026-11-23T10:00:00.000000Z", "algo-1", f"line {n}")
+
+
+def test_lines_saved_after_the_last_positions_are_cut_on_resume(tmp_path):
+    saved = SavedLog(tmp_path)
+    saved.save([_event(1), _event(2)], {"tokens": {"s": "f/2"}})
+    JobDir(tmp_path).append_log([_event(3)])  # appended, then the follower died
+
+    resumed = SavedLog(tmp_path).resume(shown=0)
+
+    assert resumed.positions == {"tokens": {"s": "f/2"}}
+    assert [e.message for e in resumed.replay] == ["line 1", "line 2"]
+    assert resumed.shown_but_cut == []
+    assert [e.message for e in JobDir(tmp_path).read_log()] == ["line 1", "line 2"]
+
+
+def test_a_log_without_positions_is_read_again_from_the_start(tmp_path):
+    JobDir(tmp_path).append_log([_event(1)])  # the first lines, then a crash
+
+    resumed = SavedLog(tmp_path).resume(shown=0)
+
+    assert (resumed.positions, resumed.replay) == ({}, [])
+    assert JobDir(tmp_path).log_size() == 0
+
+
+def test_a_reader_taking_over_gets_what_it_had_not_shown_and_is_told_what_was_cut(tmp_path):
+    saved = SavedLog(tmp_path)
+    saved.save([_event(1), _event(2)], {"tokens": {}})
+    one_line = len(_event(1).to_record())
+    JobDir(tmp_path).append_log([_event(3)])  # the writer died before saving positions
+
+    behind = SavedLog(tmp_path).resume(shown=one_line)  # it had shown line 1 only
+    assert [e.message for e in behind.replay] == ["line 2"]
+
+    JobDir(tmp_path).append_log([_event(3)])
+    ahead = SavedLog(tmp_path).resume(shown=3 * one_line)  # it had shown all three
+    assert (ahead.replay, [e.message for e in ahead.shown_but_cut]) == ([], ["line 3"])
+
+
+def test_positions_written_before_log_lengths_were_kept_cut_nothing(tmp_path):
+    JobDir(tmp_path).append_log([_event(1)])
+    write_json(tmp_path / POSITIONS_FILE, {"tokens": {"s": "f/1"}})  # an older release's
+
+    resumed = SavedLog(tmp_path).resume(shown=0)
+
+    assert [e.message for e in resumed.replay] == ["line 1"]
+
+
+# ---- followers of one job ------------------------------------------------------------------
+def test_two_handles_following_one_job_in_one_kernel_write_each_line_once(ip, service):
+    service.play("two-handles", _bursts(bursts=3, per_burst=500, gap=0.6))
+    job = sagemaker.train(ip, "two-handles", "--instance-count 2 --quiet")
+    _wait_for(lambda: job.line_count > 0, what="the first lines")
+    other = ip.magics_manager.registry["SmTrainMagics"].launcher().attach("two-handles")
+    other.start()
+
+    assert job.wait(timeout=120) == "Completed"
+    assert other.wait(timeout=120) == "Completed"
+
+    assert _on_disk(job.folder.path) == _each_once(1_500)
+    for handle in (job, other):  # each shows every line once, in each host's order
+        assert handle.line_count == 3_000
+        frame = handle.logs()
+        for host in HOSTS:
+            assert list(frame.message[frame.host == host]) == [
+                f"{host} line {i}" for i in range(1_500)]
+    assert [e.message for e in other.recent_lines()] == [
+        e.message for e in job.recent_lines()]
+
+
+class Kernel:
+    """A real ipykernel process with sm_notebook loaded, driven over its channels."""
+
+    def __init__(self, cwd: Path):
+        from jupyter_client.manager import start_new_kernel
+
+        self.manager, self.client = start_new_kernel(kernel_name="python3", cwd=str(cwd),
+                                                     startup_timeout=120)
+        self.pid = int(self.run("import os; print(os.getpid())"))
+        self.run("%load_ext sm_notebook")
+
+    def run(self, code: str, timeout: float = 180) -> str:
+        out: list[str] = []
+
+        def hook(message: dict) -> None:
+            if message["msg_type"] == "stream":
+                out.append(message["content"]["text"])
+            elif message["msg_type"] == "error":
+                out.append("\n".join(message["content"]["traceback"]))
+
+        reply = self.client.execute_interactive(code, timeout=timeout, output_hook=hook)
+        assert reply["content"]["status"] == "ok", "".join(out)
+        return "".join(out)
+
+    def follow_to_the_end(self) -> dict:
+        """What this kernel's handle ``job`` saw, once the job ended."""
+        return json.loads(self.run(
+            "import json\n"
+            "job.wait(timeout=150)\n"
+            "print(json.dumps({'status': job.status, 'count': job.line_count,\n"
+            "                  'lines': [e.message for e in job.recent_lines()]}))\n")
+            .strip().splitlines()[-1])
+
+    def dead(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        return Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        with contextlib.suppress(Exception):
+            self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernels(aws, jobs_dir, run_dir):
+    """Starts real kernels that share this test's jobs folder and moto server."""
+    started: list[Kernel] = []
+
+    def start() -> Kernel:
+        started.append(Kernel(run_dir))
+        return started[-1]
+
+    yield start
+    for kernel in started:
+        kernel.close()
+
+
+def _launch_in(kernel: Kernel, name: str) -> None:
+    kernel.run(f"%%sm_train job --mode sagemaker --image {sagemaker.IMAGE} --role "
+               f"{sagemaker.ROLE} --job-name {name} --instance-count 2 --quiet\n"
+               "print('hello')\n")
+
+
+def test_kernels_following_one_job_write_each_line_once_and_take_over_from_a_dead_writer(
+        ip, service, kernels, jobs_dir):
+    service.play("three-followers", _bursts(bursts=6, per_burst=250, gap=1.0))
+    writer, reader = kernels(), kernels()
+    _launch_in(writer, "three-followers")
+    directory = jobs_dir / "three-followers"
+    _wait_for(lambda: JobDir(directory).log_size() > 0, what="the writer's first lines")
+    reader.run("job = %sm_attach three-followers")
+    here = ip.run_line_magic("sm_attach", "three-followers")
+
+    os.kill(writer.pid, signal.SIGKILL)  # mid-stream, wherever it was
+    _wait_for(writer.dead, what="the writer kernel to die")
+
+    seen = reader.follow_to_the_end()
+    assert here.wait(timeout=150) == "Completed"
+    assert _on_disk(directory) == _each_once(1_500)
+    assert (seen["status"], seen["count"], here.line_count) == ("Completed", 3_000, 3_000)
+    assert Counter(seen["lines"]) == _each_once(1_500)
+    assert [e.message for e in here.recent_lines()] == seen["lines"]
+
+
+def test_a_kernel_killed_between_appending_lines_and_saving_positions_duplicates_nothing(
+        ip, service, kernels, jobs_dir):
+    service.play("killed-mid-save", [
+        status("InProgress", "Training", "Training in progress"), *_lines(1_500), pause(4.0),
+        *_lines(500, start=1_500), pause(0.5),
+        status("Completed", "Completed", "Training job completed")])
+    kernel = kernels()
+    # The kernel dies the moment it would replace positions.json after lines were appended
+    # to job.log: the lines are on disk, the positions that cover them are not.
+    kernel.run("import os, signal\n"
+               "from pathlib import Path\n"
+               "_replace = os.replace\n"
+               "def replace(source, target, *args, **kwargs):\n"
+               "    target = Path(target)\n"
+               f"    if target.name == {POSITIONS_FILE!r} and "
+               "(target.parent / 'job.log').stat().st_size:\n"
+               "        os.kill(os.getpid(), signal.SIGKILL)\n"
+               "    return _replace(source, target, *args, **kwargs)\n"
+               "os.replace = replace\n")
+    _launch_in(kernel, "killed-mid-save")
+    _wait_for(kernel.dead, what="the kernel to die at its first save")
+    directory = jobs_dir / "killed-mid-save"
+    on_disk = _on_disk(directory)
+    assert on_disk and set(on_disk.values()) == {1}  # lines appended, then the kill
+    assert read_json(directory / POSITIONS_FILE).get("log_bytes", 0) < \
+        JobDir(directory).log_size()  # the positions cover less than the log
+
+    again = ip.run_line_magic("sm_attach", "killed-mid-save")
+
+    assert again.wait(timeout=120) == "Completed"
+    assert _on_disk(directory) == _each_once(2_000)
+    assert again.line_count == 4_000
+    assert Counter(again.logs().message) == _each_once(2_000)
