@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -163,6 +164,55 @@ def test_two_handles_following_one_job_in_one_kernel_write_each_line_once(ip, se
                 f"{host} line {i}" for i in range(1_500)]
     assert [e.message for e in other.recent_lines()] == [
         e.message for e in job.recent_lines()]
+
+
+def _saved_matches_log(directory: Path) -> bool:
+    return read_json(directory / POSITIONS_FILE).get("log_bytes") == \
+        JobDir(directory).log_size() > 0
+
+
+def test_a_reader_taking_over_after_a_crash_mid_save_shows_the_cut_lines_once(
+        ip, service, jobs_dir):
+    from sm_notebook.backends.sagemaker.backend import SageMakerBackend
+
+    go_on, finish = threading.Event(), threading.Event()
+    service.play("cut-under-a-reader", [
+        status("InProgress", "Training", "Training in progress"), *_lines(500),
+        lambda _service, _job: go_on.wait(60), *_lines(500, start=500),
+        lambda _service, _job: finish.wait(60), *_lines(500, start=1_000), pause(0.5),
+        status("Completed", "Completed", "Training job completed")])
+    writer = sagemaker.train(ip, "cut-under-a-reader", "--instance-count 2 --quiet")
+    directory = writer.folder.path
+    _wait_for(lambda: writer.line_count == 1_000 and _saved_matches_log(directory),
+              what="the first lines saved")
+    before = (directory / POSITIONS_FILE).read_bytes()
+    go_on.set()
+    _wait_for(lambda: writer.line_count == 2_000 and _saved_matches_log(directory),
+              what="the second lines saved")
+    backend = SageMakerBackend()  # a second follower, polled by hand
+    ref = backend.attach("cut-under-a-reader", directory)
+    shown: list[str] = []
+    cursor = None
+
+    def poll() -> bool:
+        nonlocal cursor
+        batch = backend.poll(ref, cursor)
+        cursor = batch.cursor
+        shown.extend(event.message for event in batch.logs)
+        return batch.done
+
+    _wait_for(lambda: poll() or len(shown) == 2_000, what="the reader to read the log")
+    writer.detach()
+    _wait_for(lambda: writer.done, what="the writer to let go")
+    # What the writer would have left had it died after appending the second lines and
+    # before saving their positions: the positions of the first.
+    (directory / POSITIONS_FILE).write_bytes(before)
+    finish.set()
+
+    _wait_for(poll, timeout=120, what="the new writer to finish")
+
+    assert _on_disk(directory) == _each_once(1_500)
+    assert Counter(shown) == _each_once(1_500)
 
 
 class Kernel:
