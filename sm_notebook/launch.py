@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import backends, modes
+from . import backends, modes, sourcedir
 from .backends.aws import configured_region
 from .backends.base import Backend, FindsOwnRole, KnowsAccountJobs, Progress, no_progress
 from .backends.s3_inputs import local_copy
@@ -142,6 +142,7 @@ class Launcher:
         """The ``--dry-run`` text, a block at a time (nothing is created); ``SpecError``
         when the backend cannot plan the spec."""
         mode = modes.get(spec.mode)
+        sourcedir.collect(spec, self.base)  # special files, /, ~ and size: refused here too
         name = self.jobs.new_name(spec) if mode.names_job_in_dry_run else (
             spec.job_name or "<generated at launch>")
         yield (f"# dry run: nothing was created or started\n# equivalent line:\n"
@@ -165,6 +166,7 @@ class Launcher:
                 progress: Progress = no_progress) -> Prepared:
         """Preflight and a name: ``SpecError`` for input the mode cannot run, before
         anything is created."""
+        sourcedir.collect(spec, self.base)  # the code's trees, checked before anything exists
         backend = self.backend(spec.mode)
         backend.on_progress = progress  # pulls, uploads, downloads
         notes = options.notes + backend.preflight(spec, self.base)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tarfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .contract import needs_exec_bit
+from .errors import SmNotebookError, SpecError
 from .spec import TrainingSpec, resolve_path
 
 IGNORED_NAMES = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints", ".venv",
@@ -22,6 +25,9 @@ IGNORED_NAMES = frozenset({".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpo
 
 
 LARGE_FILE = 50 << 20  # bytes: code this big is probably data
+MAX_CODE = 1 << 30  # bytes: code is copied into every job; more than this is refused
+CHUNK = 1 << 20
+SHOWN_SKIPS = 5  # links named in the note about those skipped
 
 
 def is_ignored(path: Path) -> bool:
@@ -29,29 +35,121 @@ def is_ignored(path: Path) -> bool:
     return path.name in IGNORED_NAMES or (path.is_dir() and (path / "pyvenv.cfg").exists())
 
 
-def _ignore(directory: str, names: list[str]) -> set[str]:
-    return {n for n in names if is_ignored(Path(directory) / n)}
+def _special(mode: int) -> str:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else \
+        "not a regular file"
 
 
-def _copy(src: Path, dest: Path) -> None:
-    if src.is_dir():
-        shutil.copytree(src, dest, ignore=_ignore, dirs_exist_ok=True, symlinks=False)
-    else:
-        shutil.copy2(src, dest)
+@dataclass
+class CodeFiles:
+    """The code to copy, found by walking its trees without following a link out of them:
+    folders and ``(source, destination)`` files relative to the code directory."""
+
+    folders: list[str] = field(default_factory=list)
+    files: list[tuple[Path, str, int]] = field(default_factory=list)
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # option → links not followed
+    size: int = 0
+
+    def notes(self) -> list[str]:
+        notes = []
+        for option, links in self.skipped.items():
+            more = f" and {len(links) - SHOWN_SKIPS} more" if len(links) > SHOWN_SKIPS else ""
+            notes.append(f"{option}: {len(links)} link(s) pointing outside it or above "
+                         f"themselves were not followed: {', '.join(links[:SHOWN_SKIPS])}"
+                         f"{more}")
+        return notes
+
+
+def tree_root(option: str, path: Path) -> Path:
+    """The real folder (or file) a tree is copied from; the filesystem's root or the home
+    folder itself is refused, as it would copy far more than code."""
+    real = path.resolve()
+    if real == Path(real.anchor) or real == Path.home().resolve():
+        where = "the filesystem's root" if real == Path(real.anchor) else "the home folder"
+        raise SpecError(option, f"{path} is {where}; everything below it would be copied "
+                        "into the job", "a folder holding just the job's code")
+    return real
+
+
+class _Walk:
+    """One option's tree walked into ``code``: links inside it followed, links leaving it
+    (or pointing to a folder above themselves) skipped, special files refused."""
+
+    def __init__(self, code: CodeFiles, option: str, root: Path):
+        self.code, self.option, self.root = code, option, root
+
+    def add(self, path: Path, rel: str, above: frozenset[Path]) -> None:
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            real = Path(os.path.realpath(path))
+            if not real.is_relative_to(self.root) or real in above or not real.exists():
+                self.code.skipped.setdefault(self.option, []).append(
+                    f"{rel} → {os.readlink(path)}")
+                return
+            path, st = real, os.stat(real)
+        if stat.S_ISDIR(st.st_mode):
+            if (path / "pyvenv.cfg").exists():
+                return
+            self.code.folders.append(rel)
+            inside = above | {Path(os.path.realpath(path))}
+            for entry in sorted(os.scandir(path), key=lambda e: e.name):
+                if entry.name not in IGNORED_NAMES:
+                    self.add(Path(entry.path), f"{rel}/{entry.name}", inside)
+        elif stat.S_ISREG(st.st_mode):
+            self.code.size += st.st_size
+            if self.code.size > MAX_CODE:
+                raise SpecError(self.option, f"the code comes to over {MAX_CODE >> 20} MB "
+                                f"(reached at {rel}), and it is copied into every job",
+                                f"code under {MAX_CODE >> 20} MB; data belongs in --input")
+            self.code.files.append((path, rel, st.st_size))
+        else:
+            raise SpecError(self.option, f"{rel} is {_special(st.st_mode)}; devices, FIFOs "
+                            "and sockets are never copied", "regular files and folders")
+
+
+def collect(spec: TrainingSpec, base: Path) -> CodeFiles:
+    """What ``--source-dir`` and ``--dependencies`` put into the code directory, checked
+    before anything is created (``SpecError`` naming the option)."""
+    code = CodeFiles()
+    if spec.source_dir:
+        root = tree_root("--source-dir", resolve_path(base, spec.source_dir))
+        walk = _Walk(code, "--source-dir", root)
+        for entry in sorted(root.iterdir()):
+            if not is_ignored(entry):
+                walk.add(entry, entry.name, frozenset({root}))
+    for dep in spec.dependencies:
+        path = resolve_path(base, dep)  # named by the user: followed when it is a link
+        root = tree_root("--dependencies", path)
+        _Walk(code, "--dependencies", root).add(root, path.name, frozenset())
+    return code
+
+
+def copy_file(source: Path, dest: Path, size: int) -> None:
+    """At most ``size`` bytes (what the walk saw) of a file that must still be regular
+    (opened without blocking, so a FIFO put in its place cannot hang the copy)."""
+    fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as src:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SmNotebookError(f"{source} changed while the code was copied: it is no "
+                                  "longer a regular file")
+        with open(dest, "wb") as out:
+            while size > 0 and (chunk := src.read(min(CHUNK, size))):
+                out.write(chunk)
+                size -= len(chunk)
+    shutil.copystat(source, dest)
 
 
 def lay_out(spec: TrainingSpec, base: Path, dest: Path) -> list[str]:
     """Write the job's code into ``dest``; return notes worth telling the user."""
-    notes: list[str] = []
+    code = collect(spec, base)
+    notes = code.notes()
     dest.mkdir(parents=True, exist_ok=True)
-    if spec.source_dir:
-        src = resolve_path(base, spec.source_dir)
-        for entry in sorted(src.iterdir()):
-            if not is_ignored(entry):
-                _copy(entry, dest / entry.name)
-    for dep in spec.dependencies:
-        path = resolve_path(base, dep)
-        _copy(path, dest / path.name)
+    for folder in code.folders:
+        (dest / folder).mkdir(parents=True, exist_ok=True)
+    for source, rel, size in code.files:
+        copy_file(source, dest / rel, size)
     if spec.has_script:
         target = dest / spec.entry_script
         if target.exists():
@@ -63,12 +161,11 @@ def lay_out(spec: TrainingSpec, base: Path, dest: Path) -> list[str]:
     requirements = spec.requirements_path(base)
     if requirements is not None and requirements.resolve() != (dest / "requirements.txt").resolve():
         shutil.copy2(requirements, dest / "requirements.txt")
-    big = sorted((p.stat().st_size, p) for p in dest.rglob("*")
-                 if p.is_file() and p.stat().st_size > LARGE_FILE)
+    big = sorted((size, rel) for _, rel, size in code.files if size > LARGE_FILE)
     if big:
-        size, path = big[-1]
+        size, rel = big[-1]
         notes.append(f"the code holds {len(big)} file(s) over {LARGE_FILE >> 20} MB "
-                     f"({path.relative_to(dest)}: {size >> 20} MB), shipped with every job; "
+                     f"({rel}: {size >> 20} MB), shipped with every job; "
                      "data belongs in --input")
     return notes
 
