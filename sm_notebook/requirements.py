@@ -41,15 +41,18 @@ def installed_versions(python: str) -> dict[str, str]:
     return {_normalise(k): v for k, v in found.items()}
 
 
-def missing_requirements(path: Path, python: str,
-                         installed: dict[str, str] | None = None) -> list[str]:
+def missing_requirements(path: Path, python: str, installed: dict[str, str] | None = None,
+                         reading: tuple[Path, ...] = ()) -> list[str]:
     """Requirement lines of ``path`` (and files it includes with ``-r``) not satisfied.
 
     Index options are ignored; editable installs and URLs cannot be checked and pass.
+    ``reading`` holds the files that include this one: a file that includes itself, at
+    any depth, is refused (pip would loop too).
     """
     from packaging.requirements import InvalidRequirement, Requirement
 
     installed = installed if installed is not None else installed_versions(python)
+    reading = (*reading, path.resolve())
     missing = []
     for number, raw in enumerate(path.read_text().splitlines(), 1):
         line = raw.split(" #", 1)[0].strip()
@@ -60,7 +63,12 @@ def missing_requirements(path: Path, python: str,
             if not nested.is_file():
                 raise SpecError("--requirements", f"{path.name} line {number}: {nested} "
                                 "does not exist", "-r with an existing file")
-            missing += missing_requirements(nested, python, installed)
+            if nested.resolve() in reading:
+                chain = " → ".join(p.name for p in (*reading, nested.resolve()))
+                raise SpecError("--requirements", f"{path.name} line {number}: {line!r} "
+                                f"includes a file already being read ({chain})",
+                                "-r lines that never include a file that includes them")
+            missing += missing_requirements(nested, python, installed, reading)
             continue
         if line.startswith("-") or "://" in line:
             continue
