@@ -2,8 +2,10 @@
 
 A daemon thread per job moves events from the backend into the job; renderers look at
 the job at their own rate.  The full log stays on disk (``job.log``, written by the
-backend); memory keeps a bounded window of lines and the metric points.  The job knows
-nothing of how it is shown: the magics register its HTML view with IPython.
+backend); memory keeps a bounded window of lines.  Metric points are parsed beside the
+job, not here (``points.py``): the job reads them from the folder when they are asked
+for, so following a job costs the kernel what it shows, not what the job prints.  The job
+knows nothing of how it is shown: the magics register its HTML view with IPython.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 from .artifacts import safe_extract
 from .backends.base import Backend, Batch, DownloadsArtifacts, JobRef
 from .catalog.pricing import state_cost
-from .clock import iso_to_epoch
+from .clock import iso_to_epoch, utc_now_iso
 from .errors import JobFailedError, SmNotebookError
 from .events import TERMINAL, LogEvent, StatusEvent
-from .jobdir import JobDir
-from .metrics import MetricParser, MetricPoint
+from .jobdir import JobDir, PointsReader
+from .metrics import MetricPoint
+from .points import MetricPoints
 from .spec import TrainingSpec
 
 if TYPE_CHECKING:
@@ -36,6 +39,8 @@ POLL_MIN, POLL_MAX = 0.01, 0.1
 # what the user waits for after launching.
 POLL_FIRST_LINE_MAX, FIRST_LINE_WINDOW = 0.02, 10.0
 CATCH_UP_TIMEOUT = 30.0  # seconds an attach may spend reading what an ended job left
+WARNINGS_INTERVAL = 0.5  # seconds between looks for metric definitions switched off
+LOG_COLUMNS = ("timestamp", "host", "stream", "message")
 
 
 class Job:
@@ -56,8 +61,10 @@ class Job:
         self._lines: deque[LogEvent] = deque(maxlen=log_window)
         self._metrics: list[MetricPoint] = []
         self._metrics_truncated = False
-        self.metric_count = 0  # points ever parsed (the memory keeps the newest)
-        self._parser = MetricParser([(m.name, m.regex) for m in spec.metrics] or None)
+        self.metric_count = 0  # points ever read (the memory keeps the newest)
+        self._points = MetricPoints(self.folder, [(m.name, m.regex) for m in spec.metrics])
+        self._points_lock = threading.Lock()  # one reader of the points file at a time
+        self._warnings_due = 0.0
         self.line_count = 0
         self.status = "InProgress"
         self.secondary_status = "Starting"
@@ -173,17 +180,12 @@ class Job:
         return info
 
     def logs(self, tail: int | None = None) -> pd.DataFrame:
-        """The full log from disk: columns ``timestamp, host, message`` (UTC timestamps)."""
-        import pandas as pd
+        """The full log from disk: ``timestamp`` (UTC), ``host``, ``stream`` (categories)
+        and ``message``, read a block at a time into typed columns, so memory stays
+        within a few times the log's size."""
+        from .logframe import log_frame
 
-        events = self.folder.read_log()
-        if tail is not None:
-            events = events[-tail:] if tail > 0 else []
-        frame = pd.DataFrame({"timestamp": [e.time for e in events],
-                              "host": [e.host for e in events],
-                              "message": [e.message for e in events]})
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
-        return frame
+        return log_frame(self.folder.log_blocks(), tail)
 
     def metrics(self) -> pd.DataFrame:
         """Metric points parsed from the log: columns ``timestamp, host, metric, value``."""
@@ -198,14 +200,16 @@ class Job:
         return frame
 
     def metric_points(self) -> list[MetricPoint]:
-        if self._metrics_truncated:  # memory kept a window only: re-read the log
-            return self._parser.points(self.folder.read_log())
+        self._read_points()
+        if self._metrics_truncated:  # memory kept the newest only: read the file again
+            return PointsReader(self.folder.metric_points_file).points()
         with self._lock:
             return list(self._metrics)
 
     def metric_points_since(self, seen: int) -> tuple[list[MetricPoint], int]:
         """The points parsed after the first ``seen`` (those still in memory), and how many
         there are now: what a renderer has not drawn yet, at the cost of what is new."""
+        self._read_points()
         with self._lock:
             first = self.metric_count - len(self._metrics)
             return self._metrics[max(0, seen - first):], self.metric_count
@@ -246,6 +250,7 @@ class Job:
     def start(self) -> Job:
         if self.done:  # caught up already (an attach after the end)
             return self
+        self._points.follow()
         self._thread = threading.Thread(target=self._pump, name=f"sm_notebook-{self.name}",
                                         daemon=True)
         self._thread.start()
@@ -259,6 +264,7 @@ class Job:
                 batch = self._poll()
                 if batch.done:
                     break
+                self._look_for_warnings()
                 busy = batch.logs or batch.statuses
                 eager = self.line_count == 0 and time.monotonic() < eager_until
                 ceiling = POLL_FIRST_LINE_MAX if eager else POLL_MAX
@@ -274,21 +280,18 @@ class Job:
     def _end(self) -> None:
         with contextlib.suppress(Exception):
             self._backend.release(self._cursor)
+        with contextlib.suppress(Exception):  # the points are complete before it is done
+            self._points.finish(CATCH_UP_TIMEOUT, wait=not self._detached.is_set())
+            self._look_for_warnings(now=True)
         self._done.set()
         self._notify()
 
     def apply(self, batch: Batch) -> None:
         """Fold a batch of events into the job's state (pump thread)."""
         if batch.logs:
-            points = self._parser.points(batch.logs)
             with self._lock:
                 self._lines.extend(batch.logs)
                 self.line_count += len(batch.logs)
-                self._metrics.extend(points)
-                self.metric_count += len(points)
-                if len(self._metrics) > MAX_METRIC_POINTS:
-                    del self._metrics[: len(self._metrics) - MAX_METRIC_POINTS]
-                    self._metrics_truncated = True
         for st in batch.statuses:
             self.status, self.secondary_status = st.status, st.secondary_status
             self.status_message = st.message
@@ -297,6 +300,35 @@ class Job:
             self._observed.append(st)
         if batch.logs or batch.statuses:
             self._notify()
+
+    def _read_points(self) -> None:
+        """Take in the points the parser beside the job has committed since last time."""
+        with self._points_lock:
+            points = self._points.points()
+        if not points:
+            return
+        with self._lock:
+            self._metrics.extend(points)
+            self.metric_count += len(points)
+            if len(self._metrics) > MAX_METRIC_POINTS:
+                del self._metrics[: len(self._metrics) - MAX_METRIC_POINTS]
+                self._metrics_truncated = True
+
+    def _look_for_warnings(self, now: bool = False) -> None:
+        """A definition the parser switched off (its pattern too slow) is said once: in
+        ``notes`` and as a line of the log window."""
+        if not now and time.monotonic() < self._warnings_due:
+            return
+        self._warnings_due = time.monotonic() + WARNINGS_INTERVAL
+        with self._points_lock:
+            warnings = self._points.warnings()
+        for message in warnings:
+            self.notes.append(message)
+            with self._lock:
+                host = self._lines[-1].host if self._lines else "algo-1"
+                self._lines.append(LogEvent(utc_now_iso(), host, f"sm_notebook: {message}",
+                                            "stderr"))
+                self.line_count += 1
 
     def _notify(self) -> None:
         for listener in list(self._listeners):

@@ -6,11 +6,21 @@ One folder per job under the jobs directory:
   written once at launch;
 - ``state.json`` (:class:`JobState`): how it is going, written by whoever follows the
   job (a supervisor beside it, or the sagemaker backend);
-- ``job.log``: every line, one ``time\\thost\\tstream\\tmessage`` record per line.
+- ``job.log``: every line, one ``time\\thost\\tstream\\tmessage`` record per line;
+- ``metric_points.tsv``: the metric points parsed from ``job.log`` beside the job
+  (``runtime/metric_points.py`` writes it; :class:`PointsReader` reads it), one
+  tab-separated record per line: ``D index [name, regex]`` (the definitions, at the top),
+  ``P epoch host index value step`` (a point; step empty when none), ``W index line
+  message`` (a definition switched off from that line on, its pattern too slow) and
+  ``O offset lines`` (``job.log`` is parsed up to that byte, that many lines).  Only the
+  records up to the last ``O`` are committed: a reader stops there and goes on from
+  there next time (its byte offset in this file), and a restarted parser cuts off what
+  is after it.
 
-JSON files are replaced atomically, so a reader never sees half a file.  The supervisors
-in ``runtime/`` run without this package and keep their own copy of these names; a test
-checks that the two agree.
+JSON files are replaced atomically, so a reader never sees half a file.  Every file this
+module writes is readable by its owner only (0600): they hold the job's hyperparameters
+and environment.  The supervisors in ``runtime/`` run without this package and keep their
+own copy of these names; a test checks that the two agree.
 """
 
 from __future__ import annotations
@@ -18,12 +28,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .events import TERMINAL, LogEvent, gc_paused
+from .runtime.metric_rules import MetricPoint
 
 JOB_FILE = "job.json"
 STATE_FILE = "state.json"
@@ -32,12 +43,19 @@ RUN_FILE = "run.json"  # what a supervisor runs (runtime/supervisor.py reads it)
 SUPERVISOR_ERRORS = "supervisor.err"
 STOP_REQUEST = "stop.requested"  # a stop asked before the supervisor took signals
 ARTIFACTS_DIR = "artifacts"
+METRIC_POINTS_FILE = "metric_points.tsv"
+#: the kinds of record in ``metric_points.tsv``
+DEFINITION, POINT, SWITCHED_OFF, PARSED = "D", "P", "W", "O"
+PRIVATE = 0o600  # files of a job folder: its owner's only
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Replace a JSON file atomically (readers never see half a file)."""
+    """Replace a JSON file atomically (readers never see half a file), owner-only."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE)
+    os.fchmod(fd, PRIVATE)  # a temporary left by an older writer may have other bits
+    with open(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(data, indent=2, default=str))
     os.replace(tmp, path)
 
 
@@ -158,6 +176,10 @@ class JobDir:
     def artifacts(self) -> Path:
         return self.path / ARTIFACTS_DIR
 
+    @property
+    def metric_points_file(self) -> Path:
+        return self.path / METRIC_POINTS_FILE
+
     # ---- job.json ---------------------------------------------------------------------
     def read_meta(self) -> JobMeta | None:
         data = read_json(self.meta_file)
@@ -188,7 +210,8 @@ class JobDir:
 
     # ---- job.log ----------------------------------------------------------------------
     def append_log(self, events: Iterable[LogEvent]) -> None:
-        with open(self.log_file, "a", encoding="utf-8") as f:
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE)
+        with open(fd, "a", encoding="utf-8") as f:
             f.writelines(ev.to_record() for ev in events)
 
     def read_log(self) -> list[LogEvent]:
@@ -198,8 +221,91 @@ class JobDir:
         except FileNotFoundError:
             return []
 
+    def log_blocks(self, block: int = 1 << 22) -> Iterator[bytes]:
+        """``job.log``'s bytes a block of whole records at a time (memory: one block)."""
+        try:
+            f = open(self.log_file, "rb")  # noqa: SIM115 - closed below, a generator
+        except FileNotFoundError:
+            return
+        with f:
+            pending = b""
+            while data := f.read(block):
+                data = pending + data
+                cut = data.rfind(b"\n") + 1
+                pending = data[cut:]
+                if cut:
+                    yield data[:cut]
+            if pending:
+                yield pending
+
     def log_size(self) -> int:
         try:
             return self.log_file.stat().st_size
         except FileNotFoundError:
             return 0
+
+
+class PointsReader:
+    """Reads ``metric_points.tsv``'s committed records, each call going on from where
+    the last stopped (the points are parsed only when :meth:`points` is called;
+    :meth:`scan` looks for warnings and progress at C speed)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.names: list[str] = []
+        self._offset = 0  # bytes of the file turned into points
+        self._scanned = 0  # bytes of the file scanned for warnings and progress
+        self.log_offset = 0  # job.log is parsed up to this byte (as far as scanned)
+        self.lines = 0
+
+    def points(self) -> list[MetricPoint]:
+        """The points committed since the last call."""
+        data, self._offset = self._committed(self._offset)
+        out: list[MetricPoint] = []
+        if not data:
+            return out
+        hosts: dict[str, str] = {}
+        with gc_paused():
+            for record in data.decode("utf-8", "replace").split("\n"):
+                if record[:2] == "P\t":
+                    _, epoch, host, index, value, step = record.split("\t")
+                    out.append(MetricPoint(float(epoch), hosts.setdefault(host, host),
+                                           self.names[int(index)], float(value),
+                                           float(step) if step else None))
+                elif record[:2] == "D\t":
+                    self.names.append(json.loads(record.split("\t", 2)[2])[0])
+        return out
+
+    def scan(self) -> list[str]:
+        """Warnings (definitions switched off) committed since the last scan; updates
+        ``log_offset`` and ``lines``."""
+        data, self._scanned = self._committed(self._scanned)
+        if not data:
+            return []
+        last = data.rfind(b"\nO\t", 0, len(data) - 1) + 1
+        _, offset, lines = data[last:-1].split(b"\t")
+        self.log_offset, self.lines = int(offset), int(lines)
+        padded, warnings = b"\n" + data, []
+        at = padded.find(b"\nW\t")
+        while at >= 0:
+            end = padded.index(b"\n", at + 1)
+            warnings.append(json.loads(padded[at + 1:end].split(b"\t", 3)[3]))
+            at = padded.find(b"\nW\t", end)
+        return warnings
+
+    def _committed(self, offset: int) -> tuple[bytes, int]:
+        """The whole records from ``offset`` through the last ``O`` record, and the
+        offset after them."""
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+        except FileNotFoundError:
+            return b"", offset
+        end = len(data)
+        while (start := data.rfind(b"O\t", 0, end)) >= 0:
+            line_end = data.find(b"\n", start)
+            if line_end >= 0 and (start == 0 or data[start - 1] == 0x0A):
+                return data[:line_end + 1], offset + line_end + 1
+            end = start
+        return b"", offset

@@ -32,8 +32,7 @@ class MetricParser:
 
     def parse(self, message: str) -> list[tuple[str, float]]:
         """``[(metric, value), ...]`` found on one line, in definition order."""
-        return [(self.rules.names[hit.definition], hit.value)
-                for hit in self._hits([message])]
+        return [(self.rules.names[index], value) for _, index, value, _ in self._hits([message])]
 
     def points(self, events: Sequence[LogEvent]) -> list[MetricPoint]:
         """Every metric value on these lines, in line order then definition order."""
@@ -41,7 +40,7 @@ class MetricParser:
             hits = self._hits([ev.message for ev in events])
             out = []
             last_time, epoch, last_line, step = None, 0.0, -1, None
-            for line, index, value in hits:
+            for line, index, value, _ in hits:
                 ev = events[line]
                 if ev.time != last_time:  # a batch of lines shares one timestamp
                     last_time, epoch = ev.time, iso_to_epoch(ev.time)
@@ -52,7 +51,7 @@ class MetricParser:
 
     def _hits(self, messages: list[str]):
         folded = [m.casefold() for m in messages] if self.rules.folds else None
-        return self.rules.hits(messages, messages.__getitem__, folded)
+        return self.rules.hits(messages, folded)
 
 
 __all__ = ["DEFAULT_METRICS", "MetricParser", "MetricPoint", "required_literal", "step_of"]

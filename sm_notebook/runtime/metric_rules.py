@@ -17,7 +17,7 @@ watchdog, and :class:`Rules` reports which line and definition it is on.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, MutableSequence, Sequence
+from collections.abc import MutableSequence, Sequence
 from typing import NamedTuple
 
 #: a number as training scripts print it: ``-2``, ``.5``, ``97.``, ``1.5e-3``
@@ -51,10 +51,8 @@ class MetricPoint(NamedTuple):
     step: float | None = None
 
 
-class Hit(NamedTuple):
-    line: int  # index of the line in the batch
-    definition: int
-    value: float
+#: a hit: (index of the line in the batch, index of the definition, value, its text)
+Hit = tuple[int, int, float, str]
 
 
 class Rules:
@@ -62,7 +60,8 @@ class Rules:
 
     Most lines hold no metric, so each definition first checks, with a plain substring
     test, for the longest literal its regex requires (``loss`` in ``loss=([0-9.]+)``) and
-    runs the regex only where that literal occurs."""
+    runs the regex only where that literal occurs; a regex that starts with its literal
+    (after ``\\b`` or ``^``) is searched from the literal's first occurrence on."""
 
     def __init__(self, definitions: Sequence[tuple[str, str]] | None = None):
         defs = list(definitions) if definitions else list(DEFAULT_METRICS)
@@ -70,42 +69,40 @@ class Rules:
             raise ValueError(f"at most {MAX_DEFINITIONS} metric definitions")
         self.definitions = [(name, re.compile(regex)) for name, regex in defs]
         self.names = [name for name, _ in defs]
-        self._checks = [(regex, *required_literal(regex)) for _, regex in self.definitions]
-        self.folds = any(fold for *_, fold in self._checks)
+        self._checks = [(regex, *required_literal(regex), leading_literal(regex))
+                        for _, regex in self.definitions]
+        self.folds = any(fold for _, _, fold, _ in self._checks)
 
-    def hits(self, haystacks: Sequence[str], message: Callable[[int], str | None],
-             folded: Sequence[str] | None = None, first_line: int = 0,
-             mark: MutableSequence[int] | None = None,
+    def hits(self, messages: Sequence[str], folded: Sequence[str] | None = None,
+             first_line: int = 0, mark: MutableSequence[int] | None = None,
              off: dict[int, int] | None = None) -> list[Hit]:
-        """Every definition's first match on each line, one definition at a time.
+        """Every definition's first match on each line, in line then definition order.
 
-        ``haystacks[i]`` holds line ``i``'s message (it may hold more: the prefilter only
-        needs it to contain the message), ``folded`` the same case-folded (when
-        ``self.folds``), ``message(i)`` the message itself (None: not a line).  Before each
-        regex call ``mark[0]`` is set to ``(first_line + i) * MAX_DEFINITIONS + d``, so a
-        watchdog knows which line and definition a stuck call is on.  A definition in
-        ``off`` is applied only to lines numbered below its value."""
+        ``folded`` holds the messages case-folded (needed when ``self.folds``).  Before
+        each regex call ``mark[0]`` is set to ``(first_line + i) * MAX_DEFINITIONS + d``,
+        so a watchdog knows which line and definition a stuck call is on.  A definition
+        in ``off`` is applied only to lines numbered below its value."""
         mark = mark if mark is not None else [0]
         out: list[Hit] = []
-        count = len(haystacks)
-        for index, (regex, literal, fold) in enumerate(self._checks):
+        count = len(messages)
+        for index, (regex, literal, fold, lead) in enumerate(self._checks):
             stop = count if off is None or index not in off else min(
                 count, max(0, off[index] - first_line))
-            texts = folded if fold and folded is not None else haystacks
+            texts = folded if fold and folded is not None else messages
             if stop < count:
                 texts = texts[:stop]
             candidates = ([i for i, text in enumerate(texts) if literal in text] if literal
                           else range(stop))
             base = first_line * MAX_DEFINITIONS + index
+            search = regex.search
             for i in candidates:
-                text = message(i)
-                if text is None:
-                    continue
+                text = messages[i]
                 mark[0] = base + i * MAX_DEFINITIONS
-                m = regex.search(text)
+                m = search(text, text.find(lead)) if lead else search(text)
                 if m:
                     try:
-                        out.append(Hit(i, index, float(m.group(1))))
+                        raw = m.group(1)
+                        out.append((i, index, float(raw), raw))
                     except (TypeError, ValueError, IndexError):
                         continue  # SageMaker drops non-numeric captures too
         out.sort(key=_line_of)  # stable: definition order stays within a line
@@ -113,7 +110,31 @@ class Rules:
 
 
 def _line_of(hit: Hit) -> int:
-    return hit.line
+    return hit[0]
+
+
+def leading_literal(regex: re.Pattern[str]) -> str:
+    """The literal every match of ``regex`` starts with, after zero-width ``\\b``/``^``
+    (``""`` when it starts otherwise or ignores case): a search may start where that
+    literal first occurs."""
+    try:
+        import re._constants as c
+        import re._parser as sre
+
+        parsed = sre.parse(regex.pattern, regex.flags)
+    except Exception:
+        return ""
+    if parsed.state.flags & re.IGNORECASE:
+        return ""
+    lead = ""
+    for op, arg in parsed:
+        if op is c.AT and not lead and arg in (c.AT_BEGINNING, c.AT_BEGINNING_STRING,
+                                                c.AT_BOUNDARY):
+            continue
+        if op is not c.LITERAL:
+            break
+        lead += chr(arg)
+    return lead
 
 
 def required_literal(regex: re.Pattern[str]) -> tuple[str, bool]:
@@ -152,5 +173,11 @@ def _literal_runs(items, runs: list[str]) -> None:
 
 def step_of(message: str) -> float | None:
     """The epoch/step/iteration number on a line, when it names one."""
+    text = step_text(message)
+    return float(text) if text else None
+
+
+def step_text(message: str) -> str:
+    """The digits of the line's epoch/step/iteration number (``""`` when none)."""
     m = STEP.search(message)
-    return float(m.group(1)) if m else None
+    return m.group(1) if m else ""
