@@ -7,7 +7,10 @@ from any session.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any
 
 from . import modes
 from .errors import SpecError
-from .jobdir import JobDir, read_json
+from .jobdir import JOB_FILE, STATE_FILE, JobDir, read_json, write_json
 from .spec import JOB_NAME_RE, TrainingSpec, valid_base_name
 
 DEFAULT_JOBS_DIR = "~/.sm_notebook/jobs"
@@ -36,9 +39,51 @@ def default_base_name(spec: TrainingSpec) -> str:
     return valid_base_name(repo) or "sm-train"
 
 
+#: a job folder being made: ``<root>/.<name>.partial-<pid>``, renamed to ``<name>`` when made
+PARTIAL = ".partial-"
+#: in a job folder from its rename until its backend has taken the job: who launches it
+LAUNCH_MARK = "launching.json"
+FOLDER_MODE = 0o700  # job folders hold the job's settings: the user's alone
+MARK_GRACE = 60.0  # seconds a folder being made may lack its launch mark
+
+
+def process_started(pid: int) -> str | None:
+    """The process's start time (clock ticks after boot, ``/proc/PID/stat``): it tells the
+    process from a later one given the same PID; None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def launcher_alive(mark: dict[str, Any]) -> bool:
+    """Whether the process that wrote a launch mark is still the one running (by its PID
+    alone where there is no ``/proc``)."""
+    pid, started = mark.get("pid"), mark.get("started")
+    if not isinstance(pid, int):
+        return False
+    if started is not None:
+        return process_started(pid) == started
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def launch_mark() -> dict[str, Any]:
+    return {"pid": os.getpid(), "started": process_started(os.getpid()),
+            "at": datetime.now(UTC).isoformat()}
+
+
 @dataclass
 class JobsFolder:
-    """The jobs directory: one job folder per job, named uniquely."""
+    """The jobs directory: one job folder per job, named uniquely.  A folder is made under
+    a hidden name and renamed into place when made, so a kill while it is made leaves no
+    half-made job behind a name; one killed while its backend takes it is shown as such."""
 
     root: Path
 
@@ -51,7 +96,7 @@ class JobsFolder:
     def new_name(self, spec: TrainingSpec, now: datetime | None = None) -> str:
         """A unique, valid SageMaker job name (``base-YYYY-MM-DD-HH-MM-SS-mmm``)."""
         if spec.job_name:
-            if self.exists(spec.job_name):
+            if self.exists(spec.job_name) and not self.discard_interrupted(spec.job_name):
                 raise SpecError("--job-name", f"a job named {spec.job_name!r} already exists in "
                                 f"{self.root}",
                                 "a new name, or --base-job-name for a generated one")
@@ -66,17 +111,65 @@ class JobsFolder:
                 return name
             stamp = stamp.fromtimestamp(stamp.timestamp() + 0.001, UTC)
 
-    def create(self, name: str) -> Path:
-        """Create the job's directory; fails if it exists (names are claimed atomically)."""
-        self.root.mkdir(parents=True, exist_ok=True)
+    # ---- making a folder ---------------------------------------------------------------
+    def begin(self, name: str) -> Path:
+        """A fresh hidden folder (0700) to make job ``name`` in; what dead launches left
+        of theirs is removed first."""
+        self.root.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        self.remove_stale_partials()
+        staging = self.root / f".{name}{PARTIAL}{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)  # this process's own, from a kill
+        staging.mkdir(mode=FOLDER_MODE)
+        write_json(staging / LAUNCH_MARK, launch_mark())
+        return staging
+
+    def claim(self, staging: Path, name: str) -> Path:
+        """The made folder renamed to ``name``; ``SpecError`` when the name was taken
+        meanwhile (the staging folder is then removed)."""
         path = self.root / name
         try:
-            path.mkdir()
-        except FileExistsError:
+            if os.path.lexists(path):
+                raise FileExistsError(path)
+            os.rename(staging, path)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)
             raise SpecError("--job-name", f"a job named {name!r} already exists in {self.root}",
                             "a new name") from None
         return path
 
+    def finish(self, path: Path) -> None:
+        """The backend has the job: its folder is complete."""
+        (path / LAUNCH_MARK).unlink(missing_ok=True)
+
+    def remove_stale_partials(self) -> None:
+        """Folders being made by processes that are gone (one without its mark yet is
+        given a minute: its maker may be writing the mark)."""
+        for path in self.root.glob(f".*{PARTIAL}*"):
+            mark = read_json(path / LAUNCH_MARK)
+            fresh = not mark and time.time() - path.stat().st_mtime < MARK_GRACE
+            if not fresh and not launcher_alive(mark):
+                shutil.rmtree(path, ignore_errors=True)
+
+    def interrupted(self, folder: JobDir) -> str | None:
+        """What happened to a job whose launch never finished (its launcher is gone and
+        its backend never took it), or None."""
+        mark = folder.path / LAUNCH_MARK
+        if not mark.is_file() or folder.has_state():
+            return None
+        data = read_json(mark)
+        if launcher_alive(data):
+            return None
+        return (f"launch interrupted: the process launching it (pid {data.get('pid')}) "
+                f"ended at {data.get('at')} before the job was started; nothing ran")
+
+    def discard_interrupted(self, name: str) -> bool:
+        """Remove an interrupted launch, so its name can be used again."""
+        if self.interrupted(JobDir(self.root / name)) is None:
+            return False
+        shutil.rmtree(self.root / name, ignore_errors=True)
+        return not self.exists(name)
+
+    # ---- listing -------------------------------------------------------------------------
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
@@ -84,33 +177,87 @@ class JobsFolder:
 
     def records(self) -> list[dict[str, Any]]:
         """One summary per job (for ``%sm_jobs``), newest first; ``cost_usd`` is the
-        estimate where the price is known (sagemaker mode)."""
+        estimate where the price is known (sagemaker mode).  A job whose files cannot be
+        read is one row saying so, and the others are listed as usual."""
         now = datetime.now(UTC).timestamp()
-        rows = [row(JobDir(self.root / name), now) for name in self.names()]
+        rows = []
+        for name in self.names():
+            folder = JobDir(self.root / name)
+            try:
+                rows.append(row(folder, now, self.interrupted(folder)))
+            except Unreadable as exc:
+                rows.append(unreadable_row(folder, str(exc)))
         rows.sort(key=lambda r: r["created"] or "", reverse=True)
         return rows
 
 
-def row(folder: JobDir, now: float) -> dict[str, Any]:
-    """One job folder as a ``%sm_jobs`` row."""
+class Unreadable(Exception):
+    """A job file that is not what sm_notebook writes."""
+
+
+def strict_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path`` (``{}`` when missing); ``Unreadable`` otherwise."""
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise Unreadable(f"{path.name}: not readable as JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise Unreadable(f"{path.name}: not a JSON object")
+    return data
+
+
+def iso_time(data: dict[str, Any], key: str, file: str) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise Unreadable(f"{file}: {key} is not a time ({value!r})") from None
+    return value
+
+
+def unreadable_row(folder: JobDir, problem: str) -> dict[str, Any]:
+    """The row of a job whose files cannot be read: its name, where it is, and why."""
+    return {"name": folder.name, "mode": None, "status": "Unreadable",
+            "secondary_status": None, "created": None, "ended": None, "instance_type": None,
+            "instance_count": None, "cost_usd": None, "model_artifacts": None,
+            "failure_reason": problem, "directory": str(folder.path)}
+
+
+def row(folder: JobDir, now: float, interrupted: str | None = None) -> dict[str, Any]:
+    """One job folder as a ``%sm_jobs`` row; ``Unreadable`` when its files are not what
+    sm_notebook writes.  An interrupted launch is Failed, saying so."""
     from .catalog.pricing import state_cost  # the price list's code, when jobs are listed
 
-    meta = read_json(folder.meta_file)
-    state = folder.state_dict()
-    spec = meta.get("spec", {})
+    meta, state = strict_json(folder.meta_file), strict_json(folder.state_file)
+    spec, mode = meta.get("spec", {}), meta.get("mode", modes.DEFAULT)
+    if not isinstance(spec, dict):
+        raise Unreadable(f"{JOB_FILE}: spec is not a JSON object")
+    if mode not in modes.NAMES:
+        raise Unreadable(f"{JOB_FILE}: unknown mode {mode!r}")
     count = spec.get("instance_count", 1)
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise Unreadable(f"{JOB_FILE}: instance_count is not a number ({count!r})")
+    created, ended = iso_time(meta, "created", JOB_FILE), iso_time(state, "ended", STATE_FILE)
+    try:
+        cost = state_cost(state, count, now)
+    except (TypeError, ValueError) as exc:
+        raise Unreadable(f"{STATE_FILE}: its prices or times are not readable ({exc})") from None
+    failed = interrupted is not None
     return {
         "name": folder.name,
-        "mode": meta.get("mode"),
-        "status": state.get("status", "Unknown"),
-        "secondary_status": state.get("secondary_status"),
-        "created": meta.get("created"),
-        "ended": state.get("ended"),
-        "instance_type": spec.get("instance_type")
-        or modes.get(meta.get("mode", modes.DEFAULT)).default_instance_type,
+        "mode": mode,
+        "status": "Failed" if failed else state.get("status", "Unknown"),
+        "secondary_status": "Failed" if failed else state.get("secondary_status"),
+        "created": created,
+        "ended": ended,
+        "instance_type": spec.get("instance_type") or modes.get(mode).default_instance_type,
         "instance_count": count,
-        "cost_usd": state_cost(state, count, now),
+        "cost_usd": cost,
         "model_artifacts": state.get("model_artifacts"),
-        "failure_reason": state.get("failure_reason"),
+        "failure_reason": interrupted or state.get("failure_reason"),
         "directory": str(folder.path),
     }

@@ -12,6 +12,7 @@ and later tuning trials and serving all call one :class:`Launcher`::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import shutil
@@ -60,16 +61,19 @@ class Prepared:
     frames: dict[str, Any] = field(default_factory=dict)
 
 
-def stage_frames(spec: TrainingSpec, frames: dict[str, Any], directory: Path) -> TrainingSpec:
+def stage_frames(spec: TrainingSpec, frames: dict[str, Any], directory: Path,
+                 staging: Path | None = None) -> TrainingSpec:
     """Each ``--input NAME=$dataframe`` as ``inputs/NAME/NAME.csv`` in the job (header, no
-    index), which the channel then names: every backend sees an ordinary file."""
+    index), which the channel then names: every backend sees an ordinary file.  The file
+    is written under ``staging`` when the folder is still being made there."""
     channels = []
     for channel in spec.channels:
         if channel.is_frame:
-            path = local_copy(directory, channel.name) / f"{channel.name}.csv"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            frames[channel.name].to_csv(path, index=False)
-            channel = dataclasses.replace(channel, source=str(path))
+            relative = local_copy(Path(), channel.name) / f"{channel.name}.csv"
+            written = (staging or directory) / relative
+            written.parent.mkdir(parents=True, exist_ok=True)
+            frames[channel.name].to_csv(written, index=False)
+            channel = dataclasses.replace(channel, source=str(directory / relative))
         channels.append(channel)
     return dataclasses.replace(spec, channels=channels)
 
@@ -88,6 +92,19 @@ def hp_style_wording(style: str) -> str:
         return "V3's ModelTrainer passes them (strings as they are, the rest as JSON)"
     return ("the V2 framework estimators and the training toolkit pass them (every value "
             "JSON-encoded; `train` runs toolkit images)")
+
+
+@contextlib.contextmanager
+def removed_on_failure(path: Path, what: str) -> Iterator[None]:
+    """``path`` is removed when the block fails; a fault that is not already one line
+    becomes one ``SmNotebookError``."""
+    try:
+        yield
+    except BaseException as exc:
+        shutil.rmtree(path, ignore_errors=True)
+        if isinstance(exc, SmNotebookError | KeyboardInterrupt):
+            raise
+        raise SmNotebookError(f"{what}: {exc}") from exc
 
 
 #: ``factory(mode, settings)`` → a backend (``backends.get``; tests hand in a fake)
@@ -173,21 +190,23 @@ class Launcher:
         return Prepared(spec, self.jobs.new_name(spec), backend, notes, options.frames or {})
 
     def start(self, prepared: Prepared) -> Job:
-        """Create the job folder and submit; the half-made folder is removed when anything
-        fails (a fault is one ``SmNotebookError``)."""
+        """Make the job folder and submit.  The folder is made under a hidden name and
+        renamed into place with its ``job.json``; it is complete once the backend has the
+        job.  What is half made is removed when anything fails (a fault is one
+        ``SmNotebookError``), and a kill is shown by ``%sm_jobs`` for what it was."""
         name, backend = prepared.name, prepared.backend
-        folder = JobDir(self.jobs.create(name))
         created = utc_now_iso()
-        try:
-            spec = stage_frames(prepared.spec, prepared.frames, folder.path)
-            folder.write_meta(JobMeta(name, spec.mode, created, spec.to_dict(), __version__))
-            ref = backend.submit(spec, name, folder.path, self.base)
-        except BaseException as exc:
-            shutil.rmtree(folder.path, ignore_errors=True)
-            if isinstance(exc, SmNotebookError | KeyboardInterrupt):
-                raise
-            raise SmNotebookError(f"could not start job {name}: {exc}") from exc
-        job = Job(spec, name, folder.path, backend, ref, log_window=self.log_window,
+        staging = self.jobs.begin(name)
+        directory = self.jobs.job_dir(name)
+        with removed_on_failure(staging, f"could not start job {name}"):
+            spec = stage_frames(prepared.spec, prepared.frames, directory, staging)
+            JobDir(staging).write_meta(JobMeta(name, spec.mode, created, spec.to_dict(),
+                                               __version__))
+            self.jobs.claim(staging, name)
+        with removed_on_failure(directory, f"could not start job {name}"):
+            ref = backend.submit(spec, name, directory, self.base)
+        self.jobs.finish(directory)
+        job = Job(spec, name, directory, backend, ref, log_window=self.log_window,
                   created=created)
         job.notes = prepared.notes + ref.notes  # what the backend learnt submitting
         return job
@@ -232,15 +251,13 @@ class Launcher:
             description = backend.find(name, self.region) if backend else None
             if description is None:
                 continue
-            folder = JobDir(self.jobs.create(name))
-            try:
-                spec = backend.adopt(description, folder.path)
+            staging = self.jobs.begin(name)
+            with removed_on_failure(staging, f"could not follow job {name}"):
+                spec = backend.adopt(description, staging)
                 meta = JobMeta(name, mode, description["CreationTime"].isoformat(),
                                spec.to_dict(), __version__, adopted=True)
-                folder.write_meta(meta)
-            except BaseException:
-                shutil.rmtree(folder.path, ignore_errors=True)
-                raise
+                JobDir(staging).write_meta(meta)
+                self.jobs.finish(self.jobs.claim(staging, name))
             return meta
         return None
 
