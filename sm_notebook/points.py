@@ -33,6 +33,7 @@ class MetricPoints:
         self.budget = budget
         self.reader = PointsReader(folder.metric_points_file)
         self._process: subprocess.Popen[bytes] | None = None
+        self._unsaid: list[str] = []  # warnings a scan found, not yet taken
 
     def command(self) -> list[str]:
         argv = [sys.executable, str(PARSER), str(self.folder.path),
@@ -56,7 +57,7 @@ class MetricPoints:
             return False
         if process is not None and not _waited(process, timeout):
             return False
-        self.reader.scan()
+        self._unsaid += self.reader.scan()
         if self.reader.log_offset >= self.folder.log_size():
             return True
         return _waited(self._spawn(subprocess.DEVNULL), timeout)
@@ -67,7 +68,8 @@ class MetricPoints:
 
     def warnings(self) -> list[str]:
         """Definitions switched off since the last call, one message each."""
-        return self.reader.scan()
+        found, self._unsaid = self._unsaid + self.reader.scan(), []
+        return found
 
     def _spawn(self, stdin: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen(self.command(), stdin=stdin, stdout=subprocess.DEVNULL,

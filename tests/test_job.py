@@ -133,3 +133,43 @@ def test_no_model_yet_is_one_plain_error(tmp_path):
     with pytest.raises(SmNotebookError, match="has no model artifacts"):
         job.extract_model()
     assert repr(job) == "<Job job-1 mode=local status=InProgress (Starting)>"
+
+
+def test_logs_are_a_frame_of_typed_columns_read_from_disk(tmp_path):
+    job, _ = make_job(tmp_path, [Step([log("first"), log("second", host="algo-2"),
+                                       log("tab\tinside")]),
+                                 Step(statuses=[status("Completed")])])
+    job.start().wait(timeout=30)
+    frame = job.logs()
+    assert list(frame.columns) == ["timestamp", "host", "message"]
+    assert str(frame["timestamp"].dtype) == "datetime64[ns, UTC]"
+    assert str(frame["host"].dtype) == "category"
+    assert list(frame["host"]) == ["algo-1", "algo-2", "algo-1"]
+    assert str(frame["message"].dtype) == "string"
+    assert list(frame["message"]) == ["first", "second", "tab\tinside"]
+    assert list(job.logs(tail=0)["message"]) == [] and len(job.logs(tail=9)) == 3
+
+
+def test_a_metric_pattern_that_never_finishes_is_switched_off_and_said_once(tmp_path):
+    job, _ = make_job(tmp_path, [Step([log("loss=0.5"), log("a" * 40 + "!"), log("loss=0.25")]),
+                                 Step(statuses=[status("Completed")])],
+                      metrics=[MetricDefinition("x", r"(a+)+$"),
+                               MetricDefinition("loss", r"loss=([0-9.]+)")])
+    began = time.monotonic()
+    job.start().wait(timeout=60)
+    assert time.monotonic() - began < 30  # the budget is 1 s; the pattern alone: days
+    assert [p.value for p in job.metric_points()] == [0.5, 0.25]
+    [note] = job.notes
+    assert note.startswith("metric 'x' switched off: its pattern took longer than 1 s on "
+                           "line 2 of the log")
+    assert job.recent_lines()[-1].message == f"sm_notebook: {note}"
+    assert job.recent_lines()[-1].stream == "stderr"
+
+
+def test_points_are_read_from_the_folder_when_asked_for(tmp_path):
+    job, _ = make_job(tmp_path, [Step([log("loss=1")]), Step(statuses=[status("Completed")])],
+                      metrics=[MetricDefinition("loss", r"loss=([0-9.]+)")])
+    job.start().wait(timeout=30)
+    assert job.folder.metric_points_file.is_file()
+    assert job.metric_count == 0  # nothing asked yet: nothing read
+    assert [p.value for p in job.metric_points()] == [1.0] and job.metric_count == 1

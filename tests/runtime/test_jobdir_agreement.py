@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sm_notebook import events, jobdir
-from sm_notebook.runtime import supervisor
+from sm_notebook import clock, events, jobdir
+from sm_notebook.runtime import metric_points, supervisor
 
 
 def test_the_file_names_are_the_package_s():
@@ -17,6 +17,26 @@ def test_the_file_names_are_the_package_s():
     assert supervisor.LOG_FILE == jobdir.LOG_FILE
     assert supervisor.SUPERVISOR_ERRORS == jobdir.SUPERVISOR_ERRORS
     assert supervisor.STOP_REQUEST == jobdir.STOP_REQUEST
+
+
+def test_the_metric_points_file_and_its_records_are_the_package_s():
+    assert metric_points.LOG_FILE == jobdir.LOG_FILE
+    assert metric_points.JOB_FILE == jobdir.JOB_FILE
+    assert metric_points.METRIC_POINTS_FILE == jobdir.METRIC_POINTS_FILE
+    assert (metric_points.DEFINITION, metric_points.POINT, metric_points.SWITCHED_OFF,
+            metric_points.PARSED) == (jobdir.DEFINITION, jobdir.POINT, jobdir.SWITCHED_OFF,
+                                      jobdir.PARSED)
+
+
+def test_what_the_metric_parser_writes_reads_back_through_jobdir(tmp_path: Path):
+    job = folder(tmp_path)
+    job.append_log([events.LogEvent("2026-11-24T10:00:00.5Z", "algo-2", "epoch 2 loss=0.5"),
+                    events.LogEvent("2026-11-24T10:00:01Z", "algo-1", "noise")])
+    assert metric_points.parse(job.path, lambda _: True, [("loss", r"loss=([0-9.]+)")]) == 0
+    reader = jobdir.PointsReader(job.metric_points_file)
+    [point] = reader.points()
+    assert point == (clock.iso_to_epoch("2026-11-24T10:00:00.5Z"), "algo-2", "loss", 0.5, 2.0)
+    assert reader.scan() == [] and (reader.log_offset, reader.lines) == (job.log_size(), 2)
 
 
 def test_the_terminal_statuses_are_the_package_s():
