@@ -173,7 +173,8 @@ class JobsFolder:
     def names(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if JobDir(p).meta_file.is_file())
+        return sorted(p.name for p in self.root.iterdir()
+                      if not p.name.startswith(".") and JobDir(p).meta_file.is_file())
 
     def records(self) -> list[dict[str, Any]]:
         """One summary per job (for ``%sm_jobs``), newest first; ``cost_usd`` is the

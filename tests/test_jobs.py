@@ -127,10 +127,11 @@ def test_a_launch_in_progress_elsewhere_is_not_taken_for_an_interrupted_one(tmp_
     root = tmp_path / "jobs"
     jobs = JobsFolder(root)
     staging = jobs.begin("mine")  # this process is launching it
-    jobs.claim(staging, "mine")
-    (root / "mine" / "job.json").write_text(json.dumps(
+    (staging / "job.json").write_text(json.dumps(
         {"name": "mine", "mode": "local", "created": "2026-01-01T00:00:00+00:00", "spec": {}}))
     other = JobsFolder(root)
+    assert other.records() == []  # not made yet
+    jobs.claim(staging, "mine")
     other.begin("another")  # removes only what dead launches left
     assert [(r["name"], r["status"]) for r in other.records()] == [("mine", "Unknown")]
     with pytest.raises(SpecError, match="a job named 'mine' already exists"):
