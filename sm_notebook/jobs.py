@@ -44,7 +44,7 @@ PARTIAL = ".partial-"
 #: in a job folder from its rename until its backend has taken the job: who launches it
 LAUNCH_MARK = "launching.json"
 FOLDER_MODE = 0o700  # job folders hold the job's settings: the user's alone
-MARK_GRACE = 60.0  # seconds a folder being made may lack its launch mark
+MARK_GRACE = 600.0  # seconds a folder being made counts as live when nothing else tells
 
 
 def process_started(pid: int) -> str | None:
@@ -58,20 +58,15 @@ def process_started(pid: int) -> str | None:
 
 
 def launcher_alive(mark: dict[str, Any]) -> bool:
-    """Whether the process that wrote a launch mark is still the one running (by its PID
-    alone where there is no ``/proc``)."""
+    """Whether the process that wrote a launch mark is still the one running; where no
+    ``/proc`` tells (no start time in the mark), a mark younger than ``MARK_GRACE``."""
     pid, started = mark.get("pid"), mark.get("started")
-    if not isinstance(pid, int):
-        return False
-    if started is not None:
-        return process_started(pid) == started
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    if started is None:
+        try:
+            return time.time() - datetime.fromisoformat(mark["at"]).timestamp() < MARK_GRACE
+        except (KeyError, TypeError, ValueError):
+            return False
+    return isinstance(pid, int) and process_started(pid) == started
 
 
 def launch_mark() -> dict[str, Any]:
@@ -143,7 +138,7 @@ class JobsFolder:
 
     def remove_stale_partials(self) -> None:
         """Folders being made by processes that are gone (one without its mark yet is
-        given a minute: its maker may be writing the mark)."""
+        given ``MARK_GRACE``: its maker may be writing the mark)."""
         for path in self.root.glob(f".*{PARTIAL}*"):
             mark = read_json(path / LAUNCH_MARK)
             fresh = not mark and time.time() - path.stat().st_mtime < MARK_GRACE
