@@ -251,9 +251,10 @@ class Kernel:
     def dead(self) -> bool:
         try:
             os.kill(self.pid, 0)
-        except ProcessLookupError:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except (ProcessLookupError, FileNotFoundError):
             return True
-        return Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] == "Z"
+        return stat.rsplit(")", 1)[-1].split()[0] == "Z"  # killed, not yet reaped
 
     def close(self) -> None:
         self.client.stop_channels()
