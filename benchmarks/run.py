@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
     began = time.perf_counter()
     results = [bench_load_ext.run(repeat), bench_first_line.run(repeat),
-               bench_ingestion.run(lines, 3 if args.quick else 5),
+               *bench_ingestion.run(lines, 3 if args.quick else 5),
                *bench_container.run(5 if args.quick else repeat),
                bench_cloud_logs.run(20 if args.quick else 60),
                *bench_ui.run(8 if args.quick else 20, 15 if args.quick else 30)]
