@@ -3,7 +3,8 @@ whichever of them dies when, every CloudWatch line is in ``job.log`` exactly onc
 
 The follower holding the job folder's lock reads CloudWatch and writes the log; the
 others read what it writes and take over when it goes.  ``positions.json`` records the
-length of the log it matches, and a writer starting over cuts the log back to it.  The
+length of the log it matches; a writer starting over awaits the lines past it from the
+reads rather than writing them twice (the log is only ever appended to).  The
 job runs on moto's server with the project's SageMaker and CloudWatch simulators; the
 kernels are real ``ipykernel`` processes reaching it over HTTP.
 """
@@ -99,49 +100,65 @@ def _event(n: int) -> LogEvent:
     return LogEvent("2026-11-23T10:00:00.000000Z", "algo-1", f"line {n}")
 
 
-def test_lines_saved_after_the_last_positions_are_cut_on_resume(tmp_path):
+def _messages(events) -> list[str]:
+    return sorted(event.message for event in events)
+
+
+def test_lines_appended_after_the_last_positions_are_kept_and_awaited_from_the_reads(
+        tmp_path):
     saved = SavedLog(tmp_path)
-    saved.save([_event(1), _event(2)], {"tokens": {"s": "f/2"}})
+    saved.save([_event(1), _event(2)], {"tokens": {"s": "f/2"}}, Counter())
     JobDir(tmp_path).append_log([_event(3)])  # appended, then the follower died
+    before = JobDir(tmp_path).log_file.read_bytes()
 
     resumed = SavedLog(tmp_path).resume(shown=0)
 
     assert resumed.positions == {"tokens": {"s": "f/2"}}
-    assert [e.message for e in resumed.replay] == ["line 1", "line 2"]
-    assert resumed.shown_but_cut == []
-    assert [e.message for e in JobDir(tmp_path).read_log()] == ["line 1", "line 2"]
+    assert _messages(resumed.replay) == ["line 1", "line 2", "line 3"]
+    assert _messages(resumed.on_disk.elements()) == ["line 3"]  # the reads bring it again
+    assert JobDir(tmp_path).log_file.read_bytes() == before  # never cut: read by offset
 
 
-def test_a_log_without_positions_is_read_again_from_the_start(tmp_path):
+def test_lines_still_awaited_survive_a_second_crash(tmp_path):
+    JobDir(tmp_path).append_log([_event(1), _event(2)])
+    SavedLog(tmp_path).save([], {"tokens": {}}, Counter([_event(2)]))
+    JobDir(tmp_path).append_log([_event(3)])
+
+    resumed = SavedLog(tmp_path).resume(shown=0)
+
+    assert _messages(resumed.on_disk.elements()) == ["line 2", "line 3"]
+
+
+def test_a_log_without_positions_is_all_awaited_from_the_start(tmp_path):
     JobDir(tmp_path).append_log([_event(1)])  # the first lines, then a crash
 
     resumed = SavedLog(tmp_path).resume(shown=0)
 
-    assert (resumed.positions, resumed.replay) == ({}, [])
-    assert JobDir(tmp_path).log_size() == 0
+    assert resumed.positions == {}
+    assert _messages(resumed.on_disk.elements()) == ["line 1"]
 
 
-def test_a_reader_taking_over_gets_what_it_had_not_shown_and_is_told_what_was_cut(tmp_path):
-    saved = SavedLog(tmp_path)
-    saved.save([_event(1), _event(2)], {"tokens": {}})
+def test_a_reader_taking_over_replays_only_what_it_had_not_shown(tmp_path):
+    SavedLog(tmp_path).save([_event(1), _event(2)], {"tokens": {}}, Counter())
     one_line = len(_event(1).to_record())
     JobDir(tmp_path).append_log([_event(3)])  # the writer died before saving positions
 
     behind = SavedLog(tmp_path).resume(shown=one_line)  # it had shown line 1 only
-    assert [e.message for e in behind.replay] == ["line 2"]
-
-    JobDir(tmp_path).append_log([_event(3)])
     ahead = SavedLog(tmp_path).resume(shown=3 * one_line)  # it had shown all three
-    assert (ahead.replay, [e.message for e in ahead.shown_but_cut]) == ([], ["line 3"])
+
+    assert _messages(behind.replay) == ["line 2", "line 3"]
+    assert ahead.replay == []
+    assert _messages(behind.on_disk.elements()) == _messages(ahead.on_disk.elements()) == [
+        "line 3"]
 
 
-def test_positions_written_before_log_lengths_were_kept_cut_nothing(tmp_path):
+def test_positions_written_before_log_lengths_were_kept_await_nothing(tmp_path):
     JobDir(tmp_path).append_log([_event(1)])
     write_json(tmp_path / POSITIONS_FILE, {"tokens": {"s": "f/1"}})  # an older release's
 
     resumed = SavedLog(tmp_path).resume(shown=0)
 
-    assert [e.message for e in resumed.replay] == ["line 1"]
+    assert (_messages(resumed.replay), resumed.on_disk) == (["line 1"], Counter())
 
 
 # ---- followers of one job ------------------------------------------------------------------
@@ -171,7 +188,7 @@ def _saved_matches_log(directory: Path) -> bool:
         JobDir(directory).log_size() > 0
 
 
-def test_a_reader_taking_over_after_a_crash_mid_save_shows_the_cut_lines_once(
+def test_a_reader_taking_over_after_a_crash_mid_save_shows_each_line_once(
         ip, service, jobs_dir):
     from sm_notebook.backends.sagemaker.backend import SageMakerBackend
 
@@ -276,9 +293,9 @@ def kernels(aws, jobs_dir, run_dir):
         kernel.close()
 
 
-def _launch_in(kernel: Kernel, name: str) -> None:
+def _launch_in(kernel: Kernel, name: str, options: str = "") -> None:
     kernel.run(f"%%sm_train job --mode sagemaker --image {sagemaker.IMAGE} --role "
-               f"{sagemaker.ROLE} --job-name {name} --instance-count 2 --quiet\n"
+               f"{sagemaker.ROLE} --job-name {name} --instance-count 2 --quiet {options}\n"
                "print('hello')\n")
 
 
@@ -322,7 +339,7 @@ def test_a_kernel_killed_between_appending_lines_and_saving_positions_duplicates
                "        os.kill(os.getpid(), signal.SIGKILL)\n"
                "    return _replace(source, target, *args, **kwargs)\n"
                "os.replace = replace\n")
-    _launch_in(kernel, "killed-mid-save")
+    _launch_in(kernel, "killed-mid-save", "--metric 'n=line ([0-9]+)'")
     _wait_for(kernel.dead, what="the kernel to die at its first save")
     directory = jobs_dir / "killed-mid-save"
     on_disk = _on_disk(directory)
@@ -330,9 +347,15 @@ def test_a_kernel_killed_between_appending_lines_and_saving_positions_duplicates
     assert read_json(directory / POSITIONS_FILE).get("log_bytes", 0) < \
         JobDir(directory).log_size()  # the positions cover less than the log
 
+    before = JobDir(directory).log_file.read_bytes()
+
     again = ip.run_line_magic("sm_attach", "killed-mid-save")
 
     assert again.wait(timeout=120) == "Completed"
+    assert JobDir(directory).log_file.read_bytes().startswith(before)  # only appended to
     assert _on_disk(directory) == _each_once(2_000)
     assert again.line_count == 4_000
     assert Counter(again.logs().message) == _each_once(2_000)
+    points = again.metrics()  # parsed beside the job, by byte offset: each line once too
+    assert Counter(zip(points.host, points.value, strict=True)) == Counter(
+        (host, float(i)) for host in HOSTS for i in range(2_000))

@@ -29,7 +29,7 @@ from .cloudwatch import LOG_GROUP, LogFollower, LogPositions, log_events
 from .description import state_from
 from .live_tail import LiveTail
 from .log_ledger import LogLedger
-from .log_store import SavedLog, WriterLock
+from .log_store import SavedLog, WriterLock, take
 from .prices import PriceLookup
 
 DRAINED = "drained"  # in positions.json: the job ended and every line is in job.log
@@ -54,7 +54,7 @@ class Cursor:
     writing: bool = False  # this follower holds the lock: it reads CloudWatch and writes
     lock: WriterLock | None = field(default=None, repr=False)
     tail: FolderCursor | None = field(default=None, repr=False)  # while another writes
-    shown_but_cut: Counter[LogEvent] = field(default_factory=Counter, repr=False)
+    on_disk: Counter[LogEvent] = field(default_factory=Counter, repr=False)  # log_store's
     next_logs: float = 0.0
     next_describe: float = 0.0
     describe_interval: float = DESCRIBE_EVERY[0]
@@ -69,7 +69,7 @@ class Cursor:
     live_refused: bool = False
     live_since: float = 0.0
     discovered_at_end: bool = False
-    saved_positions: dict[str, Any] | None = None
+    saved_positions: tuple[dict[str, Any], Counter[LogEvent]] | None = None
     follower: Any = field(default=None, repr=False)
     ledger: LogLedger = field(default_factory=LogLedger, repr=False)
     live: LiveTail | None = field(default=None, repr=False)
@@ -122,14 +122,14 @@ class JobFollower:
 
     def _take_over(self, ref: JobRef, cur: Cursor
                    ) -> tuple[list[LogEvent], list[StatusEvent], bool]:
-        """Become the writer: the log is cut back to the saved positions, and the lines
-        this follower has not shown yet are handed out; whether the job was drained."""
+        """Become the writer where the saved positions leave off, handing out the lines on
+        disk this follower has not shown yet; whether the job was drained."""
         cur.writing = True
         shown = cur.tail.offset - len(cur.tail.pending) if cur.tail is not None else 0
         if cur.tail is not None and cur.tail.last is not None:
             cur.last_status = cur.tail.last[:3]  # the reader showed that status already
         resumed = SavedLog(ref.directory).resume(shown)
-        cur.shown_but_cut = Counter(resumed.shown_but_cut)
+        cur.on_disk = resumed.on_disk
         saved = resumed.positions
         cur.follower = LogFollower(self.aws.client("logs", ref.handle.get("region")),
                                    ref.name, LogPositions.from_dict(saved))
@@ -222,22 +222,17 @@ class JobFollower:
     @staticmethod
     def _keep(ref: JobRef, cur: Cursor, fresh: list[LogEvent], done: bool
               ) -> list[LogEvent]:
-        """New lines to ``job.log``, then where each stream was read to; the lines to hand
-        out (not those this follower showed as a reader before the log was cut)."""
+        """New lines to ``job.log``, then where each stream was read to; the new lines
+        (not those a crash left on disk past the saved positions, brought again)."""
+        if cur.on_disk:
+            fresh = [event for event in fresh if not take(cur.on_disk, event)]
         positions = {**cur.follower.positions.to_dict(),
                      "live_unread": cur.ledger.to_dict(), DRAINED: done}
-        if fresh or positions != cur.saved_positions:
-            SavedLog(ref.directory).save(fresh, positions)
-            cur.saved_positions = positions
-        if not cur.shown_but_cut:
-            return fresh
-        out = []
-        for event in fresh:
-            if cur.shown_but_cut[event] > 0:
-                cur.shown_but_cut[event] -= 1
-            else:
-                out.append(event)
-        return out
+        saving = (positions, Counter(cur.on_disk))
+        if fresh or saving != cur.saved_positions:
+            SavedLog(ref.directory).save(fresh, positions, cur.on_disk)
+            cur.saved_positions = saving
+        return fresh
 
     def release(self, cursor: Any) -> None:
         """End the Live Tail session (billed while open) and let another follower write,

@@ -9,8 +9,10 @@ So:
   writes; the others read what it writes, and take over when it goes.  The lock is an
   exclusive ``flock``: the OS releases it with the process, so it is never stale;
 - ``positions.json`` records the length of the log it matches (``log_bytes``), written
-  after the lines.  A writer starting over cuts the log back to that length: what was
-  appended after the last save is read from CloudWatch again, once.
+  after the lines.  Lines past that length (a crash between the two) are kept, and
+  remembered in the positions until the reads bring them again, which then neither
+  write nor show them twice.  The log is never cut: the metric parser beside the job and
+  the other followers read it by byte offset.
 
 These are job-folder helpers, kept here while sagemaker mode is their only user.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +32,7 @@ from ...jobdir import JobDir, parse_records, read_json, write_json
 LOCK_FILE = "follow.lock"
 POSITIONS_FILE = "positions.json"  # where each stream was read to, and the log it matches
 LOG_BYTES = "log_bytes"
+ON_DISK = "on_disk_unread"  # lines past log_bytes that no read has brought again yet
 
 
 class WriterLock:
@@ -62,12 +66,12 @@ class WriterLock:
 
 @dataclass
 class Resumed:
-    """What a writer starts from: the saved positions, the log lines it has not shown
-    yet, and those it had shown (as a reader) that were cut off and will come again."""
+    """What a writer starts from: the saved positions, the log lines this follower has
+    not shown yet, and the lines on disk that the reads will bring again."""
 
     positions: dict[str, Any]
     replay: list[LogEvent] = field(default_factory=list)
-    shown_but_cut: list[LogEvent] = field(default_factory=list)
+    on_disk: Counter[LogEvent] = field(default_factory=Counter)
 
 
 class SavedLog:
@@ -78,29 +82,40 @@ class SavedLog:
         self.positions_file = self.folder.path / POSITIONS_FILE
 
     def resume(self, shown: int) -> Resumed:
-        """Cut the log back to what the saved positions cover.  ``shown``: the bytes of
-        the log this follower has handed out already (0 for a new handle)."""
+        """Where the saved positions leave off.  ``shown``: the bytes of the log this
+        follower has handed out already (0 for a new handle)."""
         positions = read_json(self.positions_file)
         size = self.folder.log_size()
-        if positions and LOG_BYTES not in positions:  # an older release's: keep the log
-            kept = size
+        if positions and LOG_BYTES not in positions:  # an older release's: all covered
+            covered = size
         else:  # no positions yet: every stream is read from its start again
-            kept = min(size, int(positions.pop(LOG_BYTES, 0)))
-        start = min(shown, kept)
+            covered = min(size, int(positions.pop(LOG_BYTES, 0)))
+        on_disk = Counter(LogEvent(*fields) for fields in positions.pop(ON_DISK, []))
+        start = min(shown, covered)
         try:
             with open(self.folder.log_file, "rb") as f:
                 f.seek(start)
                 data = f.read()
         except FileNotFoundError:
             data = b""
-        if size > kept:
-            os.truncate(self.folder.log_file, kept)
-        return Resumed(positions, parse_records(data[:kept - start]),
-                       parse_records(data[kept - start:max(0, shown - start)]))
+        on_disk.update(parse_records(data[covered - start:]))
+        return Resumed(positions, parse_records(data[max(0, shown - start):]), on_disk)
 
-    def save(self, events: list[LogEvent], positions: dict[str, Any]) -> None:
+    def save(self, events: list[LogEvent], positions: dict[str, Any],
+             on_disk: Counter[LogEvent]) -> None:
         """Append the lines, then the positions with the log's new length: a crash
-        between the two leaves positions that cover less, and the next resume cuts."""
+        between the two leaves positions that cover less, and the next resume knows."""
         if events:
             self.folder.append_log(events)
-        write_json(self.positions_file, {**positions, LOG_BYTES: self.folder.log_size()})
+        write_json(self.positions_file, {**positions, LOG_BYTES: self.folder.log_size(),
+                                         ON_DISK: [list(e) for e in on_disk.elements()]})
+
+
+def take(on_disk: Counter[LogEvent], event: LogEvent) -> bool:
+    """Whether ``event`` is one of the lines already on disk (now one fewer is)."""
+    if on_disk[event] <= 0:
+        return False
+    on_disk[event] -= 1
+    if not on_disk[event]:
+        del on_disk[event]
+    return True
