@@ -11,7 +11,6 @@ one.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -26,6 +25,8 @@ from ..clock import utc_now_iso
 from ..errors import SmNotebookError
 from ..events import LogEvent, StatusEvent
 from ..jobdir import JobDir, JobState, parse_records
+from ..runtime import processes
+from ..runtime.processes import SCRIPT_IDENTITY, SUPERVISOR_IDENTITY
 from .base import Batch, JobRef
 
 READ_LIMIT = 1 << 20  # bytes of job.log read per poll
@@ -65,16 +66,24 @@ def alive(pid: int) -> bool:
         return True
 
 
-def kill_group(pid: int, sig: int) -> None:
-    """Signal a process group, if it is still there."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-
-
 def kill_script_group(ref: JobRef, state: JobState) -> None:
-    """What a dead local supervisor left running: the script's process group."""
-    if state.pid and alive(state.pid):
-        kill_group(state.pid, signal.SIGKILL)
+    """What a dead local supervisor left running: the script's process group, by the
+    kernel that launched the job (an attach signals nothing) and only while its leader
+    is the very process the supervisor recorded."""
+    if ref.handle.get("process") is not None:
+        processes.signal_group(state.pid, state.extra.get(SCRIPT_IDENTITY), signal.SIGKILL)
+
+
+def supervisor_running(ref: JobRef, state: JobState) -> bool:
+    """Whether the job's supervisor still runs: this kernel's own child while it is
+    unreaped, else the recorded PID if its process has the recorded identity.  Not yet
+    recorded (the supervisor is starting, launched elsewhere) counts as running."""
+    process = ref.handle.get("process")
+    if process is not None:
+        return process.poll() is None
+    if state.supervisor_pid is None:
+        return True
+    return processes.running(state.supervisor_pid, state.extra.get(SUPERVISOR_IDENTITY))
 
 
 class SupervisedFolder:
@@ -95,7 +104,7 @@ class SupervisedFolder:
         folder.write_state(JobState(
             message=message, created=now,
             transitions=[{"Status": "Starting", "StartTime": now, "StatusMessage": message}]))
-        folder.log_file.touch()
+        folder.log_file.touch(mode=0o600)
         process = self.take_spare(directory) if self.take_spare else None
         if process is None:
             process = self.spawn(folder)
@@ -103,7 +112,8 @@ class SupervisedFolder:
 
     def spawn(self, folder: JobDir) -> subprocess.Popen[bytes]:
         """A detached process (its own session, so it outlives the kernel)."""
-        with open(folder.supervisor_errors, "wb") as err:
+        fd = os.open(folder.supervisor_errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "wb") as err:
             return subprocess.Popen([sys.executable, *self.supervisor, str(folder.path)],
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=err, start_new_session=True, close_fds=True)
@@ -175,13 +185,7 @@ class SupervisedFolder:
         """A supervisor gone without a final state fails the job (and what it left
         running is removed), so no job stays InProgress forever."""
         state = cur.folder.read_state()
-        if state.terminal:
-            return []
-        pid = state.supervisor_pid
-        process = ref.handle.get("process")
-        if pid is None and process is not None:
-            pid = process.pid
-        if pid is None or alive(pid):
+        if state.terminal or supervisor_running(ref, state):
             return []
         state = cur.folder.read_state()  # it may have just finished
         if state.terminal:
@@ -189,8 +193,8 @@ class SupervisedFolder:
         self.kill_orphans(ref, state)
         now = utc_now_iso()
         state.status = state.secondary_status = "Failed"
-        state.failure_reason = ("InternalError: the job's supervisor process ended "
-                                f"unexpectedly; see {cur.folder.supervisor_errors}")
+        state.failure_reason = ("InternalError: supervisor lost: the job's supervisor process "
+                                f"ended unexpectedly; see {cur.folder.supervisor_errors}")
         state.message, state.ended, state.last_modified = "Training job failed", now, now
         cur.folder.write_state(state)
         return self._status_events(state.to_dict(), cur)
@@ -201,16 +205,17 @@ class SupervisedFolder:
     # ---- control ---------------------------------------------------------------------------
     def stop(self, ref: JobRef) -> None:
         """The request first, then SIGTERM once the supervisor takes it (a supervisor still
-        starting up reads the request instead: a signal then would kill it)."""
+        starting up reads the request instead: a signal then would kill it).  Only a process
+        with the identity recorded beside its PID is signalled: never a stranger that was
+        given the number since."""
         folder = JobDir(ref.directory)
         folder.stop_request.touch()
         state = folder.read_state()
         if state.terminal:
             return
-        if state.supervisor_pid is not None and alive(state.supervisor_pid):
-            os.kill(state.supervisor_pid, signal.SIGTERM)
-        elif state.pid:
-            kill_group(state.pid, signal.SIGTERM)
+        if not processes.signal_process(state.supervisor_pid,
+                                        state.extra.get(SUPERVISOR_IDENTITY), signal.SIGTERM):
+            processes.signal_group(state.pid, state.extra.get(SCRIPT_IDENTITY), signal.SIGTERM)
 
     def describe(self, ref: JobRef) -> dict[str, Any]:
         return JobDir(ref.directory).state_dict()

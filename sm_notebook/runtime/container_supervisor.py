@@ -39,6 +39,8 @@ LABEL = "sm-notebook.job"
 # the pools Docker allocates from by default.
 SUBNET_POOL = ipaddress.IPv4Network("172.16.0.0/12")
 SUBNET_TRIES = 5
+STREAM_END_GRACE = 5.0  # seconds from a host's output ending to its container's exit
+REMOVE_RETRY = 60.0  # seconds to keep trying to remove a container the engine lost
 _preloaded_client: Any = None  # set by a spare, which loads it before its job arrives
 
 
@@ -53,6 +55,7 @@ class ContainerSupervisor(Supervisor):
         self.ids: dict[str, str] = {}  # host → container id
         self.exit_codes: dict[str, int] = {}
         self.out_of_memory: set[str] = set()
+        self.lost: set[str] = set()  # hosts whose wait the engine broke off
         self.first_failure: str | None = None
         self.done = threading.Condition()
         self.cleaner: threading.Thread | None = None
@@ -120,19 +123,44 @@ class ContainerSupervisor(Supervisor):
                                logs=True, demux=True)
 
     def stream(self, host: str, frames: Any) -> None:
-        """One host's output, stdout and stderr demultiplexed, into the job's log."""
+        """One host's output, stdout and stderr demultiplexed, into the job's log.  An
+        output that breaks off (an error, or its end while the container runs on) fails
+        the job: what the container prints next would be lost."""
         splitters = {"stdout": LineSplitter(), "stderr": LineSplitter()}
-        for out, err in frames:
-            self.mark("first output")
-            for stream, chunk in (("stdout", out), ("stderr", err)):
-                if chunk:
-                    self.write_lines(splitters[stream].feed(chunk), stream, host)
+        broken = None
+        try:
+            for out, err in frames:
+                self.mark("first output")
+                for stream, chunk in (("stdout", out), ("stderr", err)):
+                    if chunk:
+                        self.write_lines(splitters[stream].feed(chunk), stream, host)
+        except Exception as exc:
+            broken = engine_error(exc)
         for stream, splitter in splitters.items():
             self.write_lines(splitter.flush(), stream, host)
+        if broken is None and not self.exited(host, STREAM_END_GRACE):
+            broken = "it ended while the container was still running"
+        if broken is not None:
+            self.fail(f"InternalError: the Docker Engine's output stream of {host} broke "
+                      f"({broken}); the job was stopped")
+
+    def exited(self, host: str, timeout: float) -> bool:
+        """Whether ``host``'s container exits within ``timeout`` seconds (or has)."""
+        with self.done:
+            return self.done.wait_for(lambda: host in self.exit_codes or host in self.lost,
+                                      timeout)
 
     def watch(self, host: str) -> None:
         """Wait for one host; the first failure stops the others, as on the service."""
-        code = int(self.api.wait(self.ids[host])["StatusCode"])
+        try:
+            code = int(self.api.wait(self.ids[host])["StatusCode"])
+        except Exception as exc:  # the engine went away: the container's end is unknown
+            with self.done:
+                self.lost.add(host)
+                self.done.notify_all()
+            self.fail(f"InternalError: lost the Docker Engine while waiting for {host} "
+                      f"({engine_error(exc)}); the job was stopped")
+            return
         with contextlib.suppress(Exception):
             if self.api.inspect_container(self.ids[host])["State"].get("OOMKilled"):
                 code = 137
@@ -186,7 +214,7 @@ class ContainerSupervisor(Supervisor):
                 self.api.start(cid)
             self.mark("started")
             self.transition("InProgress", "Training", "Training in progress",
-                            supervisor_pid=os.getpid(), containers=self.ids)
+                            containers=self.ids, **self.identities())
             self.stop_if_asked()
             readers = [threading.Thread(target=self.stream, args=(h, attached[h]), daemon=True)
                        for h in self.ids]
@@ -207,8 +235,6 @@ class ContainerSupervisor(Supervisor):
             self.mark("exited")
             for t in readers:
                 t.join(timeout=10)
-            with self.log_lock:
-                self.log.flush()
             # Containers go while the model is packed; the job ends once both are done.
             self.cleaner = threading.Thread(target=self.clean_up, daemon=True)
             self.cleaner.start()
@@ -233,6 +259,27 @@ class ContainerSupervisor(Supervisor):
             run_throwaway(self.client, image, ["chown", "-R", owner, "/hosts"], volumes=mounts,
                           labels={LABEL: self.run["job_name"]})
 
+    def remove(self, host: str, container_id: str) -> None:
+        """Remove a container, retrying while the engine cannot be reached; one that
+        cannot be removed is named in the log, with the command that removes it."""
+        import docker
+
+        deadline = time.monotonic() + REMOVE_RETRY
+        while True:
+            try:
+                self.api.remove_container(container_id, force=True, v=True)
+                return
+            except docker.errors.NotFound:
+                return
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    name = self.run["containers"][host]["name"]
+                    self.write_lines([f"sm_notebook: could not remove the container {name} "
+                                      f"({engine_error(exc)}); remove it with "
+                                      f"`docker rm -f {name}`"], "stderr", host)
+                    return
+                time.sleep(1.0)
+
     def mark(self, event: str) -> None:
         self.timeline.setdefault(event, time.time())
 
@@ -251,13 +298,18 @@ class ContainerSupervisor(Supervisor):
         if self.cleaned.is_set():
             return
         self.give_files_to_user()
-        for cid in self.ids.values():
-            with contextlib.suppress(Exception):
-                self.api.remove_container(cid, force=True, v=True)
+        for host, cid in self.ids.items():
+            self.remove(host, cid)
         if self.network_created:
             with contextlib.suppress(Exception):
                 self.api.remove_network(self.run["network"])
         self.cleaned.set()
+
+
+def engine_error(exc: Exception) -> str:
+    """The engine's error as one short phrase: its type and first line."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
 
 
 def free_subnet(seed: str, hosts: int, taken: list[ipaddress.IPv4Network]) -> str:
@@ -357,7 +409,7 @@ def spare(argv0: str) -> int:
     if not job_dir:
         return 0
     os.dup2(os.open(Path(job_dir) / SUPERVISOR_ERRORS, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                    0o644), 2)
+                    0o600), 2)
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     return run_main(ContainerSupervisor, [argv0, job_dir])
 

@@ -21,18 +21,20 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 try:  # imported as part of the package (the container supervisor, the backends, tests)
-    from . import failures
+    from . import failures, processes
+    from .packing import clash_notice, pack
 except ImportError:  # run as a file (python supervisor.py JOB_DIR): its siblings are on the path
     import failures  # type: ignore[no-redef]
+    import processes  # type: ignore[no-redef]
+    from packing import clash_notice, pack  # type: ignore[no-redef]
 
 # The job folder's files; the package's jobdir.py names the same (a test checks it).
 RUN_FILE = "run.json"
@@ -40,6 +42,9 @@ STATE_FILE = "state.json"
 LOG_FILE = "job.log"
 SUPERVISOR_ERRORS = "supervisor.err"
 STOP_REQUEST = "stop.requested"  # a stop asked before the supervisor took signals
+RESERVE_FILE = "space.reserve"  # given back when the disk fills, so the end can be written
+RESERVE_BYTES = 128 << 10
+LEFTOVER_GRACE = 1.0  # seconds a process the script left running gets after SIGTERM
 TERMINAL = ("Completed", "Failed", "Stopped")
 MAX_LINE_BYTES = 1 << 20
 FAILURE_REASON_CHARS = 1024
@@ -127,81 +132,21 @@ def _pieces(data: bytes) -> list[str]:
     return out
 
 
-def pack(source: Path | list[Path], target: Path,
-         on_clash: Callable[[dict[str, Path]], None] | None = None) -> bool:
-    """Tar-gzip the contents of ``source`` (files at the archive root, as SageMaker does).
-
-    Several sources (one per host) are merged into one archive, the first host's file
-    winning over a later host's file of the same path, so the master's (algo-1's) copy is
-    the one kept; ``on_clash`` hears of such paths (path → the source kept), so the job
-    can say so.  An empty directory gives a valid empty archive, as the service's and the
-    SDKs' local modes produce; False (no archive) only when no source is a directory."""
-    sources = [p for p in ([source] if isinstance(source, Path) else source) if p.is_dir()]
-    if not sources:
-        return False
-    members, clashes = merged(sources)
-    if clashes and on_clash is not None:
-        on_clash(clashes)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
-        for name, (_, path) in sorted(members.items()):
-            tar.add(path, arcname=name, recursive=False)
-    os.replace(partial, target)
-    return True
-
-
-def merged(roots: list[Path]) -> tuple[dict[str, tuple[Path, Path]], dict[str, Path]]:
-    """The trees of ``roots`` as one: archive name → (root, path), the first root's entry
-    winning; and the clashes, name → the root kept.  A directory on several roots is no
-    clash (their files merge); a file is, and so is a file against a directory, whose later
-    contents are left out with it."""
-    members: dict[str, tuple[Path, Path]] = {}
-    clashes: dict[str, Path] = {}
-    for root in roots:
-        for path in sorted(root.rglob("*")):
-            name = path.relative_to(root).as_posix()
-            if name in members:
-                kept_root, kept = members[name]
-                if not (kept.is_dir() and path.is_dir()):
-                    clashes.setdefault(name, kept_root)
-            elif not _under_a_file(name, members):
-                members[name] = (root, path)
-    return members, clashes
-
-
-def _under_a_file(name: str, members: dict[str, tuple[Path, Path]]) -> bool:
-    """Inside a directory that clashed with an earlier host's file of that name."""
-    return any(str(parent) in members and not members[str(parent)][1].is_dir()
-               for parent in PurePosixPath(name).parents)
-
-
-def clash_notice(clashes: dict[str, str], where: str, archive: str, shown: int = 3) -> str:
-    """One line for the job log: which files several hosts wrote, and whose copy the
-    archive holds (a long list is cut to its first few and a count)."""
-    names = sorted(clashes)
-    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more"
-                                         if len(names) > shown else "")
-    what = f"the same {len(names)} files" if len(names) > 1 else "the same file"
-    kept = sorted(set(clashes.values()), key=lambda h: (len(h), h))  # algo-2 before algo-10
-    copy = "copies" if len(names) > 1 else "copy"
-    whose = (f"{kept[0]}'s {copy}" if len(kept) == 1 else
-             f"the first writer's copy of each ({', '.join(kept)})")
-    return (f"{failures.OWN_LINE_PREFIX}several hosts wrote {what} to {where} ({listed}); "
-            f"{archive} keeps {whose}")
-
-
 class Supervisor:
     def __init__(self, job_dir: Path):
         self.job_dir = job_dir
         self.run = json.loads((job_dir / RUN_FILE).read_text())
         self.state = json.loads((job_dir / STATE_FILE).read_text())
-        self.log = open(job_dir / LOG_FILE, "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115 - open for the process's life
+        self.log = open(job_dir / LOG_FILE, "ab", buffering=0)  # noqa: SIM115 - open for the process's life
+        self.log_size = self.log.seek(0, os.SEEK_END)  # where the last whole record ends
         self.log_lock = threading.Lock()
         self.stderr_tails: dict[str, deque[str]] = {}  # host → last stderr lines
-        self.stop_reason: str | None = None  # "stop" or "max_run"
+        self.stop_reason: str | None = None  # "stop", "max_run" or "fault"
+        self.fault: str | None = None  # why the supervisor itself could not go on
         self.stop_event = threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.script_umask = 0o022  # the kernel's, given back to the script (see run_main)
+        self.finishing = False  # the script has ended; the job is being wrapped up
 
     # ---- state ------------------------------------------------------------------------
     def transition(self, status: str, secondary: str, message: str, **extra) -> None:
@@ -218,9 +163,56 @@ class Supervisor:
         if status in TERMINAL:
             transitions[-1]["EndTime"] = now
             self.state["ended"] = now
+            self.release_reserve()
+        try:
+            self.write_state()
+        except OSError:  # a full disk: the reserve makes room for the state at least
+            self.release_reserve()
+            self.write_state()
+
+    def write_state(self) -> None:
         tmp = self.job_dir / f"{STATE_FILE}.tmp"
-        tmp.write_text(json.dumps(self.state, indent=2))
-        os.replace(tmp, self.job_dir / STATE_FILE)
+        try:
+            tmp.write_text(json.dumps(self.state, indent=2))
+            os.replace(tmp, self.job_dir / STATE_FILE)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def identities(self) -> dict[str, object]:
+        """This supervisor's PID and identity, and the script's when it has started: what
+        the kernel checks before it signals either (``runtime/processes.py``)."""
+        found: dict[str, object] = {"supervisor_pid": os.getpid(), processes.SUPERVISOR_IDENTITY:
+                                    processes.identity(os.getpid())}
+        if self.proc is not None:
+            found.update({"pid": self.proc.pid,
+                          processes.SCRIPT_IDENTITY: processes.identity(self.proc.pid)})
+        return found
+
+    # ---- faults -------------------------------------------------------------------------
+    def hold_reserve(self) -> None:
+        """Set some disk space aside, given back if the disk fills, so the job's end can
+        still be recorded."""
+        with contextlib.suppress(OSError), open(self.job_dir / RESERVE_FILE, "wb") as f:
+            f.write(bytes(RESERVE_BYTES))
+
+    def release_reserve(self) -> None:
+        with contextlib.suppress(OSError):
+            (self.job_dir / RESERVE_FILE).unlink(missing_ok=True)
+
+    def fail(self, reason: str) -> None:
+        """The supervisor cannot go on (a write failed, the engine went away): the job
+        is stopped and ends Failed with ``reason``; the first fault is the one kept."""
+        if self.fault is not None:
+            return
+        self.fault = reason[:FAILURE_REASON_CHARS]
+        self.release_reserve()
+        if not self.finishing:  # the script still runs
+            self.request_stop("fault")
+
+    def could_not_write(self, path: Path, exc: OSError) -> str:
+        return (f"InternalError: the supervisor could not write {path}: "
+                f"{exc.strerror or exc}; the script was stopped")
 
     def settle(self) -> None:
         """Hook: whatever must be finished before a job is reported ended."""
@@ -235,12 +227,27 @@ class Supervisor:
         if not lines:
             return
         stamp, host = now_iso(), host or next(iter(self.hosts))
-        text = "".join(f"{stamp}\t{host}\t{stream}\t{line}\n" for line in lines)
-        with self.log_lock:
-            self.log.write(text)
-            self.log.flush()
+        data = "".join(f"{stamp}\t{host}\t{stream}\t{line}\n" for line in lines).encode()
+        with self.log_lock:  # after a fault the lines go nowhere: the script is stopping
+            error = self._append(data) if self.fault is None else None
+        if error is not None:
+            self.fail(self.could_not_write(self.job_dir / LOG_FILE, error))
         if stream == "stderr":
             self.stderr_tails.setdefault(host, deque(maxlen=200)).extend(lines)
+
+    def _append(self, data: bytes) -> OSError | None:
+        """Write whole records (log lock held); a write that fails (the disk is full) is
+        taken back to the last whole record, so what was written stays readable."""
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[self.log.write(view):]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.log.fileno(), self.log_size)
+            return exc
+        self.log_size += len(data)
+        return None
 
     def pump(self, streams: dict[int, str]) -> None:
         """Read stdout and stderr in one thread; when both are ready stdout goes first,
@@ -279,8 +286,9 @@ class Supervisor:
         if self.stop_reason is not None or not self.started():
             return
         self.stop_reason = reason
-        message = ("Stopping the job" if reason == "stop" else
-                   "Training job exceeded MaxRuntimeInSeconds; stopping it")
+        message = {"stop": "Stopping the job",
+                   "max_run": "Training job exceeded MaxRuntimeInSeconds; stopping it",
+                   "fault": "Stopping the job: the supervisor cannot go on"}[reason]
         self.transition("Stopping", "Stopping", message)
         threading.Thread(target=self._terminate, daemon=True).start()
 
@@ -293,26 +301,31 @@ class Supervisor:
             self._signal_group(signal.SIGKILL)
 
     def _signal_group(self, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, sig)  # type: ignore[union-attr]
+        """The script's group, while the script is this process's unreaped child (its
+        PID cannot have been reused)."""
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, sig)
 
     # ---- main -------------------------------------------------------------------------
     def main(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop("stop"))
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         env = {**os.environ, **self.run["env"]}
+        self.hold_reserve()
+        processes.become_subreaper()
         try:
             self.proc = subprocess.Popen(self.run["argv"], cwd=self.run["cwd"], env=env,
                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.PIPE, start_new_session=True)
+                                         stderr=subprocess.PIPE, start_new_session=True,
+                                         umask=self.script_umask)
         except OSError as exc:
             reason = f"ClientError: cannot start {self.run['argv'][0]}: {exc.strerror}"
             self.write_lines([reason], "stderr")
             self.transition("Failed", "Failed", "Training job failed", failure_reason=reason,
-                            supervisor_pid=os.getpid())
+                            **self.identities())
             return 1
-        self.transition("InProgress", "Training", "Training in progress",
-                        supervisor_pid=os.getpid(), pid=self.proc.pid)
+        self.transition("InProgress", "Training", "Training in progress", **self.identities())
         self.stop_if_asked()
         streams = {self.proc.stdout.fileno(): "stdout", self.proc.stderr.fileno(): "stderr"}
         reader = threading.Thread(target=self.pump, args=(streams,), daemon=True)
@@ -326,28 +339,48 @@ class Supervisor:
         code = self.proc.wait()
         if timer:
             timer.cancel()
-        reader.join(timeout=5)
-        if reader.is_alive():  # a background child still holds the pipes
-            self._signal_group(signal.SIGKILL)
-            reader.join(timeout=5)
-        with self.log_lock:
-            self.log.flush()
+        left = processes.end_left_running(os.getpid(), self.proc.pid, LEFTOVER_GRACE)
+        reader.join(timeout=5)  # the pipes close once nothing of the job holds them
+        if left:
+            self.write_lines([f"{failures.OWN_LINE_PREFIX}the script left {len(left)} "
+                              f"process(es) running; ended them as the service does when "
+                              f"the instance goes: {processes.described(left)}"], "stderr")
         self.finish(code)
         return 0
 
     def finish(self, code: int, failed_host: str | None = None) -> None:
         """Pack every host's model and output data, then record the final state."""
-        roots = list(self.hosts.values())
-        artifacts = Path(self.run["artifacts_dir"])
-        extra = {"exit_code": code}
+        self.finishing = True
+        extra: dict[str, object] = {"exit_code": code}
         succeeded = code == 0 and self.stop_reason is None
-        if succeeded:
-            for root in roots:
-                (root / "output" / "success").touch()
-        if self.stop_reason is None:
-            self.transition("InProgress", "Uploading", "Packing the model and output data")
-        # A completed job always has its archives, as on the service; a failed or stopped one
-        # keeps whatever the script saved, and gets no empty archive to mislead.
+        try:
+            if succeeded:
+                for root in self.hosts.values():
+                    (root / "output" / "success").touch()
+            if self.stop_reason is None:
+                self.transition("InProgress", "Uploading", "Packing the model and output data")
+            self.pack_artifacts(succeeded, extra)
+        except OSError as exc:  # a full disk: the job fails saying so, keeping what it has
+            self.fail(self.could_not_write(Path(exc.filename or self.job_dir), exc))
+        if self.fault is not None:
+            self.transition("Failed", "Failed", "Training job failed",
+                            failure_reason=self.fault, **extra)
+        elif self.stop_reason == "stop":
+            self.transition("Stopped", "Stopped", "Training job stopped", **extra)
+        elif self.stop_reason == "max_run":
+            self.transition("Stopped", "MaxRuntimeExceeded",
+                            "Training job exceeded MaxRuntimeInSeconds", **extra)
+        elif code == 0:
+            self.transition("Completed", "Completed", "Training job completed", **extra)
+        else:
+            host = failed_host or next(iter(self.hosts))
+            self.transition("Failed", "Failed", "Training job failed",
+                            failure_reason=self.failure_reason(code, host), **extra)
+
+    def pack_artifacts(self, succeeded: bool, extra: dict[str, object]) -> None:
+        """A completed job always has its archives, as on the service; a failed or stopped
+        one keeps whatever the script saved, and gets no empty archive to mislead."""
+        roots, artifacts = list(self.hosts.values()), Path(self.run["artifacts_dir"])
         for key, sub, name in (("model_artifacts", "model", "model.tar.gz"),
                                ("output_artifacts", "output/data", "output.tar.gz")):
             sources = [root / sub for root in roots]
@@ -361,18 +394,7 @@ class Supervisor:
             dest.mkdir(parents=True, exist_ok=True)
             for key in ("model_artifacts", "output_artifacts"):
                 if key in extra:
-                    extra[key] = shutil.copy2(extra[key], dest)
-        if self.stop_reason == "stop":
-            self.transition("Stopped", "Stopped", "Training job stopped", **extra)
-        elif self.stop_reason == "max_run":
-            self.transition("Stopped", "MaxRuntimeExceeded",
-                            "Training job exceeded MaxRuntimeInSeconds", **extra)
-        elif code == 0:
-            self.transition("Completed", "Completed", "Training job completed", **extra)
-        else:
-            host = failed_host or next(iter(self.hosts))
-            self.transition("Failed", "Failed", "Training job failed",
-                            failure_reason=self.failure_reason(code, host), **extra)
+                    extra[key] = shutil.copy2(str(extra[key]), dest)
 
     def clash_reporter(self, sub: str, archive: str) -> Callable[[dict[str, Path]], None]:
         """What ``pack`` calls when hosts wrote the same files to ``/opt/ml/<sub>``: one
@@ -420,7 +442,9 @@ def run_main(kind: type[Supervisor], argv: list[str]) -> int:
     if len(argv) != 2:
         print(f"usage: {Path(argv[0]).name} JOB_DIR", file=sys.stderr)
         return 2
+    umask = os.umask(0o077)  # what the supervisor writes is the user's alone
     supervisor = kind(Path(argv[1]))
+    supervisor.script_umask = umask
     try:
         return supervisor.main()
     except Exception as exc:

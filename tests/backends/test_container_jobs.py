@@ -266,7 +266,8 @@ def test_a_dead_supervisor_fails_the_job_and_its_containers_are_removed(ip, engi
     os.kill(state["supervisor_pid"], signal.SIGKILL)
 
     assert job.wait(timeout=30) == "Failed"
-    assert job.failure_reason.startswith("InternalError: the job's supervisor process ended")
+    assert job.failure_reason.startswith("InternalError: supervisor lost: the job's supervisor "
+                                         "process ended")
     assert engine.containers.list(all=True, filters={"label": f"{LABEL}={job.name}"}) == []
 
 
@@ -572,7 +573,7 @@ def _tree(root: Path, files: dict[str, str]) -> Path:
 
 def test_pack_merges_hosts_keeping_the_first_host_s_file_and_reports_only_file_clashes(
         tmp_path):
-    from sm_notebook.runtime.supervisor import pack
+    from sm_notebook.runtime.packing import pack
 
     first = _tree(tmp_path / "algo-1", {"model.pth": "1", "sub/a.txt": "1", "x": "file"})
     second = _tree(tmp_path / "algo-2", {"model.pth": "2", "sub/b.txt": "2", "x/y": "2"})
@@ -591,7 +592,7 @@ def test_pack_merges_hosts_keeping_the_first_host_s_file_and_reports_only_file_c
 
 
 def test_the_clash_notice_names_a_few_files_the_count_and_whose_copy_was_kept():
-    from sm_notebook.runtime.supervisor import clash_notice
+    from sm_notebook.runtime.packing import clash_notice
 
     many = {f"shard-{i}.pt": "algo-1" for i in range(7)}
     assert clash_notice(many, "/opt/ml/model", "model.tar.gz") == (

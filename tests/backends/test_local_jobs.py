@@ -299,7 +299,8 @@ def test_a_job_whose_supervisor_dies_is_marked_failed(ip):
     state = json.loads((job.directory / "state.json").read_text())
     os.kill(state["supervisor_pid"], signal.SIGKILL)
     assert job.wait(timeout=30) == "Failed"
-    assert "supervisor process ended unexpectedly" in job.failure_reason
+    assert job.failure_reason.startswith("InternalError: supervisor lost: the job's supervisor "
+                                         "process ended unexpectedly")
     wait_for(lambda: not alive(state["pid"]), timeout=10)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import tarfile
 
 from sm_notebook.runtime.failures import failure_from_traceback, last_error_line
-from sm_notebook.runtime.supervisor import MAX_LINE_BYTES, LineSplitter, pack
+from sm_notebook.runtime.packing import pack
+from sm_notebook.runtime.supervisor import MAX_LINE_BYTES, LineSplitter
 
 
 class Clock:
