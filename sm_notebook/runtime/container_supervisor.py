@@ -10,7 +10,9 @@ when one fails, stops all of them as the service does (SIGTERM, then SIGKILL aft
 period), merges the hosts' ``/opt/ml/model`` into one ``model.tar.gz`` (algo-1's copy of a
 file several wrote), and removes every container and the network however the job ends,
 before the job is reported ended.  Containers and network carry labels, so they can always
-be found.
+be found.  An output stream or wait that the engine breaks off fails the job with the
+engine's error (what the container printed next would be lost) and its containers are
+stopped and removed, retried while the engine cannot be reached.
 
 Usage: ``python -m sm_notebook.runtime.container_supervisor JOB_DIR``, or ``--spare``: a
 process started ahead of time that loads the Docker client (most of its start-up time) and
@@ -205,6 +207,7 @@ class ContainerSupervisor(Supervisor):
     def main(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.request_stop("stop"))
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.hold_reserve()
         try:
             self.mark("engine")
             self.create()

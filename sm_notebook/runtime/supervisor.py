@@ -5,7 +5,12 @@ restart and ``%sm_attach`` can follow it again.  It runs the entry script in a n
 group, timestamps every stdout/stderr line into the job's log file, writes the job's state
 (``state.json``, replaced atomically) at each transition, stops the script as the service
 does (SIGTERM, then SIGKILL after a grace period) on SIGTERM or ``--max-run``, and packs
-``model.tar.gz`` / ``output.tar.gz`` when the script ends.
+``model.tar.gz`` / ``output.tar.gz`` when the script ends.  It records its own and the
+script's identity beside their PIDs (``processes.py``), so nothing else is ever signalled
+in their name; it is the script's subreaper, and ends whatever the script left running
+when the job ends, as the service does when the instance goes.  A write it cannot make
+(a full disk) fails the job with that error and stops the script; what it wrote stays.
+Everything it writes is the user's alone (0600); the script keeps the kernel's umask.
 
 Usage: ``python supervisor.py JOB_DIR`` where ``JOB_DIR/run.json`` says what to run.
 """
