@@ -209,7 +209,7 @@ class SupervisedFolder:
         with the identity recorded beside its PID is signalled: never a stranger that was
         given the number since."""
         folder = JobDir(ref.directory)
-        folder.stop_request.touch()
+        folder.stop_request.touch(mode=0o600)
         state = folder.read_state()
         if state.terminal:
             return
