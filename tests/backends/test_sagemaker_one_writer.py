@@ -232,6 +232,29 @@ def test_a_reader_taking_over_after_a_crash_mid_save_shows_each_line_once(
     assert Counter(shown) == _each_once(1_500)
 
 
+def test_an_attach_while_a_detached_handle_finishes_its_last_poll_waits_and_is_final(
+        ip, service, jobs_dir):
+    service.play("letting-go", [status("InProgress", "Training", "Training in progress"),
+                                logs("algo-1", "only line"), pause(0.3),
+                                status("Failed", "Failed", "Training job failed",
+                                       failure="AlgorithmError: exit code: 1")])
+    job = sagemaker.train(ip, "letting-go", "--quiet")
+    _wait_for(lambda: job.line_count == 1, what="the line")
+    job.detach()
+    _wait_for(lambda: job.done, what="the detached handle to let go")
+    ip.magics_manager.registry["SmTrainMagics"].jobs.clear()
+    for thread in service.threads:
+        thread.join(timeout=60)  # the job fails while nobody follows it: state.json lags
+    last_poll = WriterLock(jobs_dir / "letting-go")  # as a handle that is letting go
+    assert last_poll.take()
+    threading.Timer(0.5, last_poll.release).start()
+
+    again = ip.run_line_magic("sm_attach", "letting-go")
+
+    assert (again.done, again.status) == (True, "Failed")
+    assert list(again.logs().message) == ["only line"]
+
+
 class Kernel:
     """A real ipykernel process with sm_notebook loaded, driven over its channels."""
 

@@ -33,6 +33,9 @@ from .log_store import SavedLog, WriterLock, take
 from .prices import PriceLookup
 
 DRAINED = "drained"  # in positions.json: the job ended and every line is in job.log
+# Seconds a new handle waits for the writer lock: a handle just detached (its state.json
+# perhaps behind the service) lets go within its last poll, and then this one describes.
+LOCK_WAIT = 2.0
 LOG_POLL = 1.0  # seconds between log reads without Live Tail
 SAFETY_READ = 60.0  # seconds between reads of every stream while Live Tail runs
 # Describe often while starting or changing, then less and less: up to every 30 s with Live
@@ -88,7 +91,8 @@ class JobFollower:
     def poll(self, ref: JobRef, cursor: Cursor | None) -> Batch:
         cur = cursor or Cursor(lock=WriterLock(ref.directory))
         if not cur.writing:
-            if not cur.lock.take():  # another follower writes: read what it writes
+            wait = LOCK_WAIT if cursor is None else 0.0
+            if not cur.lock.take(wait):  # another follower writes: read what it writes
                 if cur.tail is None:
                     cur.tail = FolderCursor(JobDir(ref.directory))
                 read = self.reader.poll(ref, cur.tail)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,19 +45,24 @@ class WriterLock:
         self._file: IO[bytes] | None = None  # closed (and so released) if dropped
         self.held = False
 
-    def take(self) -> bool:
-        """Whether this follower is the writer now."""
+    def take(self, wait: float = 0.0) -> bool:
+        """Whether this follower is the writer now, trying for up to ``wait`` seconds."""
         if self.held:
             return True
         if self._file is None:  # held open for the lock's life; not inherited by children
             flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
             self._file = os.fdopen(os.open(self.path, flags, 0o600), "ab")
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        self.held = True
-        return True
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.02)
+                continue
+            self.held = True
+            return True
 
     def release(self) -> None:
         if self._file is not None:
