@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import SpecError
-from .secrets import is_secret_value
+from .secrets import holds_credential
 
 MAX_KEYS = 100
 MAX_KEY_LENGTH = 256
@@ -142,10 +142,30 @@ def to_env(hyperparameters: Mapping[str, Any], style: str = DEFAULT_STYLE) -> di
     return env
 
 
+SECRETS_HINT = "credentials from the job's role or a secret store, read by the script"
+
+
+def _over(value: Any, budget: int) -> bool:
+    """More than ``budget`` items in ``value``, counted without building its text: a
+    value shared many times over (YAML aliases, ``[row] * 9`` nested nine deep, a cycle)
+    would otherwise be expanded in full by ``json.dumps`` before its length is known."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        budget -= 1 + (len(item) if isinstance(item, str) else 0)
+        if budget < 0:
+            return True
+        if isinstance(item, Mapping):
+            stack += [*item.keys(), *item.values()]
+        elif isinstance(item, list | tuple):
+            stack += item
+    return False
+
+
 def validate(hyperparameters: Mapping[str, Any], option: str = "--hp",
-             style: str = DEFAULT_STYLE) -> None:
+             style: str = DEFAULT_STYLE, secrets: str = SECRETS_HINT) -> None:
     """Check the service limits (on the style's stored strings) and that every value is
-    JSON-serialisable."""
+    JSON-serialisable; ``secrets`` says where credentials come from instead."""
     if len(hyperparameters) > MAX_KEYS:
         raise SpecError(option, f"{len(hyperparameters)} hyperparameters, the limit is {MAX_KEYS}")
     for key, value in hyperparameters.items():
@@ -161,6 +181,10 @@ def validate(hyperparameters: Mapping[str, Any], option: str = "--hp",
         if bad is not None:  # SageMaker takes any name; these could never reach the script
             raise SpecError(option, f"invalid name {key!r}: {_WHY_NOT[bad]}",
                             "a name without '=', line breaks or NUL")
+        if _over(value, 10 * MAX_VALUE_LENGTH):  # n items: a text of at least n - 1
+            raise SpecError(option, f"{key}: value is far over {MAX_VALUE_LENGTH} characters, "
+                            f"the limit (it holds over {10 * MAX_VALUE_LENGTH:,} items and "
+                            "characters)")
         try:
             text = encode_value(value, style)
             json.dumps(value)  # v3 keeps a string as it is, but it must still be JSON
@@ -175,7 +199,7 @@ def validate(hyperparameters: Mapping[str, Any], option: str = "--hp",
         if len(text) > MAX_VALUE_LENGTH:
             raise SpecError(option, f"{key}: value is {len(text)} characters, the limit is "
                             f"{MAX_VALUE_LENGTH}")
-        if is_secret_value(text):
+        if holds_credential(key, value):
             raise SpecError(option, f"{key}: the value looks like a credential, and "
                             "hyperparameters are stored and logged in clear",
-                            "credentials from the job's role or a secret store, read by the script")
+                            f"no credentials: {secrets}")

@@ -49,6 +49,10 @@ class Mode:
     #: options accepted but without effect here (a note says so), and why
     ignored: tuple[str, ...] = ()
     ignored_because: str = ""
+    hosts_share_machine: bool = False  # every host is a container here: they share its memory
+    #: how a job here gets a credential, which --hp, --env and --tag would store in clear
+    secrets_from: str = ("read it in the script from a secret store (AWS Secrets Manager, SSM "
+                         "Parameter Store) with the job's role")
 
 
 _MANAGED = "--mode sagemaker for managed spot, checkpoints and warm pools"
@@ -75,6 +79,9 @@ LOCAL = Mode(
     describes_instance_only=True,
     ignored=("--image", "--image-kind", "--volume-gb", "--role"),
     ignored_because="the script runs as a process on this machine",
+    secrets_from=("set it in the kernel's environment before the job starts (os.environ["
+                  "'NAME'] = ...), which a local job inherits and no file of the job holds, "
+                  "or read it in the script from a secret store"),
 )
 
 CONTAINER = Mode(
@@ -92,6 +99,9 @@ CONTAINER = Mode(
     implied_by=CONTAINER_INSTANCE_TYPES,
     takes_role=False,
     runs_in="Docker containers",
+    hosts_share_machine=True,
+    secrets_from=("keep it in a file of an --input channel (mounted read-only, never copied "
+                  "into the job) and read it there, or read it from a secret store"),
     unavailable={"--spot": "--mode sagemaker", "--subnets": _VPC, "--security-groups": _VPC,
                  "--network-isolation": _VPC},
 )

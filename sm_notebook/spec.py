@@ -15,19 +15,19 @@ from typing import Any
 
 from . import checks, modes
 from . import hyperparameters as hp
+from .catalog import instances
+from .catalog.reference import check_image
+from .checks import JOB_NAME_RE, local_path, resolve_path
 from .contract import CONTRACT_ENV
 from .errors import SpecError
-from .secrets import is_secret_name, is_secret_value
+from .secrets import holds_credential, is_secret_name, is_secret_value
 
 IMAGE_KINDS = ("toolkit", "plain", "own")  # AWS's toolkit | Python only | its own `train`
-SUBNET_RE = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
-SECURITY_GROUP_RE = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
 FRAME_PREFIX = "dataframe:"  # a channel source standing for a DataFrame (--input NAME=$df)
 
 DISTRIBUTIONS = ("torchrun",)
 DEFAULT_ENTRY_SCRIPT = "train.py"
 
-JOB_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 CHANNEL_RE = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")
 ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,511}$")
 INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9\-]+$")
@@ -40,11 +40,11 @@ CONTENT_TYPE_MAX = 256  # botocore: ContentType, pattern .*
 METRIC_NAME_MAX = 255  # botocore: MetricName, pattern .+
 MAX_RUN_WHY = "SageMaker stops a training job after at most 28 days (2,419,200 s)"
 ENTRY_RE = re.compile(r"^\w[\w.\-]*$")
-# Docker's image reference: [host[:port]/]path[:tag][@digest], lowercase path components
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-IMAGE_RE = re.compile(rf"^(?:[a-zA-Z0-9.-]+(?::\d+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
-                      r"(?::[\w][\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*"
-                      r":[0-9a-fA-F]{32,})?$")
+#: fields whose values may hold line breaks (a prompt, a JSON setting, a script)
+MULTILINE_FIELDS = ("hyperparameters", "environment", "command")
+#: the option that sets a field, where it is not the field's name (``--keep-alive``)
+FIELD_OPTIONS = {"hyperparameters": "--hp", "channels": "--input", "environment": "--env",
+                 "tags": "--tag", "metrics": "--metric", "distribution": "--distributed"}
 TIMESTAMP_SUFFIX = len("-2026-11-24-09-19-45-123")
 
 
@@ -188,21 +188,19 @@ class TrainingSpec:
         ``base_dir`` resolves relative paths (the notebook's working directory).
         """
         base = base_dir or Path.cwd()
+        self._validate_text()  # first: any later message may show a value
         checks.check_choice("--mode", self.mode, modes.NAMES)
         mode = modes.get(self.mode)
         if self.image_kind is not None:
             checks.check_choice("--image-kind", self.image_kind, IMAGE_KINDS)
         self._validate_compute(mode)
-        if self.image is not None and mode.takes_image and not IMAGE_RE.match(self.image):
-            raise SpecError("--image", f"{self.image!r} is not an image name Docker or "
-                            "SageMaker can use", "NAME[:TAG] or REGISTRY/NAME[:TAG] in "
-                            "lowercase, such as pytorch:2.8 or 123456789012.dkr.ecr.us-east-1."
-                            "amazonaws.com/repo:tag")
+        if self.image is not None and mode.takes_image:
+            check_image(self.image)
         if self.output is not None and not self.output.startswith("s3://"):
-            checks.check_writable_dir("--output", resolve_path(base, self.output))
+            checks.check_writable_dir("--output", local_path("--output", base, self.output))
         self._validate_code(base, mode)
         checks.check_choice("--hp-style", self.hp_style, hp.STYLES)
-        hp.validate(self.hyperparameters, style=self.hp_style)
+        hp.validate(self.hyperparameters, style=self.hp_style, secrets=mode.secrets_from)
         self._validate_channels(base)
         self._validate_stopping()
         self._validate_aws(mode)
@@ -217,10 +215,13 @@ class TrainingSpec:
             if is_secret_name(key) or is_secret_value(value):
                 raise SpecError("--env", f"{key} looks like a credential; the environment is "
                                 "stored in the job description in clear",
-                                "no credentials: set it in the kernel's environment for local "
-                                "jobs, or read it from a secret store in the script")
+                                f"no credentials: {mode.secrets_from}")
         checks.check_mapping("--tag", self.tags, re.compile(r"^.{1,128}$"), 50, 256,
                           "KEY=VALUE with a key of 1-128 characters")
+        for key, value in self.tags.items():
+            if holds_credential(key, value) or is_secret_value(key):
+                raise SpecError("--tag", f"{key} looks like a credential; tags are stored "
+                                "and shown in clear", f"no credentials: {mode.secrets_from}")
         for key, value in self.tags.items():
             bad = next((c for c in key + value if not checks.tag_character(c)), None)
             if bad is not None:
@@ -230,8 +231,24 @@ class TrainingSpec:
             if key.lower().startswith("aws:"):
                 raise SpecError("--tag", f"{key!r}: the aws: prefix is reserved by AWS",
                                 "a tag key not starting with aws:")
-        self._validate_metrics()
+        checks.check_metrics(self.metrics, METRIC_NAME_MAX)
         return self._mode_notes(mode)
+
+    def _validate_text(self) -> None:
+        """No control character anywhere (the cell aside): values are printed in the
+        equivalent line, the dry run and the errors."""
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "cell"}
+        channels = values.pop("channels")
+        values["metrics"] = {m.name: m.regex for m in values["metrics"]}
+        named = [(FIELD_OPTIONS.get(name, f"--{name.replace('_', '-')}"), name, value)
+                 for name, value in values.items()]
+        named += [("--input", "channels", {c.name: c.source for c in channels}),
+                  ("--content-type", "channels", {c.name: c.content_type for c in channels})]
+        for option, name, value in named:
+            allowed = checks.MULTILINE if name in MULTILINE_FIELDS else ""
+            for where, text in checks.texts(value, ""):
+                checks.check_printable(option, repr(where) if where else "the value", text,
+                                       allowed)
 
     def _validate_compute(self, mode: modes.Mode) -> None:
         it = self.instance_type
@@ -251,6 +268,15 @@ class TrainingSpec:
             several = " or ".join(f"--mode {m}" for m in _modes_where("multi_host"))
             raise SpecError("--instance-count", f"a {self.mode} process job runs on one host",
                             f"{several} for several hosts")
+        if mode.hosts_share_machine:  # before anything is planned per host
+            it = self.effective_instance_type
+            known = instances.lookup(it)
+            elsewhere = [m for m in _modes_where("multi_host")
+                         if not modes.get(m).hosts_share_machine]
+            checks.check_hosts_fit("--instance-count", self.instance_count,
+                                   known.memory_bytes if known else None, it,
+                                   checks.machine_memory(),
+                                   " or ".join(f"--mode {m}" for m in elsewhere))
         if self.volume_gb is not None:
             checks.check_positive("--volume-gb", self.volume_gb, maximum=16384,
                             why="SageMaker's largest training volume is 16,384 GB")
@@ -285,7 +311,7 @@ class TrainingSpec:
                                 "be launched with --distributed", "one of --command or "
                                 "--distributed")
         if self.source_dir is not None:
-            src = resolve_path(base, self.source_dir)
+            src = local_path("--source-dir", base, self.source_dir)
             if not src.is_dir():
                 raise SpecError("--source-dir", f"{self.source_dir} is not a directory",
                                 "an existing directory")
@@ -298,9 +324,8 @@ class TrainingSpec:
                 "toolkit", "plain")):  # an image of its own `train` needs none
             raise no_code_error()
         for dep in self.dependencies:
-            if not resolve_path(base, dep).exists():
-                raise SpecError("--dependencies", f"{dep} does not exist",
-                                "an existing file or directory")
+            checks.check_file_or_dir("--dependencies", dep, local_path(
+                "--dependencies", base, dep), "an existing file or directory")
         if self.requirements is not None and self.requirements_path(base) is None:
             raise SpecError("--requirements", f"{self.requirements} does not exist",
                             "a requirements.txt file (relative to the notebook or --source-dir)")
@@ -309,9 +334,10 @@ class TrainingSpec:
         """The requirements file, found beside the notebook or in ``--source-dir``."""
         if self.requirements is None:
             return None
-        candidates = [resolve_path(base, self.requirements)]
+        candidates = [local_path("--requirements", base, self.requirements)]
         if self.source_dir:
-            candidates.append(resolve_path(base, self.source_dir) / self.requirements)
+            candidates.append(local_path("--requirements", base, str(resolve_path(
+                base, self.source_dir) / self.requirements)))
         return next((c for c in candidates if c.is_file()), None)
 
     def _validate_channels(self, base: Path) -> None:
@@ -329,9 +355,10 @@ class TrainingSpec:
                 if not S3_RE.match(ch.source):
                     raise SpecError("--input", f"{ch.name}: invalid S3 URI {ch.source!r}",
                                     S3_EXPECTED)
-            elif not ch.is_frame and not resolve_path(base, ch.source).exists():
-                raise SpecError("--input", f"{ch.name}: {ch.source} does not exist",
-                                "NAME=PATH with an existing file or directory, or an s3:// URI")
+            elif not ch.is_frame:
+                checks.check_file_or_dir("--input", f"{ch.name}: {ch.source}", local_path(
+                    "--input", base, ch.source, ch.name), "NAME=PATH with an existing file or "
+                    "directory, or an s3:// URI")
             if ch.content_type is not None:  # any text: SageMaker takes libsvm, text/csv...
                 checks.check_service_text("--content-type", f"{ch.name}: content type",
                                     ch.content_type, CONTENT_TYPE_MAX)
@@ -369,38 +396,18 @@ class TrainingSpec:
         for option, instead in mode.unavailable.items():
             if self.value_of(option):
                 raise SpecError(option, f"not available in {self.mode} mode", instead)
-        self._validate_vpc()
+        checks.check_vpc(self.subnets, self.security_groups)
 
     def value_of(self, option: str) -> Any:
         """The field an option sets (``--keep-alive`` → ``keep_alive``), for the checks
         that the modes table states per option."""
         return getattr(self, option.removeprefix("--").replace("-", "_"))
 
-    def _validate_vpc(self) -> None:
-        for option, ids, pattern, limit, example in (
-                ("--subnets", self.subnets, SUBNET_RE, 16, "subnet-0abc1234"),
-                ("--security-groups", self.security_groups, SECURITY_GROUP_RE, 5,
-                 "sg-0abc1234")):
-            bad = next((i for i in ids if not pattern.match(i)), None)
-            if bad is not None:
-                raise SpecError(option, f"invalid id {bad!r}: EC2 names them "
-                                f"{example.split('-')[0]}- and 8 or 17 hex digits",
-                                f"comma-separated ids such as {example}")
-            if len(ids) > limit:
-                raise SpecError(option, f"{len(ids)} ids, the limit is {limit}")
-        if bool(self.subnets) != bool(self.security_groups):
-            raise SpecError("--subnets" if self.security_groups else "--security-groups",
-                            "a VPC needs both subnets and security groups",
-                            "--subnets subnet-… --security-groups sg-…")
-
     def _validate_names(self, mode: modes.Mode) -> None:
         if self.job_name is not None:
             if self.base_job_name is not None:
                 raise SpecError("--job-name", "give --job-name or --base-job-name, not both")
-            if not JOB_NAME_RE.match(self.job_name):
-                raise SpecError("--job-name", f"invalid job name {self.job_name!r}",
-                                "1-63 letters, digits and hyphens, not starting or ending with a "
-                                "hyphen")
+            checks.check_job_name("--job-name", self.job_name)
         base = self.base_job_name
         if base is None or _base_characters_ok(base):
             return  # a long base is cut, as the SDKs cut it (base_name_note says so)
@@ -424,27 +431,6 @@ class TrainingSpec:
                     f"leave room for the timestamp, as the SDKs do: {name}")
         return (f"--base-job-name {base!r} is not a valid SageMaker job name; this job is "
                 f"named {name} (sagemaker mode would refuse it)")
-
-    def _validate_metrics(self) -> None:
-        if len(self.metrics) > 40:
-            raise SpecError("--metric", f"{len(self.metrics)} definitions, the limit is 40")
-        names = set()
-        for m in self.metrics:
-            checks.check_service_text("--metric", "metric name", m.name, METRIC_NAME_MAX)
-            if m.name in names:
-                raise SpecError("--metric", f"metric {m.name!r} defined twice")
-            names.add(m.name)
-            if len(m.regex) > 500:
-                raise SpecError("--metric", f"{m.name}: regex longer than 500 characters")
-            try:
-                compiled = re.compile(m.regex)
-            except re.error as exc:
-                raise SpecError("--metric", f"{m.name}: invalid regex: {exc}",
-                                "NAME=REGEX with one capture group for the value") from None
-            if compiled.groups < 1:
-                raise SpecError("--metric", f"{m.name}: the regex has no capture group",
-                                "a regex whose first group captures the number, "
-                                "e.g. loss='loss: ([0-9.]+)'")
 
     def _mode_notes(self, mode: modes.Mode) -> list[str]:
         """Options that are accepted but have no effect in this mode (said, never silent)."""
@@ -487,7 +473,4 @@ def valid_base_name(text: str) -> str:
     return name[:63 - TIMESTAMP_SUFFIX].rstrip("-")
 
 
-def resolve_path(base: Path, path: str) -> Path:
-    """``path`` as given when absolute (``~`` expanded), else under ``base``."""
-    p = Path(path).expanduser()
-    return p if p.is_absolute() else base / p
+__all__ = ["JOB_NAME_RE", "Channel", "MetricDefinition", "TrainingSpec", "resolve_path"]

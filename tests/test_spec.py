@@ -159,7 +159,7 @@ def cell_spec(**fields) -> TrainingSpec:
     (dict(channels=[Channel(f"c{i}", "s3://bucket/x") for i in range(21)]), "--input",
      "the limit is 20"),
     (dict(channels=[Channel("t", "s3://bucket/x", "a\nb")]), "--content-type",
-     "invalid t: content type"),
+     "'t' holds the control character '\\n'"),
     (dict(channels=[Channel("t", "s3://bucket/x", "x" * 257)]), "--content-type",
      "content type is 257 characters"),
     (dict(max_run=0), "--max-run", "invalid value 0"),

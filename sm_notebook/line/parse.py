@@ -15,8 +15,9 @@ from typing import Any
 from .. import hyperparameters as hp
 from .. import modes
 from ..cellscript import check_cell
+from ..checks import MULTILINE, check_printable
 from ..errors import SpecError
-from ..spec import TrainingSpec
+from ..spec import MULTILINE_FIELDS, TrainingSpec
 from .argv import parse_args, stray_value
 from .expand import ExpandedLine, expand_line
 from .grammar import OPTIONS, SPEC_OPTIONS, Option
@@ -122,15 +123,24 @@ def _variable(args: Any, line: ExpandedLine) -> str | None:
 
 def _check_values_given(args: Any, line: ExpandedLine) -> None:
     """An option given an empty value (``--mode ''``, ``--region $blank``) is an error, never
-    silently the default."""
+    silently the default; a control character is refused before any message shows it."""
     for opt in OPTIONS:
         if opt.kind.flag:
             continue
         given = getattr(args, opt.dest)
+        allowed = MULTILINE if opt.field in MULTILINE_FIELDS else ""
         for raw in given if isinstance(given, list) else [given]:
             value = None if raw is None else line.resolve(raw)
             if isinstance(value, str) and not value.strip():
                 raise SpecError(opt.flag, "empty value", _usage(opt))
+            if isinstance(value, str):
+                check_printable(opt.flag, shown(value), value, allowed)
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """A value in a message: escaped (``repr``), and cut when long."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def _usage(opt: Option) -> str:

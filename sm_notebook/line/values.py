@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import hyperparameters as hp
+from ..checks import local_path, whole_number
 from ..errors import SpecError
 from ..spec import FRAME_PREFIX, Channel, MetricDefinition
 from .expand import PLACEHOLDER, ExpandedLine
 
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?$")
+_DURATION = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s?)?$")
 
 
 @dataclass
@@ -70,10 +71,11 @@ def _integer(r: Reading, raw: str) -> int:
         raise SpecError(r.option, f"{value!r} is not an integer", "a whole number")
     if isinstance(value, int):
         return value
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise SpecError(r.option, f"{value!r} is not an integer", "a whole number") from None
+    number = whole_number(str(value))
+    if number is None:
+        raise SpecError(r.option, f"{value!r} is not an integer", "a whole number of ASCII "
+                        "digits, such as 2")
+    return number
 
 
 def _duration(r: Reading, raw: str) -> int:
@@ -174,8 +176,7 @@ def load_hps(source: Any, base: Path) -> dict[str, Any]:
     if not isinstance(source, str):
         raise SpecError("--hps", f"a {type(source).__name__} is not a dict or a file",
                         "PATH.json, PATH.yaml or a $dict variable")
-    path = Path(source).expanduser()
-    path = path if path.is_absolute() else base / path
+    path = local_path("--hps", base, source)
     suffix = path.suffix.lower()
     if suffix not in (".json", ".yaml", ".yml"):
         raise SpecError("--hps", f"{source}: unknown file type",
@@ -193,9 +194,9 @@ def _read_mapping_file(source: str, text: str, suffix: str) -> Any:
     try:
         if suffix == ".json":
             return json.loads(text)
-        import yaml  # only when a YAML file is read
-
-        return yaml.safe_load(text)
+        return _load_yaml(source, text)
+    except SpecError:
+        raise
     except json.JSONDecodeError as exc:
         raise SpecError("--hps", f"{source}: invalid JSON at line {exc.lineno} column "
                         f"{exc.colno}: {exc.msg}", "a JSON object of hyperparameters") from None
@@ -203,6 +204,24 @@ def _read_mapping_file(source: str, text: str, suffix: str) -> Any:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SpecError("--hps", f"{source}: invalid YAML: {first}",
                         "a YAML mapping of hyperparameters") from None
+
+
+def _load_yaml(source: str, text: str) -> Any:
+    """YAML without aliases: ``*name`` repeats a value by reference, and nine of them
+    nested in 1 KB (the "billion laughs") stand for a billion items."""
+    import yaml  # only when a YAML file is read
+
+    class NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                alias = self.peek_event()
+                raise SpecError("--hps", f"{source}: line {alias.start_mark.line + 1}: YAML "
+                                f"alias *{alias.anchor} is not accepted (a value repeated by "
+                                "reference can stand for billions of items)",
+                                "a YAML mapping that writes each value out, without *aliases")
+            return super().compose_node(parent, index)
+
+    return yaml.load(text, Loader=NoAliases)  # a SafeLoader
 
 
 # ---- channels: --input NAME=SOURCE, then --content-type NAME=TYPE of those ---------------

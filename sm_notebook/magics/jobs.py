@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from ..errors import SmNotebookError
+from ..checks import check_job_name
+from ..errors import SmNotebookError, SpecError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,6 +49,10 @@ class SmJobsMagics(Magics):
         name = line.strip()
         if not name:
             raise UsageError("%sm_attach: give a job name (see %sm_jobs)")
+        try:  # the name is a folder of the jobs directory: no path may hide in it
+            check_job_name("%sm_attach", name)
+        except SpecError as exc:
+            raise UsageError(str(exc)) from None
         live = self.train.jobs.get(name)
         if live is not None:  # followed in this kernel already
             self.already_followed(live)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,89 @@ ROWS = [
     ("cell-indented-shell-escape", "", RUN + "if True:\n    !nvidia-smi\n", "cell",
      r"line 3.*subprocess\.run"),
     ("cell-empty", "", "\n# just a comment\n", "cell", r"the training script as the cell body"),
+    # credentials, by name or by shape, nested included; the hint is the mode's
+    ("hp-aws-secret-key-name", "--hp aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCY",
+     None, "--hp", r"credential.*os\.environ\['NAME'\].*secret store"),
+    ("hp-session-token", "--hp t=FwoGZXIvYXdzEBYaDHqa0AP1abcdefghijklmnop", None, "--hp",
+     r"credential"),
+    ("hp-secret-inside-value", "--hp 'creds=aws_secret_access_key=wJalrXUtnFEMI/K7MDENG'",
+     None, "--hp", r"creds: the value looks like a credential"),
+    ("hps-secret-nested-in-file", "--hps secret.yaml", None, "--hp",
+     r"db: the value looks like a credential"),
+    ("hp-credential-sagemaker", "--mode sagemaker --hp db_password=hunter2hunter2 --dry-run",
+     None, "--hp", r"AWS Secrets Manager.*job's role"),
+    ("env-session-token-value", "--env X=IQoJb3JpZ2luX2VjEDYaCXVzLWVhc3QtMSJHMEUCIQ", None,
+     "--env", r"looks like a credential"),
+    ("env-credential-container", "--mode container --image x --env DB_PASSWORD=x", None,
+     "--env", r"a file of an --input channel \(mounted read-only"),
+    ("tag-credential-name", "--tag api_key=abcdefgh12345", None, "--tag",
+     r"api_key looks like a credential; tags are stored"),
+    ("tag-aws-key-value", "--tag owner=AKIAIOSFODNN7EXAMPLE", None, "--tag", r"credential"),
+    # control characters and terminal escapes, never printed raw
+    ("env-escape", "--env 'X=a\x1b[31mred'", None, "--env", r"control character '\\x1b'"),
+    ("hp-osc-title", "--hp 'x=\x1b]0;owned\x07'", None, "--hp", r"control character"),
+    ("hp-carriage-return", "--hp 'x=safe\rfake'", None, "--hp", r"'\\r', which .* print raw"),
+    ("tag-clear-screen", "--tag 'x=a\x1b[2J'", None, "--tag", r"control character '\\x1b'"),
+    ("base-job-name-bidi", "--base-job-name 'a\u202eb'", None, "--base-job-name",
+     r"'\\u202e'"),
+    ("metric-escape", "--metric 'x=\x1b(1)'", None, "--metric", r"control character"),
+    ("command-c1", "--command 'echo \x9b2J'", None, "--command", r"'\\x9b'"),
+    ("hps-dict-escape", "--hps $escaped", None, "--hp", r"'a' holds the control character"),
+    ("content-type-escape", "--input train=data/train --content-type 'train=a\x1bb'", None,
+     "--content-type", r"control character"),
+    # YAML aliases, and values shared many times over, are refused before they expand
+    ("hps-yaml-alias", "--hps laughs.yaml", None, "--hps",
+     r"line 2: YAML alias \*a0 is not accepted.*without \*aliases"),
+    ("hps-shared-lists", "--hps $laughs", None, "--hp", r"far over 2500 characters"),
+    # path components no file system can hold
+    ("input-long-name", f"--input train={'x' * 300}", None, "--input",
+     r"train: a path component is 300 bytes.*at most 255 bytes"),
+    ("source-dir-long-name", f"--source-dir {'x' * 300}", None, "--source-dir",
+     r"300 bytes.*at most 255 bytes"),
+    ("hps-long-name", f"--hps {'x' * 300}.json", None, "--hps", r"305 bytes"),
+    ("output-long-name", f"--output out/{'x' * 300}", None, "--output", r"300 bytes"),
+    ("dependencies-long-name", f"--dependencies {'x' * 300}", None, "--dependencies",
+     r"300 bytes"),
+    ("requirements-long-name", f"--requirements {'x' * 300}.txt", None, "--requirements",
+     r"304 bytes"),
+    ("path-too-long", "--source-dir " + "/".join(["y" * 200] * 21), None, "--source-dir",
+     r"at most 4096 bytes"),
+    # image references, by Docker's grammar and ECR's
+    ("image-semicolon", "--mode container --image 'busybox;id'", None, "--image",
+     r"'busybox;id': a name is lower-case letters.*NAME\[:TAG\]"),
+    ("image-upper-case", "--mode container --image UPPER/Case:1", None, "--image",
+     r"'Case': names are lower case"),
+    ("image-an-option", "--mode container --image=--privileged", None, "--image",
+     r"'--privileged'"),
+    ("image-upper-case-name", "--mode container --image Busybox", None, "--image",
+     r"names are lower case"),
+    ("image-bad-tag", "--mode container --image busybox:-x", None, "--image", r"tag '-x'"),
+    ("image-bad-digest", "--mode container --image busybox@sha256:abc", None, "--image",
+     r"64 lower-case hex"),
+    ("image-ecr-short-account", "--mode sagemaker --image "
+     "12345.dkr.ecr.us-east-1.amazonaws.com/x:1 --dry-run", None, "--image",
+     r"12-digit account"),
+    ("image-semicolon-sagemaker", "--mode sagemaker --image 'busybox;id' --dry-run", None,
+     "--image", r"lower-case letters"),
+    # inputs that are neither a file nor a directory
+    ("input-fifo", "--input train=fifo", None, "--input", r"train: fifo is a FIFO, not a file"),
+    ("input-device", "--input train=/dev/null", None, "--input", r"a character device"),
+    ("input-fifo-sagemaker", "--mode sagemaker --input train=fifo --dry-run", None, "--input",
+     r"a FIFO"),
+    ("dependencies-device", "--dependencies /dev/zero", None, "--dependencies",
+     r"a character device"),
+    # whole numbers are ASCII digits
+    ("count-underscore", "--instance-count 1_0", None, "--instance-count", r"ASCII digits"),
+    ("count-arabic-indic", "--instance-count \u0661", None, "--instance-count",
+     r"ASCII digits"),
+    ("volume-fullwidth", "--volume-gb \uff11\uff10", None, "--volume-gb", r"ASCII digits"),
+    ("pph-underscore", "--distributed torchrun --processes-per-host 1_0", None,
+     "--processes-per-host", r"ASCII digits"),
+    ("max-run-arabic-indic", "--max-run \u0663h", None, "--max-run", r"90m, 2h"),
+    # hosts this machine cannot hold
+    ("count-beyond-this-machine", "--mode container --image x --instance-count 100000 "
+     "--dry-run", None, "--instance-count",
+     r"100000 containers of local_cpu need .* and this machine has .* GiB.*--mode sagemaker"),
 ]
 
 
@@ -252,11 +336,30 @@ def inputs(run_dir: Path, ip) -> Path:
     (run_dir / "list.json").write_text("[1, 2]\n")
     (run_dir / "scalar.yaml").write_text("3\n")
     (run_dir / "reqs.txt").write_text("surely-not-installed-package-xyz==1.0\n")
+    (run_dir / "secret.yaml").write_text("db:\n  host: h\n  password: hunter2hunter2\n")
+    (run_dir / "laughs.yaml").write_text(billion_laughs())
+    os.mkfifo(run_dir / "fifo")
     ip.user_ns.update(a_list=[1, 2], lr=0.1, blank="", nothing=None, yes=True,
                       an_object=object(), reserved={"sagemaker_region": "x"},
-                      bad_names={"a=b": 1},
+                      bad_names={"a=b": 1}, escaped={"a": {"b": "\x1b[31m"}},
+                      laughs={"lol": shared_lists(9)},
                       many_hps={f"k{i}": i for i in range(101)})
     return run_dir
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The ~1 KB YAML whose aliases stand for 9**9 (387 million) strings."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def shared_lists(levels: int) -> list:
+    """The same in Python: one list, shared nine times at each of ``levels`` levels."""
+    value: list = ["lol"] * 9
+    for _ in range(levels - 1):
+        value = [value] * 9
+    return value
 
 
 def _jobs(jobs_dir: Path) -> list[str]:
@@ -274,6 +377,7 @@ def test_bad_input_is_one_line_naming_the_option_and_nothing_starts(
 
     assert type(caught.value) is UsageError
     assert "\n" not in message
+    assert not any(unicodedata.category(c) == "Cc" or c == "\u202e" for c in message), message
     assert message.startswith(f"{option}:") or f"{option} " in message, message
     assert re.search(hint, message), message
     assert before == [] and _jobs(jobs_dir) == []
