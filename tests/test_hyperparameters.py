@@ -283,3 +283,31 @@ def test_a_validation_error_names_the_option_it_came_from():
         hp.validate({"a=b": 1}, option="--hps")
     assert str(caught.value).startswith("--hps: ")
     assert caught.value.option == "--hps"
+
+
+def test_a_value_shared_many_times_over_is_refused_before_it_is_encoded():
+    row: list = ["lol"] * 9
+    for _ in range(8):
+        row = [row] * 9  # 387 million strings, by reference; json.dumps would build them all
+    cyclic: dict = {}
+    cyclic["self"] = cyclic
+    for value in (row, cyclic):
+        with pytest.raises(SpecError, match="far over 2500 characters"):
+            hp.validate({"x": value})
+    hp.validate({"x": [["a" * 10] * 10] * 10})  # 1,000 strings, shared: about 1,400 characters
+
+
+@pytest.mark.parametrize(("hyperparameters", "credential"), [
+    ({"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG"}, True),
+    ({"db": {"password": "hunter2hunter2"}}, True),
+    ({"keys": ["AKIAIOSFODNN7EXAMPLE"]}, True),
+    ({"use_auth_token": True, "pad_token": "<pad>", "max_tokens": 512}, False),
+])
+def test_credentials_are_refused_by_name_or_shape_with_the_hint_given(hyperparameters,
+                                                                       credential):
+    if not credential:
+        hp.validate(hyperparameters)
+        return
+    with pytest.raises(SpecError, match=r"looks like a credential.*\(expected no credentials: "
+                       r"read it elsewhere\)"):
+        hp.validate(hyperparameters, secrets="read it elsewhere")

@@ -59,7 +59,7 @@ def problem(image: str) -> str | None:
         why = "names are lower case" if bad.lower() != bad and COMPONENT_RE.fullmatch(
             bad.lower()) else "a name is lower-case letters and digits, joined by . _ or -"
         return f"{bad!r}: {why}"
-    if len(path) + len(host or "") + 1 > NAME_MAX:
+    if len(path) + (len(host) + 1 if host else 0) > NAME_MAX:
         return f"the name is longer than {NAME_MAX} characters"
     if tag is not None and not TAG_RE.fullmatch(tag):
         return f"tag {tag!r}: up to 128 letters, digits, _ . and -, not starting with . or -"
