@@ -19,7 +19,7 @@ from ..checks import MULTILINE, check_printable
 from ..errors import SpecError
 from ..spec import MULTILINE_FIELDS, TrainingSpec
 from .argv import parse_args, stray_value
-from .expand import ExpandedLine, expand_line
+from .expand import PLACEHOLDER, ExpandedLine, expand_line
 from .grammar import OPTIONS, SPEC_OPTIONS, Option
 from .values import Reading, as_text, parse_duration
 
@@ -133,8 +133,9 @@ def _check_values_given(args: Any, line: ExpandedLine) -> None:
             value = None if raw is None else line.resolve(raw)
             if isinstance(value, str) and not value.strip():
                 raise SpecError(opt.flag, "empty value", _usage(opt))
-            if isinstance(value, str):
-                check_printable(opt.flag, shown(value), value, allowed)
+            if isinstance(raw, str):  # the line's own text; objects: the spec's check
+                text = PLACEHOLDER.sub("", raw)
+                check_printable(opt.flag, shown(text), text, allowed)
 
 
 def shown(value: str, limit: int = 40) -> str:
