@@ -118,8 +118,8 @@ def test_dry_run_in_local_mode_shows_the_command_and_creates_nothing(ip, jobs_di
 def test_dry_run_in_sagemaker_mode_prints_a_request_botocore_accepts(ip, run_dir, style):
     (run_dir / "data").mkdir()
     with capture_output() as out:
-        ip.run_cell_magic("sm_train", "--mode sagemaker --image 1.dkr.ecr.us-east-1.amazonaws"
-                          ".com/x:1 --instance-type ml.g5.xlarge --instance-count 2 "
+        ip.run_cell_magic("sm_train", "--mode sagemaker --image 123456789012.dkr.ecr.us-east-1."
+                          "amazonaws.com/x:1 --instance-type ml.g5.xlarge --instance-count 2 "
                           "--distributed torchrun --region us-east-1 --role "
                           "arn:aws:iam::123456789012:role/R --input train=data --spot "
                           "--max-run 1h --max-wait 2h --keep-alive 600 --checkpoint-s3 "
@@ -218,8 +218,9 @@ def test_help_lists_every_option():
 
 def test_a_vpc_and_network_isolation_reach_the_request_with_the_code_as_a_channel(ip):
     with capture_output() as out:
-        ip.run_cell_magic("sm_train", "--mode sagemaker --image 1.dkr.ecr.us-east-1.amazonaws"
-                          ".com/x:1 --region us-east-1 --role arn:aws:iam::123456789012:role/R "
+        ip.run_cell_magic("sm_train", "--mode sagemaker --image 123456789012.dkr.ecr.us-east-1."
+                          "amazonaws.com/x:1 --region us-east-1 --role "
+                          "arn:aws:iam::123456789012:role/R "
                           "--subnets subnet-0abc1234,subnet-0def5678 --security-groups "
                           "sg-0abc1234 --network-isolation --job-name isolated --hp-style v2 "
                           "--dry-run",
