@@ -293,9 +293,11 @@ class TrainingSpec:
                             f"{self.mode}", " or ".join(f"--mode {m}" for m in where))
 
     def _validate_code(self, base: Path, mode: modes.Mode) -> None:
-        if not ENTRY_RE.match(self.entry_script):
+        if not ENTRY_RE.match(self.entry_script) or len(
+                self.entry_script.encode()) > checks.NAME_MAX:
             raise SpecError("--entry-script", f"invalid file name {self.entry_script!r}",
-                            "a file name such as train.py, without directories")
+                            "a file name such as train.py, without directories, of at most "
+                            f"{checks.NAME_MAX} bytes")
         if self.has_script and not self.entry_script.endswith((".py", ".sh")):
             raise SpecError("--entry-script", f"{self.entry_script}: the cell runs as a Python "
                             "script (.py) or a shell script (.sh)", "a name such as train.py "

@@ -284,6 +284,8 @@ ROWS = [
      r"300 bytes"),
     ("requirements-long-name", f"--requirements {'x' * 300}.txt", None, "--requirements",
      r"304 bytes"),
+    ("entry-script-long-name", f"--entry-script {'x' * 300}.py", None, "--entry-script",
+     r"without directories, of at most 255 bytes"),
     ("path-too-long", "--source-dir " + "/".join(["y" * 200] * 21), None, "--source-dir",
      r"at most 4096 bytes"),
     # image references, by Docker's grammar and ECR's
