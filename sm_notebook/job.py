@@ -38,6 +38,9 @@ POLL_MIN, POLL_MAX = 0.01, 0.1
 # Until the first line arrives (at most this long) the job is polled faster: that line is
 # what the user waits for after launching.
 POLL_FIRST_LINE_MAX, FIRST_LINE_WINDOW = 0.02, 10.0
+#: lines in one poll that mean a job prints fast: the pump then polls every POLL_MAX, and a
+#: poll hands out only the window's tail, so the kernel's work stays bounded
+FLOOD_LINES = 1_000
 CATCH_UP_TIMEOUT = 30.0  # seconds an attach may spend reading what an ended job left
 WARNINGS_INTERVAL = 0.5  # seconds between looks for metric definitions switched off
 LOG_COLUMNS = ("timestamp", "host", "stream", "message")
@@ -266,9 +269,11 @@ class Job:
                     break
                 self._look_for_warnings()
                 busy = batch.logs or batch.statuses
+                flood = (batch.lines or len(batch.logs)) >= FLOOD_LINES
                 eager = self.line_count == 0 and time.monotonic() < eager_until
                 ceiling = POLL_FIRST_LINE_MAX if eager else POLL_MAX
-                delay = POLL_MIN if busy else min(ceiling, delay * 1.5)
+                delay = (POLL_MAX if flood else POLL_MIN if busy
+                         else min(ceiling, delay * 1.5))
                 time.sleep(delay)
         except Exception as exc:  # report, never die silently
             self.error = exc
@@ -291,7 +296,7 @@ class Job:
         if batch.logs:
             with self._lock:
                 self._lines.extend(batch.logs)
-                self.line_count += len(batch.logs)
+                self.line_count += len(batch.logs) if batch.lines is None else batch.lines
         for st in batch.statuses:
             self.status, self.secondary_status = st.status, st.secondary_status
             self.status_message = st.message

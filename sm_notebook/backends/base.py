@@ -48,6 +48,7 @@ class Batch:
     statuses: list[StatusEvent]
     cursor: Any
     done: bool = False
+    lines: int | None = None  # lines read, when ``logs`` holds only the last of them
 
 
 @runtime_checkable

@@ -24,12 +24,15 @@ from typing import Any
 from ..clock import utc_now_iso
 from ..errors import SmNotebookError
 from ..events import LogEvent, StatusEvent
-from ..jobdir import JobDir, JobState, parse_records
+from ..jobdir import JobDir, JobState, parse_tail
 from ..runtime import processes
 from ..runtime.processes import SCRIPT_IDENTITY, SUPERVISOR_IDENTITY
 from .base import Batch, JobRef
 
-READ_LIMIT = 1 << 20  # bytes of job.log read per poll
+READ_LIMIT = 16 << 20  # bytes of job.log read per poll
+#: lines a poll hands out at most (the job's default window); the others are only counted,
+#: so following a job costs what is shown, not what the job prints
+TAIL_LINES = 10_000
 LIVENESS_INTERVAL = 2.0  # seconds between checks that the supervisor is still there
 
 #: ``kill_orphans(ref, state)``: what a dead supervisor left running, removed
@@ -130,12 +133,12 @@ class SupervisedFolder:
         if process is not None:
             process.poll()  # reap the supervisor when it has ended
         statuses = self._read_state(cur)
-        logs = self._read_log(cur)
+        lines, logs = self._read_log(cur)
         if not cur.terminal and time.monotonic() >= cur.next_liveness_check:
             cur.next_liveness_check = time.monotonic() + LIVENESS_INTERVAL
             statuses += self._check_alive(ref, cur)
         done = cur.terminal and not cur.pending and cur.offset >= cur.folder.log_size()
-        return Batch(logs, statuses, cur, done)
+        return Batch(logs, statuses, cur, done, lines)
 
     def _read_state(self, cur: Cursor) -> list[StatusEvent]:
         """Status events when ``state.json`` changed (its mtime and size say so)."""
@@ -165,21 +168,22 @@ class SupervisedFolder:
         return [event]
 
     @staticmethod
-    def _read_log(cur: Cursor) -> list[LogEvent]:
-        """The whole lines written since the cursor (a line not yet ended waits)."""
+    def _read_log(cur: Cursor) -> tuple[int, list[LogEvent]]:
+        """How many whole lines were written since the cursor, and the last
+        :data:`TAIL_LINES` of them (a line not yet ended waits)."""
         try:
             with open(cur.folder.log_file, "rb") as f:
                 f.seek(cur.offset)
                 data = f.read(READ_LIMIT)
         except FileNotFoundError:
-            return []
+            return 0, []
         if not data:
-            return []
+            return 0, []
         cur.offset += len(data)
         data = cur.pending + data
         cut = data.rfind(b"\n") + 1
         cur.pending = data[cut:]
-        return parse_records(data[:cut])
+        return parse_tail(data[:cut], keep=TAIL_LINES)
 
     def _check_alive(self, ref: JobRef, cur: Cursor) -> list[StatusEvent]:
         """A supervisor gone without a final state fails the job (and what it left

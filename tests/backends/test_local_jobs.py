@@ -393,3 +393,34 @@ def test_attach_to_a_finished_job_shows_its_final_state_at_once(ip, capsys, end,
     assert "started" not in out
     assert out.startswith(f"attached to a finished job: ended · local · {status} ({status})")
     assert f"log: {job.log_path}" in out
+
+
+def test_a_job_printing_fast_is_counted_whole_while_the_kernel_reads_only_the_window(ip):
+    """A poll hands the job at most the window's tail of what it read and counts the rest,
+    so the kernel's work follows what is shown; the count and the window stay exact."""
+    from sm_notebook.backends.supervised import TAIL_LINES
+
+    lines = 3 * TAIL_LINES + 123
+    job = train(ip, "--wait --quiet", f"for i in range({lines}):\n    print('line', i)\n")
+    assert job.status == "Completed"
+    assert job.line_count == lines
+    window = [e.message for e in job.recent_lines()]
+    assert window[-1] == f"line {lines - 1}"
+    assert window == [f"line {i}" for i in range(lines - len(window), lines)]  # no gaps
+    assert len(job.logs()) == lines  # the log on disk has them all
+
+
+def test_a_poll_behind_by_many_lines_hands_out_the_window_s_tail_and_counts_the_rest(tmp_path):
+    from sm_notebook.backends.base import JobRef
+    from sm_notebook.backends.supervised import TAIL_LINES, SupervisedFolder
+    from sm_notebook.events import LogEvent
+    from sm_notebook.jobdir import JobDir
+
+    folder = JobDir(tmp_path)
+    total = TAIL_LINES * 2 + 5
+    folder.append_log(LogEvent("2026-12-03T00:00:00Z", "algo-1", f"line {i}")
+                      for i in range(total))
+    batch = SupervisedFolder([]).poll(JobRef("j", tmp_path, {}), None)
+    assert batch.lines == total
+    assert [e.message for e in batch.logs] == [f"line {i}" for i in range(total - TAIL_LINES,
+                                                                          total)]

@@ -96,7 +96,7 @@ class JobFollower:
                 if cur.tail is None:
                     cur.tail = FolderCursor(JobDir(ref.directory))
                 read = self.reader.poll(ref, cur.tail)
-                return Batch(read.logs, read.statuses, cur, False)
+                return Batch(read.logs, read.statuses, cur, False, read.lines)
             replayed, statuses, done = self._take_over(ref, cur)
             if done:  # it was followed to its end: nothing left to ask the service
                 self.release(cur)
