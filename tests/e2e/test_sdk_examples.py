@@ -289,8 +289,8 @@ def test_in_container_mode_an_alias_without_a_region_says_so(ip, jobs_dir, monke
 
 @pytest.mark.parametrize("image", ["pytorch:", ":1", "PyTorch:2.0", "a b"])
 def test_an_image_name_docker_cannot_use_is_one_line(ip, jobs_dir, image):
-    with pytest.raises(UsageError, match=r"^--image: .* is not an image name Docker or "
-                       r"SageMaker can use \(expected NAME\[:TAG\]"):
+    with pytest.raises(UsageError, match=r"^--image: .* is not an image reference: .*"
+                       r"\(expected NAME\[:TAG\]"):
         ip.run_cell_magic("sm_train", f"job --mode container --image '{image}' --wait",
                           "print(1)\n")
     assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
