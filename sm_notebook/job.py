@@ -253,7 +253,6 @@ class Job:
     def start(self) -> Job:
         if self.done:  # caught up already (an attach after the end)
             return self
-        self._points.follow()
         self._thread = threading.Thread(target=self._pump, name=f"sm_notebook-{self.name}",
                                         daemon=True)
         self._thread.start()
@@ -262,11 +261,15 @@ class Job:
     def _pump(self) -> None:
         delay = POLL_MIN
         eager_until = time.monotonic() + FIRST_LINE_WINDOW
+        parsing = False
         try:
             while not self._detached.is_set():
                 batch = self._poll()
                 if batch.done:
                     break
+                if not parsing and self.line_count:  # after the first line: its start
+                    self._points.follow()           # does not compete with the script's
+                    parsing = True
                 self._look_for_warnings()
                 busy = batch.logs or batch.statuses
                 flood = (batch.lines or len(batch.logs)) >= FLOOD_LINES

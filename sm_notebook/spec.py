@@ -15,8 +15,6 @@ from typing import Any
 
 from . import checks, modes
 from . import hyperparameters as hp
-from .catalog import instances
-from .catalog.reference import check_image
 from .checks import JOB_NAME_RE, local_path, resolve_path
 from .contract import CONTRACT_ENV
 from .errors import SpecError
@@ -195,6 +193,8 @@ class TrainingSpec:
             checks.check_choice("--image-kind", self.image_kind, IMAGE_KINDS)
         self._validate_compute(mode)
         if self.image is not None and mode.takes_image:
+            from .catalog.reference import check_image  # the catalog loads on first use
+
             check_image(self.image)
         if self.output is not None and not self.output.startswith("s3://"):
             checks.check_writable_dir("--output", local_path("--output", base, self.output))
@@ -269,6 +269,8 @@ class TrainingSpec:
             raise SpecError("--instance-count", f"a {self.mode} process job runs on one host",
                             f"{several} for several hosts")
         if mode.hosts_share_machine:  # before anything is planned per host
+            from .catalog import instances  # the catalog loads on first use
+
             it = self.effective_instance_type
             known = instances.lookup(it)
             elsewhere = [m for m in _modes_where("multi_host")
