@@ -5,7 +5,6 @@ host's copy was kept where several wrote the same file."""
 from __future__ import annotations
 
 import os
-import tarfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
@@ -33,6 +32,8 @@ def pack(source: Path | list[Path], target: Path,
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     try:
+        import tarfile  # at the end of a job, not before its script starts
+
         with tarfile.open(partial, "w:gz", compresslevel=1) as tar:
             for name, (_, path) in sorted(members.items()):
                 tar.add(path, arcname=name, recursive=False)

@@ -14,8 +14,8 @@ import contextlib
 import os
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # state.json's keys for the identities beside ``supervisor_pid`` and ``pid``
 SUPERVISOR_IDENTITY = "supervisor_identity"
@@ -25,9 +25,9 @@ _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 _START_FIELD = 22 - 3  # field 22 of /proc/PID/stat, counted after "pid (comm)"
 
 
-@dataclass(frozen=True)
-class Process:
-    """One line of the process table, as much of it as ending a job's processes needs."""
+class Process(NamedTuple):
+    """One line of the process table, as much of it as ending a job's processes needs (a
+    named tuple: the supervisor imports no dataclasses before the script starts)."""
 
     pid: int
     ppid: int
