@@ -19,6 +19,7 @@ from typing import Any
 from . import modes
 from .errors import SpecError
 from .jobdir import JOB_FILE, STATE_FILE, JobDir, read_json, write_json
+from .runtime import processes
 from .spec import JOB_NAME_RE, TrainingSpec, valid_base_name
 
 DEFAULT_JOBS_DIR = "~/.sm_notebook/jobs"
@@ -47,16 +48,6 @@ FOLDER_MODE = 0o700  # job folders hold the job's settings: the user's alone
 MARK_GRACE = 600.0  # seconds a folder being made counts as live when nothing else tells
 
 
-def process_started(pid: int) -> str | None:
-    """The process's start time (clock ticks after boot, ``/proc/PID/stat``): it tells the
-    process from a later one given the same PID; None when there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
 def launcher_alive(mark: dict[str, Any]) -> bool:
     """Whether the process that wrote a launch mark is still the one running; where no
     ``/proc`` tells (no start time in the mark), a mark younger than ``MARK_GRACE``."""
@@ -66,11 +57,11 @@ def launcher_alive(mark: dict[str, Any]) -> bool:
             return time.time() - datetime.fromisoformat(mark["at"]).timestamp() < MARK_GRACE
         except (KeyError, TypeError, ValueError):
             return False
-    return isinstance(pid, int) and process_started(pid) == started
+    return isinstance(pid, int) and processes.running(pid, started)
 
 
 def launch_mark() -> dict[str, Any]:
-    return {"pid": os.getpid(), "started": process_started(os.getpid()),
+    return {"pid": os.getpid(), "started": processes.identity(os.getpid()),
             "at": datetime.now(UTC).isoformat()}
 
 
