@@ -68,7 +68,8 @@ def test_a_name_in_use_is_refused_before_anything_is_created(tmp_path):
 
 
 def test_dataframe_inputs_are_staged_as_csv_in_the_job(tmp_path):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd  # a dependency: missing, the test fails rather than skips
+
     from sm_notebook.spec import FRAME_PREFIX, Channel
 
     fake = FakeBackend()
