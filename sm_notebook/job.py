@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from .clock import iso_to_epoch, utc_now_iso
 from .errors import JobFailedError, SmNotebookError
 from .events import TERMINAL, LogEvent, StatusEvent
 from .jobdir import JobDir, PointsReader
+from .logwindow import LogWindow
 from .metrics import MetricPoint
 from .points import MetricPoints
 from .spec import TrainingSpec
@@ -61,7 +61,7 @@ class Job:
         self._backend = backend
         self._ref = ref
         self._lock = threading.Lock()
-        self._lines: deque[LogEvent] = deque(maxlen=log_window)
+        self._lines = LogWindow(log_window)
         self._metrics: list[MetricPoint] = []
         self._metrics_truncated = False
         self.metric_count = 0  # points ever read (the memory keeps the newest)
@@ -219,8 +219,7 @@ class Job:
 
     def recent_lines(self, n: int | None = None) -> list[LogEvent]:
         with self._lock:
-            lines = list(self._lines)
-        return lines if n is None else lines[-n:]
+            return self._lines.last(n)
 
     def add_listener(self, listener: Callable[[Job], None]) -> None:
         """``listener(job)`` is called from the pump after each batch and once at the end."""
@@ -333,7 +332,8 @@ class Job:
         for message in warnings:
             self.notes.append(message)
             with self._lock:
-                host = self._lines[-1].host if self._lines else "algo-1"
+                last = self._lines.last(1)
+                host = last[-1].host if last else "algo-1"
                 self._lines.append(LogEvent(utc_now_iso(), host, f"sm_notebook: {message}",
                                             "stderr"))
                 self.line_count += 1

@@ -75,17 +75,6 @@ def parse_records(data: bytes) -> list[LogEvent]:
         return [LogEvent(p[0], p[1], p[3], p[2]) for p in split if len(p) == 4]
 
 
-def parse_tail(data: bytes, keep: int) -> tuple[int, list[LogEvent]]:
-    """``job.log`` bytes (whole lines) → how many lines they hold, and the events of the
-    last ``keep``: a follower that shows a window of lines parses only the window, and
-    counts the rest at C speed, so its cost does not grow with how fast the job prints."""
-    count = data.count(b"\n")
-    start = len(data) - 1  # the last line's newline
-    for _ in range(min(keep, count)):
-        start = data.rfind(b"\n", 0, start)  # the newline before that line
-    return count, parse_records(data[start + 1:])
-
-
 @dataclass
 class JobMeta:
     """``job.json``: what was asked, written once at launch."""

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 
 from .clock import iso_to_epoch
 from .events import LogEvent, gc_paused
+from .runtime.line_search import required_literal
 from .runtime.metric_rules import (
     DEFAULT_METRICS,
     MetricPoint,
     Rules,
-    required_literal,
     step_of,
 )
 
@@ -50,8 +50,7 @@ class MetricParser:
             return out
 
     def _hits(self, messages: list[str]):
-        folded = [m.casefold() for m in messages] if self.rules.folds else None
-        return self.rules.hits(messages, folded)
+        return self.rules.hits(messages)
 
 
 __all__ = ["DEFAULT_METRICS", "MetricParser", "MetricPoint", "required_literal", "step_of"]

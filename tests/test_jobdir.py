@@ -111,15 +111,3 @@ def test_the_log_is_read_in_blocks_of_whole_records(tmp_path):
     blocks = list(folder.log_blocks(block=100))
     assert len(blocks) > 10 and all(b.endswith(b"\n") for b in blocks)
     assert parse_records(b"".join(blocks)) == events
-
-
-def test_the_tail_of_a_log_is_parsed_and_the_rest_only_counted():
-    from sm_notebook.jobdir import parse_tail
-
-    events = [LogEvent("2024-01-01T00:00:00Z", "algo-1", f"line {i}") for i in range(50)]
-    data = "".join(ev.to_record() for ev in events).encode()
-    assert parse_tail(data, 3) == (50, events[-3:])
-    assert parse_tail(data, 50) == (50, events)
-    assert parse_tail(data, 99) == (50, events)
-    assert parse_tail(data, 0) == (50, [])
-    assert parse_tail(b"", 5) == (0, [])

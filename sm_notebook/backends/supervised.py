@@ -23,8 +23,9 @@ from typing import Any
 
 from ..clock import utc_now_iso
 from ..errors import SmNotebookError
-from ..events import LogEvent, StatusEvent
-from ..jobdir import JobDir, JobState, parse_tail
+from ..events import StatusEvent
+from ..jobdir import JobDir, JobState
+from ..logwindow import LogTail
 from ..runtime import processes
 from ..runtime.processes import SCRIPT_IDENTITY, SUPERVISOR_IDENTITY
 from .base import Batch, JobRef
@@ -168,22 +169,22 @@ class SupervisedFolder:
         return [event]
 
     @staticmethod
-    def _read_log(cur: Cursor) -> tuple[int, list[LogEvent]]:
+    def _read_log(cur: Cursor) -> tuple[int, LogTail]:
         """How many whole lines were written since the cursor, and the last
-        :data:`TAIL_LINES` of them (a line not yet ended waits)."""
+        :data:`TAIL_LINES` of them, parsed when shown (a line not yet ended waits)."""
         try:
             with open(cur.folder.log_file, "rb") as f:
                 f.seek(cur.offset)
                 data = f.read(READ_LIMIT)
         except FileNotFoundError:
-            return 0, []
+            return 0, LogTail(b"", 0)
         if not data:
-            return 0, []
+            return 0, LogTail(b"", 0)
         cur.offset += len(data)
         data = cur.pending + data
         cut = data.rfind(b"\n") + 1
         cur.pending = data[cut:]
-        return parse_tail(data[:cut], keep=TAIL_LINES)
+        return LogTail.of(data[:cut], keep=TAIL_LINES)
 
     def _check_alive(self, ref: JobRef, cur: Cursor) -> list[StatusEvent]:
         """A supervisor gone without a final state fails the job (and what it left

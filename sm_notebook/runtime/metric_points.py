@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import json
 import mmap
 import os
@@ -37,6 +38,7 @@ import signal
 import sys
 import time
 from datetime import datetime
+from itertools import repeat
 from pathlib import Path
 
 try:  # imported as part of the package (the kernel, tests)
@@ -54,7 +56,9 @@ DEFAULT_BUDGET = 1.0  # seconds one regex call on one line may take
 CHUNK = 1 << 20  # bytes of job.log parsed at a time
 POLL = 0.05  # seconds between looks at a log that has not grown
 MAX_RESTARTS = 3  # a worker dying for another reason (no space, say) is retried this often
-_MARK, _BUSY, _FINISH = range(3)  # the slots shared with the worker
+# the slots shared with the worker: its mark, what it does, whether to finish, and one
+# per definition, set when that definition is to be searched one line at a time
+_MARK, _BUSY, _FINISH, _LINE_BY_LINE = range(4)
 _MATCHING, _WRITING = 1, 2
 _PARSED_RECORD = re.compile(rb"(?m)^O\t(\d+)\t(\d+)\n")
 _SWITCHED_OFF = re.compile(rb"(?m)^W\t(\d+)\t(\d+)\t")
@@ -131,6 +135,8 @@ class Worker:
         self._fields = [f"{i}\t" for i in range(len(points.definitions))]
 
     def run(self, parent: int) -> None:
+        gc.disable()  # nothing here makes cycles, and a collection per batch of matches
+        # would walk every line of the chunk in hand
         offset, lines = self.points.offset, self.points.lines
         log = _open_when_there(self.log_path, self.slots, parent)
         if log is None:
@@ -155,28 +161,36 @@ class Worker:
 
     def parse(self, data: bytes, offset: int, first_line: int) -> int:
         """Points of these whole records, committed with an ``O`` record; the lines now."""
-        records = [r.split("\t", 3) for r in data.decode("utf-8", "replace").split("\n")]
-        records.pop()
-        messages = [r[3] if len(r) == 4 else "" for r in records]
-        folded = [m.casefold() for m in messages] if self.rules.folds else None
+        text = data.decode("utf-8", "replace")
+        count = text.count("\n")
+        block, stamps, hosts = _records(text, count)
         self.slots[_BUSY] = _MATCHING
-        hits = self.rules.hits(messages, folded, first_line, self.slots, self.points.off)
+        per_definition = self.rules.values(block, first_line, self.slots, self.points.off,
+                                           self.slots[_LINE_BY_LINE:])
         self.slots[_BUSY] = _WRITING
-        out, last_line, prefix, step, fields = [], -1, "", "", self._fields
-        for line, index, value, raw in hits:
-            if line != last_line:
-                stamp, host = records[line][:2]
-                prefix = f"{POINT}\t{self._epoch(stamp)}\t{host}\t"
-                step = f"\t{metric_rules.step_text(messages[line])}\n"
-                last_line = line
-            # the value as printed (float() read it, so it reads back the same)
-            out.append(prefix + fields[index] + (repr(value) if "\t" in raw else raw) + step)
-        lines = first_line + len(records)
+        out = self._records_of(per_definition, block.messages, stamps, hosts)
+        lines = first_line + count
         out.append(f"{PARSED}\t{offset}\t{lines}\n")
         self.points.write("".join(out))
         self.points.offset, self.points.lines = offset, lines
         self.slots[_BUSY] = 0
         return lines
+
+    def _records_of(self, per_definition: list, messages: list[str], stamps: list[str],
+                    hosts: list[str]) -> list[str]:
+        """The ``P`` records of these values: each line's time, host and step are written
+        once for all its points."""
+        heads, tails, step_text = {}, {}, metric_rules.step_text
+        for line in set().union(*(lines for lines, _, _ in per_definition)):
+            heads[line] = f"{POINT}\t{self._epoch(stamps[line])}\t{hosts[line]}\t"
+            tails[line] = f"\t{step_text(messages[line])}\n"
+        out: list[str] = []
+        for field, (lines, values, texts) in zip(self._fields, per_definition, strict=True):
+            if "\t" in "".join(texts):  # a value read with a tab around it: written bare
+                texts = [repr(v) if "\t" in t else t for v, t in zip(values, texts, strict=True)]
+            out.extend(map("".join, zip(map(heads.__getitem__, lines), repeat(field), texts,
+                                        map(tails.__getitem__, lines), strict=False)))
+        return out
 
     def _epoch(self, stamp: str) -> str:
         """The record's time as seconds since the epoch (lines written together share a
@@ -191,6 +205,19 @@ class Worker:
                 epoch = "nan"
             self._epochs[stamp] = epoch
         return epoch
+
+
+def _records(text: str, count: int) -> tuple[metric_rules.Block, list[str], list[str]]:
+    """``count`` whole records of ``job.log`` as the block of their messages, and each
+    one's stamp and host."""
+    if text.count("\t") == 3 * count:  # no tab in any message: one split does it all
+        fields = text.replace("\n", "\t").split("\t")
+        return metric_rules.Block(fields[3::4]), fields[0::4], fields[1::4]
+    rows = [row.split("\t", 3) for row in text.split("\n")]
+    rows.pop()
+    rows = [row if len(row) == 4 else ["", "", "", ""] for row in rows]  # not a record
+    return (metric_rules.Block([row[3] for row in rows]), [row[0] for row in rows],
+            [row[1] for row in rows])
 
 
 def _open_when_there(path: Path, slots: memoryview, parent: int):
@@ -212,7 +239,7 @@ class Watchdog:
         self.job_dir = job_dir
         self.fd = fd
         self.budget = budget
-        self.memory = mmap.mmap(-1, 8 * 3)  # shared with the forked worker
+        self.memory = mmap.mmap(-1, 8 * (_LINE_BY_LINE + metric_rules.MAX_DEFINITIONS))
         self.slots = memoryview(self.memory).cast("q")
         self.warnings: list[str] = []
 
@@ -263,6 +290,9 @@ class Watchdog:
                 return None
 
     def _switch_off(self, mark: int) -> None:
+        if mark < 0:  # stuck scanning the text from a line on: find the line, one by one
+            self.slots[_LINE_BY_LINE + ~mark % metric_rules.MAX_DEFINITIONS] = 1
+            return
         line, index = divmod(mark, metric_rules.MAX_DEFINITIONS)
         points = PointsFile(self.fd)  # cuts off what the killed worker had not committed
         name = points.definitions[index][0]

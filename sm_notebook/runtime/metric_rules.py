@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import MutableSequence, Sequence
+from itertools import repeat
 from typing import NamedTuple
+
+try:  # imported as part of the package (the kernel, tests)
+    from .line_search import Block, LinePattern
+except ImportError:  # run as a file beside the job: its siblings are on the path
+    from line_search import Block, LinePattern  # type: ignore[no-redef]
 
 #: a number as training scripts print it: ``-2``, ``.5``, ``97.``, ``1.5e-3``
 NUM = r"([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)"
@@ -53,15 +59,15 @@ class MetricPoint(NamedTuple):
 
 #: a hit: (index of the line in the batch, index of the definition, value, its text)
 Hit = tuple[int, int, float, str]
+#: one definition's values: the lines they are on (indices in the batch, ascending), each
+#: value, and each value's text as printed
+Values = tuple[list[int], list[float], list[str]]
 
 
 class Rules:
-    """Compiled definitions, each with the literal text every match of it contains.
-
-    Most lines hold no metric, so each definition first checks, with a plain substring
-    test, for the longest literal its regex requires (``loss`` in ``loss=([0-9.]+)``) and
-    runs the regex only where that literal occurs; a regex that starts with its literal
-    (after ``\\b`` or ``^``) is searched from the literal's first occurrence on."""
+    """Compiled definitions, each searched through a whole batch of lines at once
+    (``line_search.py``: a regex run per line only where the batch's text cannot be
+    scanned as one)."""
 
     def __init__(self, definitions: Sequence[tuple[str, str]] | None = None):
         defs = list(definitions) if definitions else list(DEFAULT_METRICS)
@@ -69,106 +75,57 @@ class Rules:
             raise ValueError(f"at most {MAX_DEFINITIONS} metric definitions")
         self.definitions = [(name, re.compile(regex)) for name, regex in defs]
         self.names = [name for name, _ in defs]
-        self._checks = [(regex, *required_literal(regex), leading_literal(regex))
-                        for _, regex in self.definitions]
-        self.folds = any(fold for _, _, fold, _ in self._checks)
+        self.patterns = [LinePattern(regex) for _, regex in self.definitions]
 
-    def hits(self, messages: Sequence[str], folded: Sequence[str] | None = None,
-             first_line: int = 0, mark: MutableSequence[int] | None = None,
+    def values(self, block: Block, first_line: int = 0,
+               mark: MutableSequence[int] | None = None, off: dict[int, int] | None = None,
+               line_by_line: Sequence[int] = ()) -> list[Values]:
+        """Each definition's first match on each line, where it is a number.
+
+        Before each regex call ``mark[0]`` is set as :class:`LinePattern` says, with the
+        line numbered from ``first_line`` and ``MAX_DEFINITIONS`` times it plus the
+        definition's index, so a watchdog knows which line and definition a stuck call is
+        on.  A definition in ``off`` is applied only to lines numbered below its value; one
+        whose ``line_by_line`` entry is true is never scanned as one text."""
+        out = []
+        for index, pattern in enumerate(self.patterns):
+            stop = None if not off or index not in off else max(0, off[index] - first_line)
+            lines, texts = pattern.first_matches(
+                block, stop, mark, first_line * MAX_DEFINITIONS + index, MAX_DEFINITIONS,
+                index < len(line_by_line) and bool(line_by_line[index]))
+            out.append(_numbers(lines, texts))
+        return out
+
+    def hits(self, messages: list[str], first_line: int = 0,
+             mark: MutableSequence[int] | None = None,
              off: dict[int, int] | None = None) -> list[Hit]:
-        """Every definition's first match on each line, in line then definition order.
-
-        ``folded`` holds the messages case-folded (needed when ``self.folds``).  Before
-        each regex call ``mark[0]`` is set to ``(first_line + i) * MAX_DEFINITIONS + d``,
-        so a watchdog knows which line and definition a stuck call is on.  A definition
-        in ``off`` is applied only to lines numbered below its value."""
-        mark = mark if mark is not None else [0]
-        out: list[Hit] = []
-        count = len(messages)
-        for index, (regex, literal, fold, lead) in enumerate(self._checks):
-            stop = count if off is None or index not in off else min(
-                count, max(0, off[index] - first_line))
-            texts = folded if fold and folded is not None else messages
-            if stop < count:
-                texts = texts[:stop]
-            candidates = ([i for i, text in enumerate(texts) if literal in text] if literal
-                          else range(stop))
-            base = first_line * MAX_DEFINITIONS + index
-            search = regex.search
-            for i in candidates:
-                text = messages[i]
-                mark[0] = base + i * MAX_DEFINITIONS
-                m = search(text, text.find(lead)) if lead else search(text)
-                if m:
-                    try:
-                        raw = m.group(1)
-                        out.append((i, index, float(raw), raw))
-                    except (TypeError, ValueError, IndexError):
-                        continue  # SageMaker drops non-numeric captures too
+        """Every definition's first match on each line, in line then definition order."""
+        per_definition = self.values(Block(messages), first_line, mark, off)
+        out = [hit for index, (lines, values, texts) in enumerate(per_definition)
+               for hit in zip(lines, repeat(index), values, texts)]
         out.sort(key=_line_of)  # stable: definition order stays within a line
         return out
 
 
+def _numbers(lines: list[int], texts: list) -> Values:
+    """The captures that are numbers (SageMaker drops the others too)."""
+    try:
+        return lines, list(map(float, texts)), texts
+    except (TypeError, ValueError):
+        kept: Values = ([], [], [])
+        for line, text in zip(lines, texts, strict=True):
+            try:
+                value = float(text)
+            except (TypeError, ValueError):
+                continue
+            kept[0].append(line)
+            kept[1].append(value)
+            kept[2].append(text)
+        return kept
+
+
 def _line_of(hit: Hit) -> int:
     return hit[0]
-
-
-def leading_literal(regex: re.Pattern[str]) -> str:
-    """The literal every match of ``regex`` starts with, after zero-width ``\\b``/``^``
-    (``""`` when it starts otherwise or ignores case): a search may start where that
-    literal first occurs."""
-    try:
-        import re._constants as c
-        import re._parser as sre
-
-        parsed = sre.parse(regex.pattern, regex.flags)
-    except Exception:
-        return ""
-    if parsed.state.flags & re.IGNORECASE:
-        return ""
-    lead = ""
-    for op, arg in parsed:
-        if op is c.AT and not lead and arg in (c.AT_BEGINNING, c.AT_BEGINNING_STRING,
-                                                c.AT_BOUNDARY):
-            continue
-        if op is not c.LITERAL:
-            break
-        lead += chr(arg)
-    return lead
-
-
-def required_literal(regex: re.Pattern[str]) -> tuple[str, bool]:
-    """The longest run of literal text every match of ``regex`` contains, and whether to
-    compare it case-folded; ``("", False)`` when nothing is certain."""
-    try:  # the stdlib's own regex parser (sre_parse); private, so any failure → no filter
-        import re._parser as sre
-
-        parsed = sre.parse(regex.pattern, regex.flags)
-    except Exception:
-        return "", False
-    runs: list[str] = []
-    _literal_runs(parsed, runs)
-    fold = bool(parsed.state.flags & re.IGNORECASE)
-    longest = max(runs, key=len, default="")
-    return (longest.casefold(), True) if fold else (longest, False)
-
-
-def _literal_runs(items, runs: list[str]) -> None:
-    """Collect runs of consecutive literals at the top level and in plain groups."""
-    import re._constants as c
-
-    run = ""
-    for op, arg in items:
-        if op is c.LITERAL:
-            run += chr(arg)
-            continue
-        if op is c.AT:  # \b, ^, $ consume nothing: the run goes on
-            continue
-        runs.append(run)
-        run = ""
-        if op is c.SUBPATTERN and not arg[1] and not arg[2]:  # a group without scoped flags
-            _literal_runs(arg[3], runs)
-    runs.append(run)
 
 
 def step_of(message: str) -> float | None:
