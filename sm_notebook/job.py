@@ -202,6 +202,10 @@ class Job:
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
         return frame
 
+    def latest_metrics(self) -> dict[str, float]:
+        """Each metric's last value so far, in definition order."""
+        return PointsReader(self.folder.metric_points_file).latest()
+
     def metric_points(self) -> list[MetricPoint]:
         self._read_points()
         if self._metrics_truncated:  # memory kept the newest only: read the file again

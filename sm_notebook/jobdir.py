@@ -245,6 +245,33 @@ class JobDir:
             return 0
 
 
+def _definition_names(head: bytes) -> list[str]:
+    """The names of the ``D`` records a points file starts with."""
+    names = []
+    for record in head.split(b"\n"):
+        if not record.startswith(b"D\t"):
+            break
+        names.append(json.loads(record.split(b"\t", 2)[2])[0])
+    return names
+
+
+def _last_values(data: bytes, cut: bool, count: int) -> dict[int, float]:
+    """Each definition's last committed value in ``data`` (the end of a points file;
+    ``cut``: it starts inside a record)."""
+    end = data.rfind(b"\nO\t") + 1  # what follows the last commit is not committed
+    records = data[:end].split(b"\n")
+    if cut:
+        records = records[1:]
+    found: dict[int, float] = {}
+    for record in reversed(records):
+        if record[:2] == b"P\t":
+            fields = record.split(b"\t")
+            found.setdefault(int(fields[3]), float(fields[4]))
+            if len(found) == count:
+                break
+    return found
+
+
 class PointsReader:
     """Reads ``metric_points.tsv``'s committed records, each call going on from where
     the last stopped (the points are parsed only when :meth:`points` is called;
@@ -275,6 +302,24 @@ class PointsReader:
                 elif record[:2] == "D\t":
                     self.names.append(json.loads(record.split("\t", 2)[2])[0])
         return out
+
+    def latest(self, window: int = 256 << 10, most: int = 64 << 20) -> dict[str, float]:
+        """Each metric's last committed value, in definition order, read from the end of
+        the file (a window that grows until every metric is found, or ``most`` bytes)."""
+        try:
+            with open(self.path, "rb") as f:
+                names = _definition_names(f.read(1 << 20))
+                size = f.seek(0, os.SEEK_END)
+                while True:
+                    start = max(0, size - window)
+                    f.seek(start)
+                    found = _last_values(f.read(size - start), start > 0, len(names))
+                    if len(found) == len(names) or not start or window >= most:
+                        break
+                    window *= 4
+        except FileNotFoundError:
+            return {}
+        return {name: found[i] for i, name in enumerate(names) if i in found}
 
     def scan(self) -> list[str]:
         """Warnings (definitions switched off) committed since the last scan; updates

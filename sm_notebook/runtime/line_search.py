@@ -80,6 +80,7 @@ class LinePattern:
         self.literal, self.fold = required_literal(regex)
         self.lead = leading_literal(regex)
         self.scan, self.spans_lines = scan_form(regex)
+        self.before = None if self.lead or self.fold else literal_start_bound(regex)
 
     def first_matches(self, block: Block, stop: int | None = None,
                       mark: MutableSequence[int] | None = None, base: int = 0,
@@ -102,11 +103,20 @@ class LinePattern:
         """The first match of each of these lines, searched one line at a time."""
         mark = mark if mark is not None else [0]
         messages, search, lead = block.messages, self.regex.search, self.lead
+        literal, before = self.literal, self.before
         found: Found = ([], [])
         for line in lines:
             text = messages[line]
             mark[0] = base + line * stride
-            m = search(text, text.find(lead)) if lead else search(text)
+            if lead:
+                m = search(text, text.find(lead))
+            elif before is not None and (at := text.find(literal)) > 0:
+                # no match starts before the run of characters that can precede the
+                # literal's first occurrence
+                other = before.search(text[at - 1::-1])
+                m = search(text, at - other.start() if other else 0)
+            else:
+                m = search(text)
             if m:
                 found[0].append(line)
                 found[1].append(m.group(1))
@@ -214,6 +224,72 @@ def scan_form(regex: re.Pattern[str]) -> tuple[re.Pattern[str] | None, bool]:
         return re.compile(source, regex.flags | re.MULTILINE), spans
     except re.error:
         return None, spans
+
+
+def literal_start_bound(regex: re.Pattern[str]) -> re.Pattern[str] | None:
+    """For a pattern ``X L Y`` whose required literal ``L`` is at its top level, and whose
+    ``X`` can match only characters of a known set: a pattern for one character outside
+    that set.  A match then starts no earlier than just after the last such character
+    before ``L``'s first occurrence on the line (a match holds some occurrence of ``L``, and
+    everything before it in the match is in the set).  None where that cannot be said."""
+    parsed = _parsed(regex)
+    literal, fold = required_literal(regex)
+    if parsed is None or not literal or fold:
+        return None
+    run, start = "", 0
+    for index, (op, arg) in enumerate(parsed.data):
+        if op is _c.LITERAL:
+            if not run:
+                start = index
+            run += chr(arg)
+            if run == literal:
+                break
+        elif op is not _c.AT:
+            run = ""
+    else:
+        return None  # the literal is inside a group
+    classes: list[str] = []
+    if not start or not _character_classes(parsed.data[:start], classes):
+        return None
+    try:
+        return re.compile(f"[^{''.join(classes)}]", regex.flags & re.ASCII)
+    except re.error:
+        return None
+
+
+_CLASS_OF = {} if _c is None else {
+    _c.CATEGORY_DIGIT: r"\d", _c.CATEGORY_NOT_DIGIT: r"\D", _c.CATEGORY_WORD: r"\w",
+    _c.CATEGORY_NOT_WORD: r"\W", _c.CATEGORY_SPACE: r"\s", _c.CATEGORY_NOT_SPACE: r"\S"}
+
+
+def _character_classes(items, classes: list[str]) -> bool:
+    """Add, as the inside of a ``[...]``, every character these items can match; False
+    where that is not known (any character, a negated set, a lookaround, a reference)."""
+    for op, arg in items:
+        if op is _c.LITERAL:
+            classes.append(re.escape(chr(arg)))
+        elif op is _c.IN:
+            for item, value in arg:
+                if item is _c.LITERAL:
+                    classes.append(re.escape(chr(value)))
+                elif item is _c.RANGE:
+                    classes.append(f"{re.escape(chr(value[0]))}-{re.escape(chr(value[1]))}")
+                elif item is _c.CATEGORY and value in _CLASS_OF:
+                    classes.append(_CLASS_OF[value])
+                else:
+                    return False
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            if not _character_classes(arg[2], classes):
+                return False
+        elif op is _c.SUBPATTERN:
+            if arg[1] or arg[2] or not _character_classes(arg[3], classes):
+                return False
+        elif op is _c.BRANCH:
+            if not all(_character_classes(branch, classes) for branch in arg[1]):
+                return False
+        elif op is not _c.AT:
+            return False
+    return True
 
 
 def _parsed(regex: re.Pattern[str]):

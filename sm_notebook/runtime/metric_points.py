@@ -37,13 +37,15 @@ import select
 import signal
 import sys
 import time
+from bisect import bisect_right
 from datetime import datetime
 from itertools import repeat
 from pathlib import Path
 
 try:  # imported as part of the package (the kernel, tests)
-    from . import metric_rules
+    from . import log_records, metric_rules
 except ImportError:  # run as a file beside the supervisor: its siblings are on the path
+    import log_records  # type: ignore[no-redef]
     import metric_rules  # type: ignore[no-redef]
 
 # The job folder's names; the package's jobdir.py names the same (a test checks it).
@@ -163,12 +165,12 @@ class Worker:
         """Points of these whole records, committed with an ``O`` record; the lines now."""
         text = data.decode("utf-8", "replace")
         count = text.count("\n")
-        block, stamps, hosts = _records(text, count)
+        records = log_records.split_records(text, count)
         self.slots[_BUSY] = _MATCHING
-        per_definition = self.rules.values(block, first_line, self.slots, self.points.off,
-                                           self.slots[_LINE_BY_LINE:])
+        per_definition = self.rules.values(records.block, first_line, self.slots,
+                                           self.points.off, self.slots[_LINE_BY_LINE:])
         self.slots[_BUSY] = _WRITING
-        out = self._records_of(per_definition, block.messages, stamps, hosts)
+        out = self._records_of(per_definition, records)
         lines = first_line + count
         out.append(f"{PARSED}\t{offset}\t{lines}\n")
         self.points.write("".join(out))
@@ -176,14 +178,21 @@ class Worker:
         self.slots[_BUSY] = 0
         return lines
 
-    def _records_of(self, per_definition: list, messages: list[str], stamps: list[str],
-                    hosts: list[str]) -> list[str]:
+    def _records_of(self, per_definition: list, records: log_records.Records) -> list[str]:
         """The ``P`` records of these values: each line's time, host and step are written
         once for all its points."""
-        heads, tails, step_text = {}, {}, metric_rules.step_text
-        for line in set().union(*(lines for lines, _, _ in per_definition)):
-            heads[line] = f"{POINT}\t{self._epoch(stamps[line])}\t{hosts[line]}\t"
-            tails[line] = f"\t{step_text(messages[line])}\n"
+        messages, runs, search = records.block.messages, records.runs, metric_rules.STEP.search
+        firsts = [run.first_line for run in runs]
+        heads, tails = {}, {}
+        head, bound = "", -1
+        for line in sorted(set().union(*(lines for lines, _, _ in per_definition))):
+            if line >= bound:  # into another run of records written together
+                at = bisect_right(firsts, line)
+                run, bound = runs[at - 1], firsts[at] if at < len(firsts) else sys.maxsize
+                head = f"{POINT}\t{self._epoch(run.stamp)}\t{run.host}\t"
+            heads[line] = head
+            step = search(messages[line])  # metric_rules.step_text, inline: once a line
+            tails[line] = f"\t{step.group(1)}\n" if step else "\t\n"
         out: list[str] = []
         for field, (lines, values, texts) in zip(self._fields, per_definition, strict=True):
             if "\t" in "".join(texts):  # a value read with a tab around it: written bare
@@ -205,19 +214,6 @@ class Worker:
                 epoch = "nan"
             self._epochs[stamp] = epoch
         return epoch
-
-
-def _records(text: str, count: int) -> tuple[metric_rules.Block, list[str], list[str]]:
-    """``count`` whole records of ``job.log`` as the block of their messages, and each
-    one's stamp and host."""
-    if text.count("\t") == 3 * count:  # no tab in any message: one split does it all
-        fields = text.replace("\n", "\t").split("\t")
-        return metric_rules.Block(fields[3::4]), fields[0::4], fields[1::4]
-    rows = [row.split("\t", 3) for row in text.split("\n")]
-    rows.pop()
-    rows = [row if len(row) == 4 else ["", "", "", ""] for row in rows]  # not a record
-    return (metric_rules.Block([row[3] for row in rows]), [row[0] for row in rows],
-            [row[1] for row in rows])
 
 
 def _open_when_there(path: Path, slots: memoryview, parent: int):

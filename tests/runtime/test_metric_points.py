@@ -138,3 +138,15 @@ def test_a_log_that_appears_late_is_waited_for(tmp_path):
     assert follower.wait(timeout=20) == 0
     assert [v for _, v, _ in values(job)] == [5.0]
     assert os.stat(job.metric_points_file).st_size > 0
+
+
+def test_each_metric_s_last_value_is_read_from_the_end_of_the_points_file(tmp_path):
+    lines = ["loss=9 acc=1"] + [f"acc={i}" for i in range(2, 3000)] + ["loss=0.5"]
+    job = folder(tmp_path, lines)
+    assert run_parser(job, [LOSS, ["acc", r"acc=(\d+)"], ["never", r"never=(\d)"]]
+                      ).returncode == 0
+    reader = PointsReader(job.metric_points_file)
+    assert reader.latest() == {"loss": 0.5, "acc": 2999.0}
+    assert reader.latest(window=64) == {"loss": 0.5, "acc": 2999.0}  # grown until found
+    assert reader.latest(window=64, most=64) == {"acc": 2999.0}  # the window stops there
+    assert PointsReader(tmp_path / "absent.tsv").latest() == {}
