@@ -78,9 +78,10 @@ def _job_dir(root: Path) -> Path:
     return directory
 
 
-def write(directory: Path, data: bytes) -> float:
+def write(directory: Path, data: bytes) -> tuple[float, float]:
     """The supervisor's half: pipe chunks → lines → timestamped records in job.log, then
-    the final state; the seconds it took."""
+    the final state; when it began (``time.perf_counter``, the system's monotonic clock,
+    so another process can compare) and the seconds it took."""
     began = time.perf_counter()
     supervisor = Supervisor(directory)
     splitter = LineSplitter()
@@ -89,12 +90,12 @@ def write(directory: Path, data: bytes) -> float:
     supervisor.log.close()
     elapsed = time.perf_counter() - began
     supervisor.transition("Completed", "Completed", "Training job completed")
-    return elapsed
+    return began, elapsed
 
 
 def _writer_main(directory: str, output: str) -> None:
     """``python -c``: the supervisor side in a process of its own."""
-    print(write(Path(directory), Path(output).read_bytes()))
+    print(*write(Path(directory), Path(output).read_bytes()))
 
 
 def _follow(root: Path, output: Path, lines: int) -> dict:
@@ -103,7 +104,7 @@ def _follow(root: Path, output: Path, lines: int) -> dict:
     directory = _job_dir(root)
     spec = TrainingSpec(cell="pass", metrics=METRICS)
     job = Job(spec, "bench-job", directory, LocalBackend(), JobRef("bench-job", directory, {}))
-    cpu, began = time.process_time(), time.perf_counter()
+    cpu = time.process_time()
     writer = subprocess.Popen([sys.executable, "-c", "import sys; from benchmarks import "
                                "bench_ingestion as b; b._writer_main(*sys.argv[1:])",
                                str(directory), str(output)], stdout=subprocess.PIPE, text=True,
@@ -111,8 +112,9 @@ def _follow(root: Path, output: Path, lines: int) -> dict:
     job.start()
     if job.wait(600) != "Completed":
         raise RuntimeError(f"the benchmark job ended {job.status}")
-    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
-    write_s = float(writer.communicate()[0])
+    ended, cpu = time.perf_counter(), time.process_time() - cpu
+    first_byte, write_s = map(float, writer.communicate()[0].split())
+    wall = ended - first_byte  # from the first byte written (not the writer's start-up)
     covered = job._points.reader.log_offset == job.folder.log_size()
     return {"wall": wall, "cpu": cpu, "write": write_s, "job": job, "covered": covered,
             "counted": job.line_count == lines, "directory": directory}

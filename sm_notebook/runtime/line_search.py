@@ -9,7 +9,9 @@ parsed pattern:
 
 - no ``\\A`` or ``\\Z`` (``^`` and ``$`` are compiled multi-line: they match at each
   line's edges, as at a lone line's);
-- no lookaround that could see a newline (past a line's edge it would see the next line).
+- no lookaround that could see a newline (past a line's edge it would see the next line);
+- no possessive repeat or atomic group that could take a newline (it would not give it
+  back, and the line's own match would be lost).
 
 A match that runs over a newline is searched again on its line alone, and the search goes
 on from the next line.  Only the first match of a line counts.  The scan is used only where
@@ -64,7 +66,7 @@ class Block:
     def folded(self) -> str:
         """The text case-folded (its lengths may differ, its newlines do not)."""
         if self._folded is None:
-            self._folded = self.text.casefold()
+            self._folded = fold_case(self.text)
         return self._folded
 
 
@@ -130,7 +132,7 @@ class LinePattern:
         if block.one_at_a_time:
             messages, literal = block.messages, self.literal
             return [i for i in range(stop)
-                    if literal in (messages[i].casefold() if self.fold else messages[i])]
+                    if literal in (fold_case(messages[i]) if self.fold else messages[i])]
         text = block.folded if self.fold else block.text
         find, newlines, literal = text.find, text.count, self.literal
         lines: list[int] = []
@@ -325,6 +327,11 @@ def _line_safe(items, flags: int) -> bool:
             return False
         if op in (_c.ASSERT, _c.ASSERT_NOT) and _may_match_newline(arg[1], flags):
             return False
+        # a possessive repeat or an atomic group keeps a newline it took, where a line
+        # alone would have ended it: the match the line has is then not found
+        if (op is _c.POSSESSIVE_REPEAT and _may_match_newline(arg[2], flags)) \
+                or (op is _c.ATOMIC_GROUP and _may_match_newline(arg, flags)):
+            return False
         if not all(_line_safe(sub, f) for sub, f in _children(op, arg, flags)):
             return False
     return True
@@ -395,7 +402,14 @@ def required_literal(regex: re.Pattern[str]) -> tuple[str, bool]:
     _literal_runs(parsed, runs)
     fold = bool(parsed.state.flags & re.IGNORECASE)
     longest = max(runs, key=len, default="")
-    return (longest.casefold(), True) if fold else (longest, False)
+    return (fold_case(longest), True) if fold else (longest, False)
+
+
+def fold_case(text: str) -> str:
+    """``text`` case-folded so that whatever ``re.IGNORECASE`` takes for the same text
+    folds the same: ``casefold`` keeps "ı" and makes "İ" an "i" with a combining dot,
+    where the regex engine takes both for "i"."""
+    return text.casefold().replace("\u0307", "").replace("\u0131", "i")
 
 
 def _literal_runs(items, runs: list[str]) -> None:

@@ -10,6 +10,7 @@ head recurring after another) are split one by one.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import NamedTuple
 
 try:  # imported as part of the package (the kernel, tests)
@@ -29,9 +30,9 @@ class Records(NamedTuple):
     runs: list[Run]  # by first line; each record belongs to the last run starting at or before it
 
 
-def split_records(text: str, count: int) -> Records:
-    """``count`` whole records (``text`` ends with the last one's newline)."""
-    pieces: list[str] = []
+def split_records(text: str) -> Records:
+    """The whole records of ``text`` (it ends with the last one's newline)."""
+    pieces: list[list[str]] = []
     runs: list[Run] = []
     pos = line = 0
     while pos < len(text):
@@ -43,19 +44,16 @@ def split_records(text: str, count: int) -> Records:
                 return _one_by_one(text)
         head = text[pos:third + 1]
         stop = _run_end(text, pos, end, head)
-        segment = "\n" + text[pos:stop - 1]  # the run's records, each after a newline
-        lines = segment.count("\n")
-        messages = segment.replace("\n" + head, "\n")
-        if len(segment) - len(messages) != lines * len(head):  # another head in between
-            return _one_by_one(text)
+        messages = ("\n" + text[pos:stop - 1]).split("\n" + head)
+        del messages[0]  # what came before the first head: nothing
         pieces.append(messages)
         stamp, host = head.split("\t", 2)[:2]
         runs.append(Run(line, stamp, host))
-        line, pos = line + lines, stop
-    if line != count:
+        line, pos = line + len(messages), stop
+    block = Block(pieces[0] if len(pieces) == 1 else list(chain.from_iterable(pieces)))
+    if block.one_at_a_time:  # a record of a run without its head: it holds a newline
         return _one_by_one(text)
-    joined = "".join(pieces)[1:]  # the messages, one per line
-    return Records(Block(joined.split("\n") if count else [], joined), runs)
+    return Records(block, runs)
 
 
 def _run_end(text: str, pos: int, end: int, head: str) -> int:

@@ -55,13 +55,17 @@ METRIC_POINTS_FILE = "metric_points.tsv"
 DEFINITION, POINT, SWITCHED_OFF, PARSED = "D", "P", "W", "O"
 
 DEFAULT_BUDGET = 1.0  # seconds one regex call on one line may take
-CHUNK = 1 << 20  # bytes of job.log parsed at a time
+CHUNK = 1 << 21  # bytes of job.log parsed at a time
 POLL = 0.05  # seconds between looks at a log that has not grown
+FINISH_POLL = 0.005  # seconds between looks at a worker told to finish
 MAX_RESTARTS = 3  # a worker dying for another reason (no space, say) is retried this often
-# the slots shared with the worker: its mark, what it does, whether to finish, and one
-# per definition, set when that definition is to be searched one line at a time
-_MARK, _BUSY, _FINISH, _LINE_BY_LINE = range(4)
+# the slots shared with the worker: its mark and what it does, the same for its helper,
+# whether to finish, and one per definition, set when that definition is to be searched
+# one line at a time
+_MARK, _BUSY, _HELPER_MARK, _HELPER_BUSY, _FINISH, _LINE_BY_LINE = range(6)
+SLOTS = _LINE_BY_LINE + metric_rules.MAX_DEFINITIONS
 _MATCHING, _WRITING = 1, 2
+_TAIL = "\t{}\n"  # a P record's end: its line's step
 _PARSED_RECORD = re.compile(rb"(?m)^O\t(\d+)\t(\d+)\n")
 _SWITCHED_OFF = re.compile(rb"(?m)^W\t(\d+)\t(\d+)\t")
 
@@ -139,10 +143,12 @@ class Worker:
     def run(self, parent: int) -> None:
         gc.disable()  # nothing here makes cycles, and a collection per batch of matches
         # would walk every line of the chunk in hand
+        os.setpgid(0, 0)  # the worker and its helper: one group for the watchdog to end
         offset, lines = self.points.offset, self.points.lines
         log = _open_when_there(self.log_path, self.slots, parent)
         if log is None:
             return
+        pair = (os.cpu_count() or 1) > 1
         with log:
             log.seek(offset)
             pending = b""
@@ -157,42 +163,87 @@ class Worker:
                 data = pending + data
                 cut = data.rfind(b"\n") + 1
                 pending = data[cut:]
-                if cut:
-                    offset += cut
+                if not cut:
+                    continue
+                offset += cut
+                more = log.read(CHUNK) if pair and len(data) >= CHUNK else b""
+                if more:  # behind the log: the next chunk goes to a helper meanwhile
+                    more = pending + more
+                    pending_cut = more.rfind(b"\n") + 1
+                    pending = more[pending_cut:]
+                    lines = self._pair(data[:cut], offset, lines, more[:pending_cut])
+                    offset += pending_cut
+                else:
                     lines = self.parse(data[:cut], offset, lines)
+
+    def _pair(self, first: bytes, offset: int, lines: int, second: bytes) -> int:
+        """Parse two chunks at once, the second in a forked helper whose points are
+        written after the first chunk's; the lines now."""
+        if not second:
+            return self.parse(first, offset, lines)
+        read_end, write_end = os.pipe()
+        helper = os.fork()
+        if helper == 0:  # the helper: its records go to the pipe, to be written in turn
+            code = 1
+            try:
+                os.close(read_end)
+                text, _ = self.points_text(second, offset + len(second),
+                                           lines + first.count(b"\n"), _HELPER_MARK)
+                with open(write_end, "wb") as out:
+                    out.write(text.encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        lines = self.parse(first, offset, lines)
+        with open(read_end, "rb") as pipe:
+            text = pipe.read()
+        _, status = os.waitpid(helper, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError("the parser's helper failed")
+        self.points.write(text.decode())
+        self.points.offset, self.points.lines = offset + len(second), \
+            lines + second.count(b"\n")
+        return self.points.lines
 
     def parse(self, data: bytes, offset: int, first_line: int) -> int:
         """Points of these whole records, committed with an ``O`` record; the lines now."""
-        text = data.decode("utf-8", "replace")
-        count = text.count("\n")
-        records = log_records.split_records(text, count)
-        self.slots[_BUSY] = _MATCHING
-        per_definition = self.rules.values(records.block, first_line, self.slots,
-                                           self.points.off, self.slots[_LINE_BY_LINE:])
-        self.slots[_BUSY] = _WRITING
-        out = self._records_of(per_definition, records)
-        lines = first_line + count
-        out.append(f"{PARSED}\t{offset}\t{lines}\n")
-        self.points.write("".join(out))
+        text, lines = self.points_text(data, offset, first_line, _MARK)
+        self.points.write(text)
         self.points.offset, self.points.lines = offset, lines
-        self.slots[_BUSY] = 0
         return lines
+
+    def points_text(self, data: bytes, offset: int, first_line: int, progress: int
+                    ) -> tuple[str, int]:
+        """The records of these whole ``job.log`` records' points, ending in their ``O``
+        record, and the lines then; ``progress``: the slots of the mark and the state."""
+        records = log_records.split_records(data.decode("utf-8", "replace"))
+        mark = self.slots[progress:progress + 1]
+        self.slots[progress + 1] = _MATCHING
+        per_definition = self.rules.values(records.block, first_line, mark,
+                                           self.points.off, self.slots[_LINE_BY_LINE:])
+        self.slots[progress + 1] = _WRITING
+        out = self._records_of(per_definition, records)
+        lines = first_line + len(records.block.messages)
+        out.append(f"{PARSED}\t{offset}\t{lines}\n")
+        self.slots[progress + 1] = 0
+        return "".join(out), lines
 
     def _records_of(self, per_definition: list, records: log_records.Records) -> list[str]:
         """The ``P`` records of these values: each line's time, host and step are written
         once for all its points."""
-        messages, runs, search = records.block.messages, records.runs, metric_rules.STEP.search
+        messages, runs = records.block.messages, records.runs
         firsts = [run.first_line for run in runs]
-        heads, tails = {}, {}
-        head, bound = "", -1
-        for line in sorted(set().union(*(lines for lines, _, _ in per_definition))):
+        hit = sorted(set().union(*(lines for lines, _, _ in per_definition)))
+        steps = metric_rules.step_texts(list(map(messages.__getitem__, hit)))
+        tails = dict(zip(hit, map(_TAIL.format, steps), strict=True))
+        heads, head, bound = {}, "", -1
+        for line in hit:
             if line >= bound:  # into another run of records written together
                 at = bisect_right(firsts, line)
                 run, bound = runs[at - 1], firsts[at] if at < len(firsts) else sys.maxsize
                 head = f"{POINT}\t{self._epoch(run.stamp)}\t{run.host}\t"
             heads[line] = head
-            step = search(messages[line])  # metric_rules.step_text, inline: once a line
-            tails[line] = f"\t{step.group(1)}\n" if step else "\t\n"
         out: list[str] = []
         for field, (lines, values, texts) in zip(self._fields, per_definition, strict=True):
             if "\t" in "".join(texts):  # a value read with a tab around it: written bare
@@ -235,7 +286,7 @@ class Watchdog:
         self.job_dir = job_dir
         self.fd = fd
         self.budget = budget
-        self.memory = mmap.mmap(-1, 8 * (_LINE_BY_LINE + metric_rules.MAX_DEFINITIONS))
+        self.memory = mmap.mmap(-1, 8 * SLOTS)
         self.slots = memoryview(self.memory).cast("q")
         self.warnings: list[str] = []
 
@@ -244,7 +295,8 @@ class Watchdog:
         0, or 1 when the worker kept dying."""
         crashes = 0
         while True:
-            self.slots[_BUSY], self.slots[_MARK] = 0, -1
+            for slot in (_MARK, _HELPER_MARK):
+                self.slots[slot], self.slots[slot + 1] = -1, 0
             pid = os.fork()
             if pid == 0:  # the worker
                 code = 1
@@ -265,25 +317,33 @@ class Watchdog:
                 return 1
 
     def _watch(self, pid: int, finished) -> int | None:
-        """The worker's exit code, or None once it was killed on a stuck call."""
-        mark, since = None, time.monotonic()
+        """The worker's exit code, or None once it was killed on a stuck call (the worker
+        and its helper are watched alike, each by its own mark)."""
+        marks = {_MARK: (None, time.monotonic()), _HELPER_MARK: (None, time.monotonic())}
         while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return os.waitstatus_to_exitcode(status)
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                self._end_group(pid)  # a helper the worker left behind
+                return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
             if self.slots[_FINISH]:
-                time.sleep(POLL)
+                time.sleep(FINISH_POLL)
             elif finished(POLL):  # it waits up to POLL: the watch's pace
                 self.slots[_FINISH] = 1
             now = time.monotonic()
-            if self.slots[_BUSY] != _MATCHING or self.slots[_MARK] != mark:
-                mark, since = self.slots[_MARK], now
-            elif now - since > self.budget:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                self._switch_off(mark)
-                return None
+            for slot, (mark, since) in marks.items():
+                if self.slots[slot + 1] != _MATCHING or self.slots[slot] != mark:
+                    marks[slot] = (self.slots[slot], now)
+                elif now - since > self.budget:
+                    self._end_group(pid)
+                    os.waitpid(pid, 0)
+                    self._switch_off(mark)
+                    return None
+
+    @staticmethod
+    def _end_group(pid: int) -> None:
+        """Kill the worker's process group (the worker is not reaped yet, so its id is
+        still its own)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
 
     def _switch_off(self, mark: int) -> None:
         if mark < 0:  # stuck scanning the text from a line on: find the line, one by one

@@ -44,7 +44,13 @@ DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
     ("val_loss", rf"(?i)(?=[vet])\b{EVAL}{EVAL_SEP}loss{SEP}{NUM}"),
     ("val_accuracy", rf"(?i)(?=[vet])\b{EVAL}{EVAL_SEP}acc(?:uracy)?{SEP}{NUM}"),
 )
-STEP = re.compile(rf"(?i)(?=[esi])\b(?:epoch|step|iter(?:ation)?){SEP}(\d+)")
+STEP_BODY = rf"(?=[esi])\b(?:epoch|step|iter(?:ation)?){SEP}(\d+)"
+STEP = re.compile(f"(?i){STEP_BODY}")
+#: STEP on every line of a text at once, one match a line (empty where the line names no
+#: step), so ``findall`` lists each line's step in one call: the first position of the line
+#: where STEP matches, as ``STEP.search`` finds it, with SEP's spaces short of the newline
+STEP_PER_LINE = re.compile(
+    "(?im)^(?:[^\n]*?" + STEP_BODY.replace(r"\s", r"[^\S\n]") + ")?[^\n]*$")
 #: definitions a progress mark can tell apart (SageMaker allows 40)
 MAX_DEFINITIONS = 64
 
@@ -132,6 +138,14 @@ def step_of(message: str) -> float | None:
     """The epoch/step/iteration number on a line, when it names one."""
     text = step_text(message)
     return float(text) if text else None
+
+
+def step_texts(messages: list[str]) -> list[str]:
+    """:func:`step_text` of each message, in one regex call for all of them."""
+    steps = STEP_PER_LINE.findall("\n".join(messages))
+    if len(steps) != len(messages):  # a message holding a newline itself
+        return [step_text(message) for message in messages]
+    return steps
 
 
 def step_text(message: str) -> str:

@@ -150,3 +150,43 @@ def test_each_metric_s_last_value_is_read_from_the_end_of_the_points_file(tmp_pa
     assert reader.latest(window=64) == {"loss": 0.5, "acc": 2999.0}  # grown until found
     assert reader.latest(window=64, most=64) == {"acc": 2999.0}  # the window stops there
     assert PointsReader(tmp_path / "absent.tsv").latest() == {}
+
+
+def test_a_pattern_stuck_while_its_batch_is_scanned_as_one_text_is_found_line_by_line(tmp_path):
+    # "x(a+)+$" starts with a literal, so a batch is first scanned as one text; stuck there,
+    # it is searched again one line at a time, which names the line it is stuck on
+    lines = ["x1 loss=1", "noise", "xa" + "a" * 40 + "!", "loss=2"]
+    job = folder(tmp_path, lines)
+    run = run_parser(job, [["x", r"x(a+)+$"], LOSS], "--budget", "0.3")
+    assert run.returncode == 0, run.stderr
+    assert values(job) == [("loss", 1.0, None), ("loss", 2.0, None)]
+    [warning] = PointsReader(job.metric_points_file).scan()
+    assert "took longer than 0.3 s on line 3 of the log" in warning
+
+
+def test_a_log_far_ahead_is_parsed_two_chunks_at_a_time_with_the_same_points(tmp_path):
+    # 60,000 records of about 80 bytes: more than two chunks, so a forked helper parses
+    # every second chunk while the worker parses the first, and writes after it
+    from sm_notebook.runtime.metric_points import CHUNK
+
+    lines = [f"step {i} loss={i % 97}.5 note {'x' * (i % 20)}" for i in range(60_000)]
+    job = folder(tmp_path, lines)
+    assert job.log_size() > 2 * CHUNK
+    run = run_parser(job, [LOSS])
+    assert run.returncode == 0, run.stderr
+    expected = MetricParser([tuple(LOSS)]).points(job.read_log())
+    assert PointsReader(job.metric_points_file).points() == expected
+    reader = PointsReader(job.metric_points_file)
+    reader.scan()
+    assert (reader.log_offset, reader.lines) == (job.log_size(), 60_000)
+
+
+def test_a_pattern_stuck_in_the_helper_s_chunk_is_switched_off_from_its_line(tmp_path):
+    lines = [f"x{i} loss={i}" for i in range(60_000)]
+    lines[45_000] = "a" * 40 + "!"  # in the second chunk: the helper's
+    job = folder(tmp_path, lines)
+    run = run_parser(job, [CATASTROPHIC, LOSS], "--budget", "0.3")
+    assert run.returncode == 0, run.stderr
+    assert [v for _, v, _ in values(job)] == [float(i) for i in range(60_000) if i != 45_000]
+    [warning] = PointsReader(job.metric_points_file).scan()
+    assert "took longer than 0.3 s on line 45,001 of the log" in warning
