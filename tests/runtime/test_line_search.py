@@ -90,24 +90,17 @@ def test_each_pattern_takes_the_path_expected_of_it(regex, path):
     assert taken_path(LinePattern(re.compile(regex))) == path
 
 
+@pytest.mark.parametrize("line_by_line", [False, True], ids=["as-taken", "forced-per-line"])
 @pytest.mark.parametrize(("regex", "path"), PATTERNS, ids=IDS)
-def test_first_matches_equal_a_per_line_search_on_random_lines(regex, path):
+def test_first_matches_equal_a_per_line_search_on_random_lines(regex, path, line_by_line):
+    """Whichever path a pattern takes, or the per-line one forced, the matches are a
+    per-line search's."""
     compiled = re.compile(regex)
     pattern = LinePattern(compiled)
-    rng = random.Random(f"lines {regex}")
+    rng = random.Random(f"lines {regex} {line_by_line}")
     for _ in range(60):
         lines = random_lines(rng, rng.randrange(1, 40))
-        assert pattern.first_matches(Block(lines)) == per_line(compiled, lines), lines
-
-
-@pytest.mark.parametrize(("regex", "path"), PATTERNS, ids=IDS)
-def test_forcing_the_per_line_path_gives_the_same_matches(regex, path):
-    compiled = re.compile(regex)
-    pattern = LinePattern(compiled)
-    rng = random.Random(f"line by line {regex}")
-    for _ in range(30):
-        lines = random_lines(rng, rng.randrange(1, 40))
-        assert pattern.first_matches(Block(lines), line_by_line=True) == per_line(
+        assert pattern.first_matches(Block(lines), line_by_line=line_by_line) == per_line(
             compiled, lines), lines
 
 
