@@ -16,10 +16,15 @@ records (the package's ``jobdir.py`` reads them; a test checks the two agree) ar
 A reader takes records only up to the last ``O``: the ones after it are not committed, and
 a restarted parser cuts them off and parses again from that ``O``'s offset.
 
-The regexes run in a forked worker; this process is its watchdog.  A call that takes
-longer than the budget (a user's ``(a+)+$`` backtracking) gets the worker killed and
-restarted from the last ``O``, with that definition switched off from the stuck line on
-(one ``W`` record, and a line on stderr).  One parser per folder: it holds an exclusive
+The regexes run in a forked worker; this process is its watchdog.  Each definition is
+first searched over a whole chunk of lines as one text (``line_search.py`` keeps the
+per-line semantics); a worker stuck in such a search is restarted with that definition
+searched line by line, so the budget applies per line.  A per-line call that takes longer
+than the budget (a user's ``(a+)+$`` backtracking) gets the worker killed and restarted
+from the last ``O``, with that definition switched off from the stuck line on (one ``W``
+record, and a line on stderr).  A worker that is behind (it read a full chunk) forks a
+helper for the next chunk, whose points it writes after its own; the watchdog watches
+both, and ends their process group together.  One parser per folder: it holds an exclusive
 lock on the points file; a second one that would follow leaves at once, a second one that
 would finish waits for the first.
 """
@@ -139,6 +144,7 @@ class Worker:
         self.rules = metric_rules.Rules(points.definitions)
         self._epochs: dict[str, str] = {}
         self._fields = [f"{i}\t" for i in range(len(points.definitions))]
+        self._helper: Helper | None = None
 
     def run(self, parent: int) -> None:
         gc.disable()  # nothing here makes cycles, and a collection per batch of matches
@@ -177,34 +183,33 @@ class Worker:
                     lines = self.parse(data[:cut], offset, lines)
 
     def _pair(self, first: bytes, offset: int, lines: int, second: bytes) -> int:
-        """Parse two chunks at once, the second in a forked helper whose points are
-        written after the first chunk's; the lines now."""
+        """Parse two chunks at once, the second in the helper, whose points are written
+        after the first chunk's; the lines now."""
         if not second:
             return self.parse(first, offset, lines)
-        read_end, write_end = os.pipe()
-        helper = os.fork()
-        if helper == 0:  # the helper: its records go to the pipe, to be written in turn
-            code = 1
-            try:
-                os.close(read_end)
-                text, _ = self.points_text(second, offset + len(second),
-                                           lines + first.count(b"\n"), _HELPER_MARK)
-                with open(write_end, "wb") as out:
-                    out.write(text.encode())
-                code = 0
-            finally:
-                os._exit(code)
-        os.close(write_end)
+        if self._helper is None:
+            self._helper = Helper(self)
+        self._helper.ask(offset, len(second), lines + first.count(b"\n"))
         lines = self.parse(first, offset, lines)
-        with open(read_end, "rb") as pipe:
-            text = pipe.read()
-        _, status = os.waitpid(helper, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise RuntimeError("the parser's helper failed")
-        self.points.write(text.decode())
+        self.points.write(self._helper.answer())
         self.points.offset, self.points.lines = offset + len(second), \
             lines + second.count(b"\n")
         return self.points.lines
+
+    def serve(self, requests: int, answers: int) -> None:
+        """The helper's loop: each request names a span of ``job.log`` (start, length,
+        its first line's number); each answer is its records, their length first."""
+        with open(self.log_path, "rb") as log, open(requests, "rb") as inbox, \
+                open(answers, "wb") as outbox:
+            for request in inbox:
+                start, length, first_line = map(int, request.split())
+                data = os.pread(log.fileno(), length, start)
+                if len(data) != length:
+                    raise RuntimeError("job.log is shorter than the worker read it")
+                text, _ = self.points_text(data, start + length, first_line, _HELPER_MARK)
+                out = text.encode()
+                outbox.write(len(out).to_bytes(8, "little") + out)
+                outbox.flush()
 
     def parse(self, data: bytes, offset: int, first_line: int) -> int:
         """Points of these whole records, committed with an ``O`` record; the lines now."""
@@ -265,6 +270,40 @@ class Worker:
                 epoch = "nan"
             self._epochs[stamp] = epoch
         return epoch
+
+
+class Helper:
+    """The worker's helper: a process forked once, the first time the worker is behind,
+    that parses the chunk after the worker's own (a fork per chunk would cost the worker
+    a copy of every page it then writes)."""
+
+    def __init__(self, worker: Worker):
+        request_read, self._requests = os.pipe()
+        answer_read, answer_write = os.pipe()
+        if os.fork() == 0:  # the helper, in the worker's process group
+            code = 1
+            try:
+                os.close(self._requests)
+                os.close(answer_read)
+                worker.serve(request_read, answer_write)
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(request_read)
+        os.close(answer_write)
+        self._answers = open(answer_read, "rb")  # noqa: SIM115 - open for the worker's life
+
+    def ask(self, start: int, length: int, first_line: int) -> None:
+        os.write(self._requests, f"{start} {length} {first_line}\n".encode())
+
+    def answer(self) -> str:
+        """The records of the span asked for (the helper gone: an error)."""
+        head = self._answers.read(8)
+        size = int.from_bytes(head, "little") if len(head) == 8 else -1
+        text = self._answers.read(size) if size >= 0 else b""
+        if size < 0 or len(text) != size:
+            raise RuntimeError("the parser's helper failed")
+        return text.decode()
 
 
 def _open_when_there(path: Path, slots: memoryview, parent: int):

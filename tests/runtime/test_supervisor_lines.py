@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import tarfile
+
+import pytest
 
 from sm_notebook.runtime.failures import failure_from_traceback, last_error_line
 from sm_notebook.runtime.packing import pack
@@ -119,6 +122,20 @@ def test_progress_redraws_are_passed_on_again_once_the_interval_has_passed():
         clock.now = now
         out += splitter.feed(chunk)
     assert out == [" 10%", " 30%", " 40%"]  # 20% within the interval; 40% the final state
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lines_decode_as_each_line_alone_would_however_the_output_is_chunked(seed):
+    # whole chunks of plain lines are decoded at once: a newline byte is never inside a
+    # UTF-8 sequence, so broken and multibyte sequences come out as they would line by line
+    rng = random.Random(seed)
+    pieces = [b"loss=0.5", "naïve ✓ €".encode(), b"\xff\xfe", b"\xe2\x82", b"\xf0\x9f",
+              b"\x80 x", b"", b"\n", b"\n", b"\n"]
+    data = b"".join(rng.choice(pieces) for _ in range(400)) + b"\n"
+    cuts = sorted(rng.sample(range(1, len(data)), 30))
+    chunks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    expected = [line.decode("utf-8", "replace") for line in data.split(b"\n")[:-1]]
+    assert feed_all(LineSplitter(), *chunks) == expected
 
 
 def test_pack_puts_files_at_the_archive_root(tmp_path):
