@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import Result, median
+from .common import Result, benchmark_shell, median
 
 TARGET_LATENCY_S = 2.0
 LINE_EVERY_S = 0.5
@@ -112,8 +112,6 @@ def run(seconds: float) -> Result:
     sys.path.insert(0, str(ROOT))
     import tempfile
 
-    from IPython import get_ipython
-    from IPython.testing.globalipapp import start_ipython
     from moto.server import ThreadedMotoServer
 
     from tests.fakes.pricing_service import PriceListService, product
@@ -134,8 +132,7 @@ def run(seconds: float) -> Result:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             os.environ["SM_NOTEBOOK_JOBS_DIR"] = str(Path(tmp, "jobs"))
-            shell = start_ipython() or get_ipython()
-            shell.run_line_magic("load_ext", "sm_notebook")
+            shell = benchmark_shell()
             service = Service(os.environ["AWS_ENDPOINT_URL"])
             results = {}
             for who, follow in (("sm_notebook", lambda n: _follow_with_sm_notebook(shell, n)),

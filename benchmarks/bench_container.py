@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from .common import Result, median, spread
+from .common import Result, benchmark_shell, median, spread
 
 IMAGE = "smnb-test/sklearn:1"
 TOOLKIT_IMAGE = "smnb-test/toolkit:2"  # the SDK's local mode needs the toolkit's `train`
@@ -126,8 +126,6 @@ def _magic(shell, number: int | str, line: str, cell: str,
 
 
 def run(repeat: int) -> list[Result]:
-    from IPython import get_ipython
-    from IPython.testing.globalipapp import start_ipython
 
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,8 +134,7 @@ def run(repeat: int) -> list[Result]:
         data = tmp_path / "data" / "train"
         _iris(data)
         os.chdir(tmp_path)
-        shell = start_ipython() or get_ipython()  # one shell per process
-        shell.run_line_magic("load_ext", "sm_notebook")
+        shell = benchmark_shell()
         script = SCRIPT.read_text()
         bare_job = _bare_tree(tmp_path / "bare-iris", script, data)
         bare_first = _bare_tree(tmp_path / "bare-first", FIRST_LINE, data)

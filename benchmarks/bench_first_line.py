@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from .common import Result, median, spread
+from .common import Result, benchmark_shell, median, spread
 
 TARGET_MS = 150.0
 SCRIPT = 'print("first line", flush=True)\n'
@@ -42,14 +42,11 @@ def _through_magic(shell, number: int | str) -> float:
 
 
 def run(repeat: int) -> Result:
-    from IPython.testing.globalipapp import start_ipython
-
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["SM_NOTEBOOK_JOBS_DIR"] = str(Path(tmp, "jobs"))
         script = Path(tmp, "train.py")
         script.write_text(SCRIPT)
-        shell = start_ipython()
-        shell.run_line_magic("load_ext", "sm_notebook")
+        shell = benchmark_shell()
         _direct(script), _through_magic(shell, "warmup")  # warm up imports and caches
         direct, magic = [], []
         for number in range(repeat):

@@ -32,7 +32,7 @@ from sm_notebook.points import MetricPoints
 from sm_notebook.runtime.supervisor import LineSplitter, Supervisor
 from sm_notebook.spec import MetricDefinition, TrainingSpec
 
-from .common import Result, median, spread
+from .common import Result, benchmark_shell, median, spread
 
 TARGET_LINES_PER_S = 500_000
 TARGET_SHARE = 0.6  # of the supervisor side's rate, measured in the same run
@@ -202,16 +202,13 @@ def run(lines: int, repeat: int = 3, job_repeat: int | None = None) -> list[Resu
 
 
 def _job_vs_bare(tmp: Path, data: bytes, repeat: int) -> tuple[list[float], list[float]]:
-    from IPython import get_ipython
-    from IPython.testing.globalipapp import start_ipython
 
     os.environ["SM_NOTEBOOK_JOBS_DIR"] = str(tmp / "jobs")
     (tmp / "lines.txt").write_bytes(data)
     script = tmp / "train.py"
     script.write_text(f"for line in open({str(tmp / 'lines.txt')!r}):\n"  # a print per line
                       "    print(line, end='')\n")
-    shell = start_ipython() or get_ipython()  # one shell per process (the runner's others)
-    shell.run_line_magic("load_ext", "sm_notebook")
+    shell = benchmark_shell()
     jobs, bare = [], []
     for number in range(repeat):  # interleaved, so drift on the machine hits both
         bare.append(_bare(script))

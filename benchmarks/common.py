@@ -36,3 +36,16 @@ def median(values: list[float]) -> float:
 def spread(values: list[float]) -> str:
     """``min–max`` of a sample, for judging how noisy a median is."""
     return f"{min(values):.1f}–{max(values):.1f}"
+
+
+def benchmark_shell():
+    """The process's one IPython shell (``start_ipython`` gives it only the first time),
+    with sm_notebook loaded once: a second ``load_ext`` would print a notice into the
+    runner's table."""
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython() or get_ipython()
+    if "sm_notebook" not in shell.extension_manager.loaded:
+        shell.run_line_magic("load_ext", "sm_notebook")
+    return shell

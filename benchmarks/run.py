@@ -28,15 +28,13 @@ COLUMNS = ("benchmark", "baseline", "median", "Δ vs baseline", "ratio", "target
 
 
 def _cells(r: Result) -> tuple[str, ...]:
-    if r.unit == "lines/s":
-        median, baseline = f"{r.measured:,.0f} lines/s", "—"
-        delta = ratio = "—"
-    elif r.baseline is None:  # a target of its own, nothing to compare with
-        median, baseline, delta, ratio = f"{r.measured:.1f} {r.unit}", "—", "—", "—"
+    number = "{:,.0f} {}" if r.unit == "lines/s" else "{:.1f} {}"
+    median = number.format(r.measured, r.unit)
+    if r.baseline is None:  # a target of its own, nothing to compare with
+        baseline = delta = ratio = "—"
     else:
-        median, baseline = f"{r.measured:.1f} {r.unit}", f"{r.baseline:.1f} {r.unit}"
-        delta, ratio = f"{r.delta:+.1f} {r.unit}", f"{r.ratio:.2f}×"
-        baseline = f"{r.baseline_name}: {baseline}"
+        baseline = f"{r.baseline_name}: {number.format(r.baseline, r.unit)}"
+        delta, ratio = "+" * (r.delta >= 0) + number.format(r.delta, r.unit), f"{r.ratio:.2f}×"
     verdict = "—" if r.informational else "PASS" if r.passed else "FAIL"
     return (r.name, baseline, median, delta, ratio, r.target, verdict)
 
