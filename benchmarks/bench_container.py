@@ -126,7 +126,6 @@ def _magic(shell, number: int | str, line: str, cell: str,
 
 
 def run(repeat: int) -> list[Result]:
-
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
