@@ -38,7 +38,9 @@ def log_frame(blocks: Iterator[bytes], tail: int | None = None) -> pd.DataFrame:
                     block_hosts.append(hosts.setdefault(parts[1], len(hosts)))
                     messages.append(parts[3])
             if times:
-                stamps.append(pd.to_datetime(times, utc=True, format="ISO8601").asi8)
+                # nanoseconds whatever resolution pandas infers (pandas 3: microseconds)
+                parsed = pd.to_datetime(times, utc=True, format="ISO8601")
+                stamps.append(parsed.as_unit("ns").asi8)
                 codes.append(np.array(block_hosts, dtype=np.int32))
     if tail is not None:
         keep = max(0, min(tail, len(messages)))
@@ -47,7 +49,7 @@ def log_frame(blocks: Iterator[bytes], tail: int | None = None) -> pd.DataFrame:
     stamp = np.concatenate(stamps)[-count:] if count else np.empty(0, dtype=np.int64)
     code = np.concatenate(codes)[-count:] if count else np.empty(0, dtype=np.int32)
     return pd.DataFrame({
-        "timestamp": pd.to_datetime(stamp, utc=True),
+        "timestamp": pd.to_datetime(stamp, unit="ns", utc=True),
         "host": pd.Categorical.from_codes(code, categories=list(hosts)),
         "message": pd.array(messages, dtype="string"),
     })

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sm_notebook.errors import JobFailedError, SmNotebookError
@@ -136,13 +137,14 @@ def test_no_model_yet_is_one_plain_error(tmp_path):
 
 
 def test_logs_are_a_frame_of_typed_columns_read_from_disk(tmp_path):
-    job, _ = make_job(tmp_path, [Step([log("first"), log("second", host="algo-2"),
-                                       log("tab\tinside")]),
-                                 Step(statuses=[status("Completed")])])
+    events = [log("first"), log("second", host="algo-2"), log("tab\tinside")]
+    job, _ = make_job(tmp_path, [Step(events), Step(statuses=[status("Completed")])])
     job.start().wait(timeout=30)
     frame = job.logs()
     assert list(frame.columns) == ["timestamp", "host", "message"]
     assert str(frame["timestamp"].dtype) == "datetime64[ns, UTC]"
+    # the times written, whatever resolution pandas reads ISO text in (pandas 3: µs)
+    assert list(frame["timestamp"]) == [pd.Timestamp(e.time) for e in events]
     assert str(frame["host"].dtype) == "category"
     assert list(frame["host"]) == ["algo-1", "algo-2", "algo-1"]
     assert str(frame["message"].dtype) == "string"
