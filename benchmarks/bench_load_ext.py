@@ -10,7 +10,7 @@ import time
 from .common import Result, median, spread
 
 TARGET_MS = 150.0
-HEAVY = ("boto3", "docker", "plotly", "pandas", "ipywidgets")
+HEAVY = ("boto3", "docker", "plotly", "pandas", "ipywidgets", "matplotlib")
 SCRIPT = """
 import json, sys
 from IPython.core.interactiveshell import InteractiveShell

@@ -23,9 +23,10 @@ MODE_KNOWERS = ("sm_notebook.modes", "sm_notebook.backends")
 PURE = ("sm_notebook.spec", "sm_notebook.modes", "sm_notebook.hyperparameters",
         "sm_notebook.contract", "sm_notebook.events", "sm_notebook.metrics",
         "sm_notebook.clock", "sm_notebook.jobdir", "sm_notebook.line", "sm_notebook.catalog",
-        "sm_notebook.errors", "sm_notebook.launch", "sm_notebook.job", "sm_notebook.jobs")
+        "sm_notebook.errors", "sm_notebook.launch", "sm_notebook.job", "sm_notebook.jobs",
+        "sm_notebook.ui.chart_model", "sm_notebook.ui.plotly_figure", "sm_notebook.ui.series")
 CLOUD_AND_ENGINE = ("boto3", "botocore", "docker")
-FRONTEND = ("IPython", "ipywidgets", "plotly", "anywidget", "traitlets")
+FRONTEND = ("IPython", "ipywidgets", "plotly", "anywidget", "traitlets", "matplotlib")
 #: who may import them (serving/ and tuning/ will join the backends)
 TOUCH_CLOUD = ("sm_notebook.backends", "sm_notebook.serving", "sm_notebook.tuning",
                "sm_notebook.runtime.container_supervisor")  # it drives the engine, beside

@@ -96,7 +96,8 @@ class JobDisplay:
             print("\n".join([f"attached to a finished job: {summary_line(job)}",
                              *final_lines(job)]))
         elif s.dashboard == "widgets":
-            display(final_snapshot(job, s.dashboard_lines, s.chart_points))
+            for part in final_snapshot(job, s.dashboard_lines, s.chart_points).parts:
+                display(part)
         else:
             display(StatusView(job, s.status_lines))
 

@@ -13,10 +13,11 @@ Light on the kernel by construction (``reference/jupyter-notes.md`` §2):
 - The chart (a plotly ``FigureWidget``, whose bundle is 5 MB) is made only once the job has
   a metric, and only where a browser will draw it (``chart="plotly"``).  Elsewhere
   (``chart="svg"``: nbclient and papermill, which also save every widget's state, the 5 MB
-  included) the chart is the small SVG of the final snapshot, redrawn in an HTML widget.
-- When the job ends, a static snapshot (HTML with an SVG chart) replaces the widgets
-  through the display handle and the widgets are closed, so a saved notebook shows the
-  final state anywhere and does not carry the live bundle.
+  included) the chart is the snapshot's matplotlib SVG, redrawn every ``SVG_EVERY`` s.
+- When the job ends, the widgets give way to the snapshot's three plain outputs (head,
+  chart, log; ``snapshot.py``) through their display handles, and are closed, so a saved
+  notebook shows the final state anywhere and does not carry the live bundle.  The chart
+  and log outputs are empty placeholders until then.
 """
 
 from __future__ import annotations
@@ -27,34 +28,20 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import modes
-from . import panels
+from . import panels, static_figure
+from .chart_model import chart
 from .series import DEFAULT_MAX_POINTS, SeriesBuffer
-from .static_chart import colour, svg
+from .snapshot import Part, Snapshot, final_snapshot
 from .text import status_text
 
 if TYPE_CHECKING:
     from ..job import Job
 
-CHART_ROW_PX = 170  # height per metric
-SNAPSHOT_LINES = 30  # log lines kept in the final snapshot (the full log is on disk)
 TICK = 1.0  # seconds: the clock in the header moves even when the job is quiet
 TEXT_EVERY = 2.0  # seconds between plain-text status updates (frontends without widgets)
 TEXT_LINES = 5  # log lines in that status
-
-
-class Snapshot:
-    """The final state of a job as plain HTML and text, for any notebook viewer."""
-
-    def __init__(self, job: Job, series: SeriesBuffer, log_lines: int):
-        self.text = status_text(job, lines=min(log_lines, 20))
-        self.html = "".join([
-            '<div class="smnb-dashboard smnb-snapshot">', panels.header_html(job),
-            panels.timeline_html(job.transitions), svg(series.traces()),
-            panels.log_html(job.recent_lines(min(log_lines, SNAPSHOT_LINES))),
-            panels.log_caption(job.recent_lines(log_lines), str(job.log_path)), "</div>"])
-
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"text/plain": self.text, "text/html": self.html}
+SVG_EVERY = 2.0  # seconds between redraws of a static (matplotlib) live chart
+_EMPTY = {"text/plain": ""}  # a placeholder output, filled when the job ends
 
 
 class Dashboard:
@@ -79,7 +66,8 @@ class Dashboard:
         self.log_lines = log_lines
         self.series = SeriesBuffer(max_points)
         self.flushes = 0
-        self.figure: Any = None
+        self.live_chart: Any = None  # a LiveChart, once the job has a point
+        self._svg_drawn = 0.0
         self._seen_points = 0
         self._drawn_version = -1
         self._filter = ""
@@ -113,7 +101,7 @@ class Dashboard:
         self.filter_box.observe(self._filter_changed, names="value")
 
         self._flush()  # the first state goes out with the display
-        self.handle = None
+        self.handle = self.chart_handle = self.log_handle = None
         self.text_status = text_status and not embed
         self._texted = 0.0
         if embed:
@@ -122,6 +110,8 @@ class Dashboard:
             from IPython.display import display as show
         if show is not None:
             self.handle = show(self._bundle(), raw=True, display_id=True)
+            self.chart_handle = show(_EMPTY, raw=True, display_id=True)
+            self.log_handle = show(_EMPTY, raw=True, display_id=True)
         job.add_listener(self._job_changed)
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name=f"sm_notebook-dashboard-{job.name}")
@@ -182,70 +172,52 @@ class Dashboard:
         self.log_caption.value = panels.log_caption(lines, str(job.log_path), self._filter)
         points, self._seen_points = job.metric_points_since(self._seen_points)
         self.series.add(points)
-        if self.series.version != self._drawn_version:
+        if self.series.version != self._drawn_version and self._draw():
             self._drawn_version = self.series.version
-            self._draw()
 
-    def _draw(self) -> None:
-        """One ``batch_update`` for every trace (new traces are added first: plotly
-        batches no ``add_trace``)."""
-        traces = self.series.traces()
-        if not traces:
-            return
+    @property
+    def figure(self) -> Any:
+        """The live plotly ``FigureWidget`` (None before the first point)."""
+        return self.live_chart.figure if self.live_chart is not None else None
+
+    def _draw(self) -> bool:
+        """Redraw the chart; False when it is left for later (nothing to draw yet, or a
+        static chart drawn less than ``SVG_EVERY`` ago)."""
+        model = chart(self.series.traces())
+        if not model.lines:
+            return False
         if self.chart_kind == "svg":
+            if time.monotonic() - self._svg_drawn < SVG_EVERY and not self.job.done:
+                return False
+            self._svg_drawn = time.monotonic()
             if not self.chart.children:
                 import ipywidgets as widgets
 
                 self.chart.children = (widgets.HTML(),)
-            self.chart.children[0].value = svg(traces)
-            return
-        if self.figure is None:
-            import plotly.graph_objects as go
+            self.chart.children[0].value = static_figure.svg(model)
+            return True
+        if self.live_chart is None:
+            from .live_chart import LiveChart
 
-            self.figure = go.FigureWidget(layout=go.Layout(
-                margin={"l": 60, "r": 10, "t": 10, "b": 40}, template="plotly_white",
-                legend={"orientation": "h", "y": -0.15}))
-            self.chart.children = (self.figure,)
-        metrics = sorted({t.metric for t in traces})
-        named = {trace.name: trace for trace in self.figure.data}
-        missing = [t for t in traces if t.name not in named]
-        if missing:
-            self.figure.add_traces([{"type": "scatter", "mode": "lines", "name": t.name,
-                                     "line": {"color": colour(index)}}
-                                    for index, t in enumerate(missing, len(named))])
-            named = {trace.name: trace for trace in self.figure.data}
-        with self.figure.batch_update():
-            self._lay_out(metrics, traces[0].by_step)
-            for t in traces:
-                drawn = named[t.name]
-                drawn.x, drawn.y = t.x, t.y
-                drawn.yaxis = _axis_ref(metrics.index(t.metric))
-
-    def _lay_out(self, metrics: list[str], by_step: bool) -> None:
-        """One row per metric, stacked over one shared x axis."""
-        rows, gap = len(metrics), 0.06
-        height = (1 - gap * (rows - 1)) / rows
-        layout = self.figure.layout
-        layout.height = 60 + CHART_ROW_PX * rows
-        layout.xaxis.title = "step" if by_step else "seconds"
-        for index, metric in enumerate(metrics):
-            top = 1 - index * (height + gap)
-            axis = {"domain": [max(0.0, top - height), top], "title": {"text": metric},
-                    "anchor": "x"}
-            layout[f"yaxis{index + 1 if index else ''}"] = axis
+            self.live_chart = LiveChart()
+            self.chart.children = (self.live_chart.figure,)
+        self.live_chart.draw(model)
+        return True
 
     def _finish(self) -> None:
-        """Swap the widgets for the static snapshot and close them."""
+        """Swap the widgets for the snapshot's outputs and close them."""
         snapshot = Snapshot(self.job, self.series, self.log_lines)
         keep: Any = None
         with contextlib.suppress(Exception):
             if self.handle is not None:
-                self.handle.update(snapshot)
+                self.handle.update(snapshot.head)
+                self.chart_handle.update(snapshot.figure or Part(_EMPTY))
+                self.log_handle.update(snapshot.log)
             else:  # embedded (or never shown): the snapshot inside the root widget
                 import ipywidgets as widgets
 
                 keep = self.root
-                self.root.children = (widgets.HTML(snapshot.html),)
+                self.root.children = (widgets.HTML(snapshot.html()),)
         for widget in (self.figure, *self.chart.children, self.header, self.timeline,
                        self.chart, self.log, self.log_caption, self.stop_button,
                        self.detach_button, self.filter_box, self.controls, self.root):
@@ -256,19 +228,6 @@ class Dashboard:
 
     def wait_finished(self, timeout: float | None = None) -> bool:
         return self._finished.wait(timeout)
-
-
-def final_snapshot(job: Job, log_lines: int = 200,
-                   max_points: int = DEFAULT_MAX_POINTS) -> Snapshot:
-    """The snapshot of a job that had ended before it was shown (``%sm_attach`` after the
-    end): what a live dashboard would end on, without its widgets."""
-    series = SeriesBuffer(max_points)
-    series.add(job.metric_points())
-    return Snapshot(job, series, log_lines)
-
-
-def _axis_ref(index: int) -> str:
-    return f"y{index + 1}" if index else "y"
 
 
 def _blocked_tip(job: Job) -> str:

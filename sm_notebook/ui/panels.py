@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog.pricing import format_usd, state_cost
 from ..clock import iso_to_epoch
-from .static_chart import colour
-from .text import STATUS_COLOURS, clock_text
+from .chart_model import colour
+from .text import STATUS_COLOURS, clock_text, instances_text
 
 if TYPE_CHECKING:
     from ..events import LogEvent
@@ -38,16 +38,17 @@ def badge(status: str) -> str:
 
 def header_html(job: Job) -> str:
     spec, state = job.spec, job.describe()
-    instances = f"{spec.effective_instance_type} × {spec.instance_count}"
+    instances = instances_text(job.mode, spec.effective_instance_type, spec.instance_count)
     parts = [f"<b>{html.escape(job.name)}</b>", html.escape(job.mode)]
     if spec.image:
         parts.append(f"<code>{html.escape(spec.image)}</code>")
     style_tip = ("hyperparameters reach the script as the V3 SDK's ModelTrainer passes them"
                  if spec.hp_style == "v3" else "hyperparameters reach the script as the V2 "
                  "framework estimators and the training toolkit pass them")
-    parts += [html.escape(instances),
-              f'<span class="smnb-hp-style" title="{style_tip}">hp style {spec.hp_style}</span>',
-              f"{badge(job.status)} {html.escape(job.secondary_status)}",
+    parts += [html.escape(instances)] if instances else []
+    parts += [f'<span class="smnb-hp-style" title="{style_tip}">hp style {spec.hp_style}</span>',
+              " ".join([badge(job.status), *([html.escape(job.secondary_status)]
+                        if job.secondary_status not in ("", job.status) else [])]),
               f"elapsed {clock_text(job.elapsed())}"]
     if state.get("billable_seconds") is not None:
         parts.append(f"billable {clock_text(state['billable_seconds'])}")

@@ -34,9 +34,23 @@ def latest_metrics(job: Job) -> dict[str, float]:
     return job.latest_metrics()
 
 
+def status_words(status: str, secondary: str) -> str:
+    """``InProgress (Training)``; the secondary status only where it adds to the status
+    (never ``Completed (Completed)``)."""
+    return status if not secondary or secondary == status else f"{status} ({secondary})"
+
+
+def instances_text(mode: str, instance_type: str, count: int) -> str:
+    """``ml.m5.xlarge × 2``; nothing for one local instance (``local · local × 1`` says
+    the mode twice)."""
+    if instance_type == mode:
+        return f"× {count}" if count > 1 else ""
+    return f"{instance_type} × {count}"
+
+
 def summary_line(job: Job) -> str:
     """``name · mode · status (secondary) · elapsed · lines · metrics``."""
-    parts = [job.name, job.mode, f"{job.status} ({job.secondary_status})",
+    parts = [job.name, job.mode, status_words(job.status, job.secondary_status),
              clock_text(job.elapsed()), f"{job.line_count:,} lines"]
     cost = job.cost
     if cost is not None:

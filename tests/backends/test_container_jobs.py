@@ -425,7 +425,7 @@ def test_in_a_real_kernel_the_pull_progress_and_the_job_status_show_under_the_ce
     assert any(re.fullmatch(rf"pulled {re.escape(image)} \((every layer was already here|"
                             r"\d+ layers? downloaded), \d+ s\)", t)
                for t in texts), texts  # the progress line, replaced by its final state
-    assert any("Completed (Completed)" in t for t in texts)
+    assert any("· Completed ·" in t for t in texts)
     assert nb.cells[2].outputs[0].text == "Completed True\n"
 
 

@@ -125,7 +125,18 @@ def test_the_quickstart_runs_in_jupyterlab_and_its_dashboard_ends_completed(lab,
     snapshot = page.page.locator(".smnb-snapshot").first
     snapshot.wait_for(timeout=180_000)
     expect(snapshot).to_contain_text("Completed")
-    assert snapshot.locator("svg polyline").count() == 1  # the loss curve, static
+    snapshot.scroll_into_view_if_needed()
+    page.shot("quickstart-completed", full_page=False)
+    # the final chart is plotly's own output (drawn by JupyterLab's plotly renderer, no
+    # widget): interactive, with the loss subplot titled by its last and best values
+    final = page.page.locator(".jp-RenderedPlotly.js-plotly-plot").first
+    final.wait_for(timeout=60_000)
+    names = final.evaluate("gd => gd.data.map(t => t.name)")
+    assert names == ["loss", "loss (smoothed)"]
+    expect(final.locator(".annotation-text").first).to_contain_text("loss: ")
+    expect(final.locator(".annotation-text").first).to_contain_text("(best ")
+    expect(page.page.locator(".smnb-snapshot-log").first).to_contain_text("loss=")
+    assert page.page.locator(".smnb-dashboard.widget-vbox").count() == 0  # widgets closed
     page.page.wait_for_selector(".jp-OutputArea-output :text('quickstart OK')",
                                 timeout=120_000)
     snapshot.scroll_into_view_if_needed()
@@ -192,6 +203,7 @@ def test_the_form_is_filled_in_and_launched_and_its_job_is_charted_to_completed(
     snapshot = page.page.locator(".smnb-snapshot").first
     snapshot.wait_for(timeout=120_000)
     expect(snapshot).to_contain_text("Completed")
-    expect(snapshot).to_contain_text("epoch 60 loss=0.0167")  # the form's value reached it
+    expect(page.page.locator(".smnb-snapshot-log").first).to_contain_text(
+        "epoch 60 loss=0.0167")  # the form's value reached it
     page.shot("form-job-completed")
     assert page.errors == []

@@ -28,6 +28,14 @@ def execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def _final_outputs(cell) -> tuple[dict, dict, dict]:
+    """The dashboard's three final outputs (head, chart, log) in a cell."""
+    shown = [o for o in cell.outputs if o.output_type == "display_data"]
+    head = next(i for i, o in enumerate(shown)
+                if "smnb-snapshot" in o.get("data", {}).get("text/html", ""))
+    return shown[head], shown[head + 1], shown[head + 2]
+
+
 def outputs_text(nb: nbformat.NotebookNode) -> str:
     parts = []
     for cell in nb.cells:
@@ -59,12 +67,19 @@ def test_notebook_runs_without_errors(path, jobs_dir, tmp_path, monkeypatch):
     assert "Traceback" not in text
     if path.stem == "quickstart":
         assert "quickstart OK" in text
-        status = next(o for c in nb.cells for o in c.get("outputs", [])
-                      if o.output_type == "display_data" and "smnb-snapshot" in
-                      o.get("data", {}).get("text/html", ""))  # the dashboard's final state
-        assert "application/vnd.jupyter.widget-view+json" not in status["data"]
-        assert "<svg" in status["data"]["text/html"]  # the loss chart, static
-        assert "Completed (Completed)" in status["data"]["text/plain"]
+        cell = next(c for c in nb.cells if any(
+            "smnb-snapshot" in o.get("data", {}).get("text/html", "")
+            for o in c.get("outputs", [])))  # the dashboard's final outputs
+        status, chart, log = _final_outputs(cell)
+        assert all("application/vnd.jupyter.widget-view+json" not in o["data"]
+                   for o in (status, chart, log))
+        # the chart: plotly's JSON for JupyterLab and VS Code, matplotlib's SVG elsewhere
+        assert "application/vnd.plotly.v1+json" in chart["data"]
+        assert chart["data"]["image/svg+xml"].startswith("<svg")
+        assert "loss=" in log["data"]["text/html"]
+        assert "· Completed ·" in status["data"]["text/plain"]
+        saved = nbformat.writes(nb)
+        assert "plotly.min" not in saved and len(saved) < 400_000  # no plotly.js inside
         assert "model artifacts:" in status["data"]["text/plain"]
         assert any(p.name.startswith("train-") for p in jobs_dir.iterdir())
     if path.stem == "container":

@@ -14,7 +14,8 @@ from IPython.utils.capture import capture_output
 from sm_notebook.backends.sagemaker.request import create_training_job_request, validate_request
 from sm_notebook.spec import TrainingSpec
 
-HEAVY = ("boto3", "botocore", "docker", "plotly", "pandas", "ipywidgets", "numpy")
+HEAVY = ("boto3", "botocore", "docker", "plotly", "pandas", "ipywidgets", "numpy",
+         "matplotlib")
 
 
 def test_load_ext_imports_no_heavy_dependency():
@@ -254,9 +255,15 @@ def test_attach_in_a_kernel_to_a_finished_job_shows_its_final_snapshot_at_once(
     assert job.status == "Completed" and job.done
     assert "over" not in magics.boards  # no live dashboard to start and tear down
     assert shown.stdout == ""
-    [output] = shown.outputs
-    assert "application/vnd.jupyter.widget-view+json" not in output.data
-    assert output.data["text/plain"].startswith("over · local · Completed (Completed)")
+    output, *rest = shown.outputs
+    assert all("application/vnd.jupyter.widget-view+json" not in o.data for o in shown.outputs)
+    assert output.data["text/plain"].startswith("over · local · Completed · ")  # said once
     assert "acc=0.9" in output.data["text/plain"]
-    if dashboard == "widgets":  # the dashboard's own final snapshot, chart included
-        assert "smnb-snapshot" in output.data["text/html"] and "<svg" in output.data["text/html"]
+    if dashboard == "widgets":  # the dashboard's own final outputs: head, chart, log
+        assert "smnb-snapshot" in output.data["text/html"]
+        chart, log = rest
+        assert "application/vnd.plotly.v1+json" in chart.data
+        assert chart.data["image/svg+xml"].startswith("<svg")
+        assert "acc=0.9" in log.data["text/html"]
+    else:
+        assert rest == []

@@ -12,7 +12,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from sm_notebook.ui.dashboard import TEXT_EVERY, Dashboard, Snapshot
+from sm_notebook.ui.dashboard import TEXT_EVERY, Dashboard
+from sm_notebook.ui.snapshot import PLOTLY_MIME
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 class RecordingComm:
@@ -85,41 +88,52 @@ TRAINING = ("import time\n"
             "    time.sleep(0.2)\n")
 
 
-def test_a_job_is_shown_live_then_left_as_a_static_snapshot_with_its_widgets_closed(
+def test_a_job_is_shown_live_then_left_as_three_plain_outputs_with_its_widgets_closed(
         ip, comms):
     job = start(ip, "shown", TRAINING)
     handle = Handle()
     board = Dashboard(job, show=handle)
-    (shown,) = handle.shown
+    shown, chart_placeholder, log_placeholder = handle.shown
     assert shown["application/vnd.jupyter.widget-view+json"]["model_id"] == board.root.model_id
     assert "shown · local" in shown["text/plain"] and "smnb-header" in shown["text/html"]
+    assert chart_placeholder == log_placeholder == {"text/plain": ""}
     assert job.wait(timeout=60) == "Completed"
     assert board.wait_finished(timeout=10)
 
-    (snapshot,) = handle.updates
-    assert isinstance(snapshot, Snapshot)
-    bundle = snapshot._repr_mimebundle_()
-    assert "Completed" in bundle["text/plain"]
-    page = bundle["text/html"]
-    assert "shown" in page and "Completed" in page and "epoch 5 loss=0.200" in page
-    chart = re.search(r"<svg.*?</svg>", page, re.S).group(0)
-    legend = [t.text for t in ET.fromstring(chart).iter("{http://www.w3.org/2000/svg}text")]
-    assert "loss (algo-1): 0.2 … 1 (last 0.2, 5 points)" in legend
+    head, figure, log = (part._repr_mimebundle_() for part in handle.updates)
+    assert "Completed" in head["text/plain"] and "smnb-snapshot" in head["text/html"]
+    assert "epoch 5 loss=0.200" in log["text/html"]
+    # the chart: plotly's own JSON (interactive where plotly draws, no widget state, no
+    # plotly.js inside) and matplotlib's SVG for viewers without plotly
+    spec = figure[PLOTLY_MIME]
+    assert [t["name"] for t in spec["data"]] == [  # one host: no host in the names
+        "accuracy", "accuracy (smoothed)", "loss", "loss (smoothed)"]
+    assert "plotly.min.js" not in json.dumps(figure) and len(json.dumps(figure)) < 60_000
+    titles = [a["text"] for a in spec["layout"]["annotations"]]
+    assert titles == ["accuracy: 1 (best 1)", "loss: 0.2 (best 0.2)"]
+    texts = [t.text for t in ET.fromstring(figure["image/svg+xml"]).iter(f"{SVG}text")]
+    assert "loss: 0.2 (best 0.2)" in texts and "step" in texts
     assert board.figure is not None and board.figure.comm is None  # closed: not saved
     assert board.root.comm is None
 
 
-def test_the_chart_has_one_row_per_metric_and_every_point_by_step(ip, comms):
+def test_the_live_chart_has_a_subplot_per_metric_titled_with_its_values_and_ticks_below(
+        ip, comms):
     job = start(ip, "chart", TRAINING)
     board = Dashboard(job, show=Handle())
     job.wait(timeout=60)
     board.wait_finished(timeout=10)
     layout = board.figure.layout
-    assert [t.name for t in board.figure.data] == ["accuracy (algo-1)", "loss (algo-1)"]
-    assert list(board.figure.data[1].x) == [1, 2, 3, 4, 5]
-    assert layout.xaxis.title.text == "step"
-    assert (layout.yaxis.title.text, layout.yaxis2.title.text) == ("accuracy", "loss")
-    assert board.figure.data[1].yaxis == "y2"
+    raw = [t for t in board.figure.data if not t.name.endswith("(smoothed)")]
+    assert [t.name for t in raw] == ["accuracy", "loss"]  # one host: not named
+    assert list(raw[1].x) == [1, 2, 3, 4, 5] and raw[1].yaxis == "y2"
+    # the x title and ticks under the bottom subplot only; the upper one follows its zoom
+    assert layout.xaxis2.title.text == "step" and layout.xaxis2.showticklabels
+    assert layout.xaxis.showticklabels is False and layout.xaxis2.matches == "x"
+    assert [a.text for a in layout.annotations] == ["accuracy: 1 (best 1)",
+                                                     "loss: 0.2 (best 0.2)"]
+    assert layout.hovermode == "x unified" and layout.autosize and layout.width is None
+    assert [m.name for m in layout.updatemenus] == ["scale", "smoothing"]
 
 
 def test_a_100000_line_job_is_flushed_a_few_times_a_second_in_bounded_messages(ip, comms):
@@ -218,7 +232,7 @@ def test_away_from_a_browser_the_chart_is_a_light_svg_not_the_plotly_bundle(ip, 
     board.wait_finished(timeout=10)
     assert board.figure is None
     (html_chart,) = board.chart.children
-    assert html_chart.value.startswith("<svg") and "loss (algo-1)" in html_chart.value
+    assert html_chart.value.startswith("<svg") and "loss: 0.2 (best 0.2)" in html_chart.value
     assert max(size for _, kind, _, size in comms if kind == "open") < 20_000  # no 5 MB
 
 
@@ -234,8 +248,8 @@ def test_without_a_widget_frontend_a_plain_text_status_is_kept_up_to_date(ip, co
     board.wait_finished(timeout=10)
     seconds = time.monotonic() - began
 
-    *texts, snapshot = handle.updates
-    assert isinstance(snapshot, Snapshot)
+    *texts, head, _chart, _log = handle.updates
+    assert "smnb-snapshot" in head._repr_mimebundle_()["text/html"]
     assert 2 <= len(texts) <= seconds / TEXT_EVERY + 1  # throttled
     for text in texts:  # the same widget view, with the status as text and HTML beside it
         assert text["application/vnd.jupyter.widget-view+json"]["model_id"] == root

@@ -1,0 +1,53 @@
+"""The live plotly chart of a dashboard: one ``FigureWidget``, updated in place.
+
+Made from the same figure as the final output (``plotly_figure.figure``).  A redraw sends
+each trace's x and y and the layout's titles and domains in one ``batch_update``; it
+leaves what the reader chose alone (log y, smoothing, zoom, hidden lines), since those are
+set in the browser and synced back to the widget, and the figure is made with the choices
+the button rows show (a line that appears later is added smoothed when smoothing is on).
+"""
+
+from __future__ import annotations
+
+from . import plotly_figure
+from .chart_model import Chart
+
+
+class LiveChart:
+    def __init__(self, dark: bool = False):
+        import plotly.graph_objects as go
+
+        self.dark = dark
+        self.figure = go.FigureWidget(layout={
+            "template": "plotly_dark" if dark else "plotly_white", "autosize": True,
+            "height": plotly_figure.height(1)})
+        self._uids: list[str] = []
+
+    def draw(self, model: Chart) -> None:
+        figure = self.figure
+        smoothing, log_y = self._choices()
+        spec = plotly_figure.figure(model, self.dark, smoothing, log_y)
+        fresh = [t for t in spec["data"] if t["uid"] not in self._uids]
+        if fresh:  # plotly batches no add_traces: before the batch
+            figure.add_traces(fresh)
+            self._uids += [t["uid"] for t in fresh]
+        drawn = dict(zip(self._uids, figure.data, strict=True))  # the widget sets its own uids
+        layout = spec["layout"]
+        with figure.batch_update():
+            for trace in spec["data"]:
+                target = drawn[trace["uid"]]
+                target.x, target.y = trace["x"], trace["y"]
+                target.xaxis, target.yaxis = trace["xaxis"], trace["yaxis"]
+                target.name = trace["name"]
+            if not fresh:
+                layout = {k: v for k, v in layout.items() if k != "updatemenus"}
+            figure.layout.update(layout)  # made with the buttons' choices: it keeps them
+
+    def _choices(self) -> tuple[bool, bool]:
+        """(smoothing on, log y) as the button rows show them now."""
+        menus = {menu.name: menu.active for menu in self.figure.layout.updatemenus}
+        return menus.get("smoothing") == 1, menus.get("scale") == 1
+
+    def close(self) -> None:
+        self.figure.close()
+
