@@ -7,6 +7,7 @@ import json
 import os
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ def strangers():
     """Two unrelated processes, each leading its own process group and session, as
     processes that were given a dead job's PIDs would."""
     started = [subprocess.Popen(["sleep", "120"], start_new_session=True) for _ in range(2)]
+    time.sleep(0.05)  # a start time is kept in 10 ms ticks: the job's own must fall later
     yield started
     for process in started:
         process.kill()

@@ -391,7 +391,7 @@ def test_attach_to_a_finished_job_shows_its_final_state_at_once(ip, capsys, end,
     assert job.failure_reason == reason
     out = capsys.readouterr().out
     assert "started" not in out
-    assert out.startswith(f"attached to a finished job: ended · local · {status} ({status})")
+    assert out.startswith(f"attached to a finished job: ended · local · {status} · ")
     assert f"log: {job.log_path}" in out
 
 

@@ -43,6 +43,7 @@ def _stop_training_job(self: SageMakerResponse) -> ActionResult:
     job = self.sagemaker_backend.training_jobs[self._get_param("TrainingJobName")]
     if job.training_job_status == "InProgress":
         _advance(job, "Stopping", "Stopping", "Stopping the training job")
+        job.stop_requested = True
     return ActionResult({})
 
 
@@ -52,6 +53,8 @@ SageMakerResponse.stop_training_job = _stop_training_job
 
 def _advance(job: Any, status: str, secondary: str, message: str = "",
              failure_reason: str | None = None) -> None:
+    if status == "InProgress" and getattr(job, "stop_requested", False):
+        return  # a stopping job never goes back to training, however late a step plays
     now = datetime.now(UTC)
     if job.secondary_status_transitions:
         job.secondary_status_transitions[-1]["EndTime"] = now
@@ -125,7 +128,7 @@ def pause(seconds: float):
 def until_stopping(timeout: float = 30):
     def wait(service: Service, job: Any) -> None:
         deadline = time.monotonic() + timeout
-        while job.training_job_status != "Stopping":
+        while not getattr(job, "stop_requested", False):
             if time.monotonic() > deadline:
                 raise TimeoutError("the job was never asked to stop")
             time.sleep(0.05)
