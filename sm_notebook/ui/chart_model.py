@@ -21,10 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .series import Trace
+from .theme import source_colour
 
-#: colours of the sources: plotly's defaults, readable as lines on white and on #111
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-           "#7f7f7f", "#bcbd22", "#17becf")
 #: dashes of the metrics within a subplot, in plotly's names (matplotlib's in STATIC_DASH)
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 SMOOTHING = 0.6  # TensorBoard's default weight
@@ -41,10 +39,6 @@ _LOWER = ("loss", "error", "err", "mse", "mae", "rmse", "mape", "nll", "perplexi
 _HIGHER = ("acc", "accuracy", "auc", "f1", "precision", "recall", "iou", "map", "bleu",
            "rouge", "r2", "ndcg", "score")
 _WORD = re.compile(r"[a-z0-9]+")
-
-
-def colour(index: int) -> str:
-    return PALETTE[index % len(PALETTE)]
 
 
 def split_role(metric: str) -> tuple[str, str]:
@@ -91,11 +85,16 @@ class Line:
     name: str  # the legend's text: the metric, and the source where there are several
     metric: str
     source: str
-    colour: str
+    slot: int  # the source's place: its colour (``theme.source_colour``)
     dash: str  # one of DASHES
     x: list[float]
     y: list[float]
     total: int  # points before decimation
+
+    @property
+    def colour(self) -> str:
+        """Its colour on a light background."""
+        return source_colour(self.slot)
 
     @property
     def smooth_y(self) -> list[float]:
@@ -144,11 +143,14 @@ class Chart:
         return "colour: host · dash: metric" if len(self.sources) > 1 else ""
 
 
-def chart(traces: Sequence[Trace], source_of=None) -> Chart:
+def chart(traces: Sequence[Trace], source_of=None,
+          sources: Sequence[str] = ()) -> Chart:
     """The chart of these traces (one per metric and host); ``source_of(trace)`` names
-    a trace's source (default: its host)."""
+    a trace's source (default: its host).  ``sources``: every source in colour order,
+    where some have no trace yet (the log colours hosts that print no metric); the rest
+    follow, sorted."""
     source_of = source_of or (lambda t: t.host)
-    sources = sorted({source_of(t) for t in traces})
+    sources = [*sources, *sorted({source_of(t) for t in traces} - set(sources))]
     groups: dict[str, list[str]] = {}
     for metric in sorted({t.metric for t in traces}):
         groups.setdefault(split_role(metric)[0], []).append(metric)
@@ -165,7 +167,7 @@ def chart(traces: Sequence[Trace], source_of=None) -> Chart:
             source = source_of(trace)
             name = trace.metric if len(sources) == 1 else f"{trace.metric} ({source})"
             panel.lines.append(Line(
-                name, trace.metric, source, colour(sources.index(source)),
+                name, trace.metric, source, sources.index(source),
                 DASHES[panel.metrics.index(trace.metric) % len(DASHES)],
                 list(trace.x), list(trace.y), trace.total))
     by_step = all(t.by_step for t in traces) if traces else True

@@ -14,10 +14,15 @@ Light on the kernel by construction (``reference/jupyter-notes.md`` §2):
   a metric, and only where a browser will draw it (``chart="plotly"``).  Elsewhere
   (``chart="svg"``: nbclient and papermill, which also save every widget's state, the 5 MB
   included) the chart is the snapshot's matplotlib SVG, redrawn every ``SVG_EVERY`` s.
+- A plain note follows the widget (``saved_note.py``), hidden while the widget is drawn
+  and refreshed every ``NOTE_EVERY`` s: a notebook saved while the job runs reopens on it
+  (the job, its state, ``job = %sm_attach NAME``) instead of a widget error.
 - When the job ends, the widgets give way to the snapshot's three plain outputs (head,
   chart, log; ``snapshot.py``) through their display handles, and are closed, so a saved
   notebook shows the final state anywhere and does not carry the live bundle.  The chart
-  and log outputs are empty placeholders until then.
+  and log outputs are empty placeholders until then, and the note is emptied.
+- Text colours follow the page's theme by CSS (``theme.py``); the chart's plotly template
+  follows what a theme probe widget reports.
 """
 
 from __future__ import annotations
@@ -28,11 +33,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import modes
-from . import panels, static_figure
+from . import panels, static_figure, theme
 from .chart_model import chart
+from .log_controls import LogControls
+from .saved_note import saved_note
 from .series import DEFAULT_MAX_POINTS, SeriesBuffer
 from .snapshot import Part, Snapshot, final_snapshot
 from .text import status_text
+from .theme_probe import theme_probe
 
 if TYPE_CHECKING:
     from ..job import Job
@@ -41,6 +49,7 @@ TICK = 1.0  # seconds: the clock in the header moves even when the job is quiet
 TEXT_EVERY = 2.0  # seconds between plain-text status updates (frontends without widgets)
 TEXT_LINES = 5  # log lines in that status
 SVG_EVERY = 2.0  # seconds between redraws of a static (matplotlib) live chart
+NOTE_EVERY = 5.0  # seconds between updates of the note a notebook saved mid-run shows
 _EMPTY = {"text/plain": ""}  # a placeholder output, filled when the job ends
 
 
@@ -70,9 +79,17 @@ class Dashboard:
         self._svg_drawn = 0.0
         self._seen_points = 0
         self._drawn_version = -1
-        self._filter = ""
+        self._drawn_dark: bool | None = None
+        self.dark = False  # the page's theme, once the probe has said
+        self.hosts: list[str] = []  # every host seen, sorted: the order of their colours
+        self._noted = (0.0, "")
         self._changed = threading.Event()
         self._finished = threading.Event()
+
+        self.style = widgets.HTML(theme.stylesheet() + theme.hide_saved_note(job.name),
+                                  layout=widgets.Layout(display="none"))
+        self.probe = theme_probe()
+        self.probe.observe(self._theme_changed, names="dark")
 
         self.header = widgets.HTML()
         self.timeline = widgets.HTML()
@@ -86,22 +103,22 @@ class Dashboard:
                                           button_style="danger", tooltip=_stop_tip(job))
         self.detach_button = widgets.Button(description="Detach", icon="unlink",
                                             tooltip="stop following; the job keeps running")
-        self.filter_box = widgets.Text(placeholder="filter the log",
-                                       layout=widgets.Layout(width="18em"))
+        self.log_controls = LogControls(self._changed.set)
         if blocking:
             for button in (self.stop_button, self.detach_button):
                 button.disabled = True
                 button.tooltip = _blocked_tip(job)
-        self.controls = widgets.HBox([self.stop_button, self.detach_button, self.filter_box])
-        self.root = widgets.VBox([self.header, self.timeline, self.chart, self.log,
-                                  self.log_caption, self.controls])
+        self.controls = widgets.HBox([self.stop_button, self.detach_button,
+                                      *self.log_controls.widgets],
+                                     layout=widgets.Layout(flex_flow="row wrap"))
+        self.root = widgets.VBox([self.style, self.probe, self.header, self.timeline,
+                                  self.chart, self.log, self.log_caption, self.controls])
         self.root.add_class("smnb-dashboard")
         self.stop_button.on_click(self._stop)
         self.detach_button.on_click(self._detach)
-        self.filter_box.observe(self._filter_changed, names="value")
 
         self._flush()  # the first state goes out with the display
-        self.handle = self.chart_handle = self.log_handle = None
+        self.handle = self.note_handle = self.chart_handle = self.log_handle = None
         self.text_status = text_status and not embed
         self._texted = 0.0
         if embed:
@@ -110,6 +127,7 @@ class Dashboard:
             from IPython.display import display as show
         if show is not None:
             self.handle = show(self._bundle(), raw=True, display_id=True)
+            self.note_handle = show(self._note(), raw=True, display_id=True)
             self.chart_handle = show(_EMPTY, raw=True, display_id=True)
             self.log_handle = show(_EMPTY, raw=True, display_id=True)
         job.add_listener(self._job_changed)
@@ -138,8 +156,8 @@ class Dashboard:
         self.stop_button.disabled = True
         self.job.detach()
 
-    def _filter_changed(self, change: dict[str, Any]) -> None:
-        self._filter = change["new"]
+    def _theme_changed(self, change: dict[str, Any]) -> None:
+        self.dark = bool(change["new"])
         self._changed.set()
 
     # ---- pump thread ------------------------------------------------------------------
@@ -157,6 +175,8 @@ class Dashboard:
                 if self.text_status and self.handle is not None and not done \
                         and time.monotonic() - self._texted >= TEXT_EVERY:
                     self.handle.update(self._bundle(), raw=True)
+                if self.note_handle is not None and not done:
+                    self._update_note()
             if done:
                 self._finish()
                 return
@@ -168,12 +188,28 @@ class Dashboard:
         self.header.value = panels.header_html(job)
         self.timeline.value = panels.timeline_html(job.transitions, time.time())
         lines = job.recent_lines(self.log_lines)
-        self.log.value = panels.log_html(lines, self._filter)
-        self.log_caption.value = panels.log_caption(lines, str(job.log_path), self._filter)
         points, self._seen_points = job.metric_points_since(self._seen_points)
         self.series.add(points)
-        if self.series.version != self._drawn_version and self._draw():
-            self._drawn_version = self.series.version
+        hosts = {ev.host for ev in lines} | {p.host for p in points}
+        if not hosts <= set(self.hosts):
+            self.hosts = sorted(hosts | set(self.hosts))
+            self.log_controls.show_hosts(self.hosts)
+        shown = self.log_controls.filter
+        self.log.value = panels.log_html(lines, shown, self.hosts)
+        self.log_caption.value = panels.log_caption(lines, str(job.log_path), shown)
+        if (self.series.version, self.dark) != (self._drawn_version, self._drawn_dark) \
+                and self._draw():
+            self._drawn_version, self._drawn_dark = self.series.version, self.dark
+
+    def _note(self) -> dict[str, Any]:
+        self._noted = (time.monotonic(), panels.header_html(self.job))
+        return saved_note(self.job)
+
+    def _update_note(self) -> None:
+        """The saved note, at most every ``NOTE_EVERY`` s and only after a change."""
+        last, header = self._noted
+        if time.monotonic() - last >= NOTE_EVERY and panels.header_html(self.job) != header:
+            self.note_handle.update(self._note(), raw=True)
 
     @property
     def figure(self) -> Any:
@@ -183,7 +219,7 @@ class Dashboard:
     def _draw(self) -> bool:
         """Redraw the chart; False when it is left for later (nothing to draw yet, or a
         static chart drawn less than ``SVG_EVERY`` ago)."""
-        model = chart(self.series.traces())
+        model = chart(self.series.traces(), sources=self.hosts)
         if not model.lines:
             return False
         if self.chart_kind == "svg":
@@ -199,18 +235,19 @@ class Dashboard:
         if self.live_chart is None:
             from .live_chart import LiveChart
 
-            self.live_chart = LiveChart()
+            self.live_chart = LiveChart(self.dark)
             self.chart.children = (self.live_chart.figure,)
-        self.live_chart.draw(model)
+        self.live_chart.draw(model, self.dark)
         return True
 
     def _finish(self) -> None:
         """Swap the widgets for the snapshot's outputs and close them."""
-        snapshot = Snapshot(self.job, self.series, self.log_lines)
+        snapshot = Snapshot(self.job, self.series, self.log_lines, self.dark, self.hosts)
         keep: Any = None
         with contextlib.suppress(Exception):
             if self.handle is not None:
                 self.handle.update(snapshot.head)
+                self.note_handle.update(_EMPTY, raw=True)
                 self.chart_handle.update(snapshot.figure or Part(_EMPTY))
                 self.log_handle.update(snapshot.log)
             else:  # embedded (or never shown): the snapshot inside the root widget
@@ -218,9 +255,11 @@ class Dashboard:
 
                 keep = self.root
                 self.root.children = (widgets.HTML(snapshot.html()),)
-        for widget in (self.figure, *self.chart.children, self.header, self.timeline,
-                       self.chart, self.log, self.log_caption, self.stop_button,
-                       self.detach_button, self.filter_box, self.controls, self.root):
+        with contextlib.suppress(Exception):
+            self.log_controls.close()
+        for widget in (self.figure, *self.chart.children, self.style, self.probe, self.header,
+                       self.timeline, self.chart, self.log, self.log_caption,
+                       self.stop_button, self.detach_button, self.controls, self.root):
             if widget is not None and widget is not keep:
                 with contextlib.suppress(Exception):
                     widget.close()

@@ -20,14 +20,13 @@ from ..catalog import images, instances
 from ..line.grammar import ADVANCED as ADVANCED_SECTION
 from ..line.grammar import FORM_OPTIONS, OPTIONS, FormField
 from .form_model import HP_KINDS, FieldError, FormValues, HpRow, InputRow
+from .theme import stylesheet
 
 # option named by an error → the field that shows it (others: under Launch)
 FIELD_OF = {opt.flag: mark for opt in OPTIONS if (mark := opt.form_mark)}
 ADVANCED_FIELDS = [opt.form for opt in FORM_OPTIONS
                    if opt.form and opt.form.section == ADVANCED_SECTION]
 ADVANCED = (*(f.name for f in ADVANCED_FIELDS), "extra")  # fields under "advanced"
-_RED = "#cf222e"
-_MUTED = "#57606a"
 
 
 SUGGESTED_VERSIONS = 4  # per framework: the newest; any other version can be typed
@@ -110,7 +109,7 @@ class TrainingForm:
         if any(getattr(values, name) for name in ADVANCED):
             self.advanced.selected_index = 0
         self.root = w.VBox([
-            w.HTML("<b>%%sm_train</b>: the job, then Launch"),
+            w.HTML(f"{stylesheet()}<b>%%sm_train</b>: the job, then Launch"),
             marked("variable", self.variable), marked("mode", self.mode),
             marked("image", self.image), marked("instance_type", self.instance_type),
             marked("instance_count", self.instance_count),
@@ -233,7 +232,7 @@ class TrainingForm:
         self._mark(errors)
         if "image" not in errors and self._image_note is not None:
             note = self._image_note(self.line)
-            self.marks["image"].value = (f'<span class="smnb-note" style="color:{_MUTED}">'
+            self.marks["image"].value = (f'<span class="smnb-note smnb-muted">'
                                          f"{html.escape(note)}</span>" if note else "")
         self.launch_button.disabled = bool(errors)
         return not errors
@@ -242,7 +241,7 @@ class TrainingForm:
         self.errors = errors
         for name, mark in self.marks.items():
             reason = errors.get(name)
-            mark.value = (f'<span class="smnb-invalid" style="color:{_RED}">'
+            mark.value = (f'<span class="smnb-invalid smnb-error">'
                           f"{html.escape(reason)}</span>" if reason else "")
         if any(name in errors for name in ADVANCED):
             self.advanced.selected_index = 0

@@ -5,6 +5,7 @@ each trace's x and y and the layout's titles and domains in one ``batch_update``
 leaves what the reader chose alone (log y, smoothing, zoom, hidden lines), since those are
 set in the browser and synced back to the widget, and the figure is made with the choices
 the button rows show (a line that appears later is added smoothed when smoothing is on).
+A change of the page's theme changes the template and the lines' colours in place.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ class LiveChart:
             "height": plotly_figure.height(1)})
         self._uids: list[str] = []
 
-    def draw(self, model: Chart) -> None:
+    def draw(self, model: Chart, dark: bool | None = None) -> None:
+        """Draw ``model``; ``dark``: the page's theme now (None: as it was)."""
         figure = self.figure
         smoothing, log_y = self._choices()
+        theme_changed = dark is not None and dark != self.dark
+        self.dark = self.dark if dark is None else dark
         spec = plotly_figure.figure(model, self.dark, smoothing, log_y)
         fresh = [t for t in spec["data"] if t["uid"] not in self._uids]
         if fresh:  # plotly batches no add_traces: before the batch
@@ -39,8 +43,13 @@ class LiveChart:
                 target.x, target.y = trace["x"], trace["y"]
                 target.xaxis, target.yaxis = trace["xaxis"], trace["yaxis"]
                 target.name = trace["name"]
+                target.line.color = trace["line"]["color"]
             if not fresh:
                 layout = {k: v for k, v in layout.items() if k != "updatemenus"}
+            if not theme_changed:  # the template is sent once, and again only with a theme
+                layout = {k: v for k, v in layout.items() if k != "template"}
+            elif not self.dark:  # back to light: the dark theme's transparent backgrounds go
+                layout = {**layout, "paper_bgcolor": None, "plot_bgcolor": None}
             figure.layout.update(layout)  # made with the buttons' choices: it keeps them
 
     def _choices(self) -> tuple[bool, bool]:

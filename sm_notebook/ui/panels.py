@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..catalog.pricing import format_usd, state_cost
 from ..clock import iso_to_epoch
-from .chart_model import colour
-from .text import STATUS_COLOURS, clock_text, instances_text
+from .log_filter import LogFilter
+from .text import badge, clock_text, instances_text
+from .theme import source_class
 
 if TYPE_CHECKING:
     from ..events import LogEvent
@@ -26,14 +27,6 @@ if TYPE_CHECKING:
 
 _ERROR = re.compile(r"Traceback \(most recent call last\)|^\s*File \".*\", line \d+|"
                     r"\b(?:[A-Z]\w*Error|Exception|CUDA out of memory|Killed)\b|^\s*\w*Error:")
-_MUTED = "#57606a"
-_RED = STATUS_COLOURS["Failed"]
-
-
-def badge(status: str) -> str:
-    return (f'<span class="smnb-badge" style="background:{STATUS_COLOURS.get(status, _MUTED)};'
-            f'color:#fff;border-radius:10px;padding:1px 8px;font-weight:600">'
-            f'{html.escape(status)}</span>')
 
 
 def header_html(job: Job) -> str:
@@ -63,10 +56,10 @@ def header_html(job: Job) -> str:
     head = " · ".join(parts)
     failure = ""
     if job.failure_reason:
-        failure = (f'<div class="smnb-failure" style="color:{_RED};'
-                   f'font-weight:600">{html.escape(job.failure_reason)}</div>')
+        failure = (f'<div class="smnb-failure smnb-error" style="font-weight:600">'
+                   f"{html.escape(job.failure_reason)}</div>")
     message = state.get("message") or job.status_message or ""
-    note = f'<div style="color:{_MUTED}">{html.escape(message)}</div>' if message else ""
+    note = f'<div class="smnb-muted">{html.escape(message)}</div>' if message else ""
     return f'<div class="smnb-header">{failure}<div>{head}</div>{note}</div>'
 
 
@@ -81,39 +74,37 @@ def timeline_html(transitions: list[dict[str, Any]], now: float | None = None) -
         took = clock_text(end - start) if start and end else ""
         title = html.escape(t.get("StatusMessage") or "", quote=True)
         chips.append(f'<span title="{title}">{html.escape(t.get("Status", ""))} '
-                     f'<span style="color:{_MUTED}">{took}</span></span>')
+                     f'<span class="smnb-muted">{took}</span></span>')
     return f'<div class="smnb-timeline">{" → ".join(chips)}</div>'
 
 
-def log_html(lines: list[LogEvent], filter_text: str = "",
+def log_html(lines: list[LogEvent], shown: LogFilter | None = None,
              hosts: list[str] | None = None) -> str:
-    """The lines (already the last N) matching ``filter_text`` (case-insensitive), as one
-    ``<pre>``; whoever shows it decides its height (see ``log_caption``)."""
+    """The lines (already the last N) that ``shown`` lets through, as one ``<pre>``; each
+    host tag in its host's colour, as the chart colours that host's lines (``hosts``: the
+    order of the colours; default, the hosts sorted).  Whoever shows it decides its height
+    (see ``log_caption``)."""
     order = hosts or sorted({ev.host for ev in lines})
     rows = []
-    for ev in _matching(lines, filter_text):
+    for ev in (shown or LogFilter()).apply(lines):
         text = html.escape(ev.message)
         if _ERROR.search(ev.message):
-            text = f'<span class="smnb-error" style="color:{_RED}">{text}</span>'
-        tint = colour(order.index(ev.host)) if ev.host in order else _MUTED
-        rows.append(f'<span style="color:{tint}">[{html.escape(ev.host)}]</span> {text}')
+            text = f'<span class="smnb-error">{text}</span>'
+        tint = source_class(order.index(ev.host)) if ev.host in order else "smnb-muted"
+        rows.append(f'<span class="{tint}">[{html.escape(ev.host)}]</span> {text}')
     body = "\n".join(rows)
     return f'<pre class="smnb-log" style="margin:2px 0;font-size:12px">{body}</pre>'
 
 
-def log_caption(lines: list[LogEvent], log_path: str, filter_text: str = "") -> str:
-    shown = len(_matching(lines, filter_text))
-    caption = (f"{shown:,} of the last {len(lines):,} lines match "
-               f"“{html.escape(filter_text)}”" if filter_text else f"last {len(lines):,} lines")
-    return (f'<div style="color:{_MUTED};font-size:11px">{caption} · full log: '
+def log_caption(lines: list[LogEvent], log_path: str, shown: LogFilter | None = None) -> str:
+    shown = shown or LogFilter()
+    caption = (f"{len(shown.apply(lines)):,} of the last {len(lines):,} lines match "
+               f"{html.escape(shown.describe())}" if shown.active
+               else f"last {len(lines):,} lines")
+    if shown.error:
+        caption += f' · <span class="smnb-error">{html.escape(shown.error)}</span>'
+    return (f'<div class="smnb-muted" style="font-size:11px">{caption} · full log: '
             f"<code>{html.escape(log_path)}</code></div>")
-
-
-def _matching(lines: list[LogEvent], filter_text: str) -> list[LogEvent]:
-    if not filter_text:
-        return lines
-    wanted = filter_text.lower()
-    return [ev for ev in lines if wanted in ev.message.lower()]
 
 
 def _epoch(value: Any) -> float | None:

@@ -19,11 +19,15 @@ from __future__ import annotations
 from typing import Any
 
 from .chart_model import SMOOTHING, Chart
+from .theme import source_colour
 
 ROW_PX = 170  # plot height of a subplot
 GAP_PX = 48  # between subplots: the lower one's title sits there
 TOP_PX, BOTTOM_PX = 44, 92  # the first title and the buttons; the x title and legend
 FAINT = 0.25  # the raw line's opacity while smoothing is on
+#: the buttons' colours in either theme: plotly.js paints the active and hovered button
+#: #F4FAFF whatever the template, so their ink is dark in both (13:1 and more)
+BUTTON_INK, BUTTON_FACE, BUTTON_EDGE = "#1f2328", "#e6eaef", "#8c959f"
 CONFIG = {"responsive": True, "displaylogo": False,
           "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
 
@@ -41,14 +45,15 @@ def height(rows: int) -> int:
     return TOP_PX + BOTTOM_PX + rows * ROW_PX + max(rows - 1, 0) * GAP_PX
 
 
-def traces(chart: Chart, smoothing: bool = False) -> list[dict[str, Any]]:
+def traces(chart: Chart, smoothing: bool = False, dark: bool = False) -> list[dict[str, Any]]:
     """Every line's raw and smoothed trace, in the order of the panels."""
     out = []
     for row, panel in enumerate(chart.panels, 1):
         for line in panel.lines:
             common = {"type": "scatter", "mode": "lines", "legendgroup": line.name,
                       "xaxis": axis_ref("x", row), "yaxis": axis_ref("y", row),
-                      "line": {"color": line.colour, "dash": line.dash, "width": 1.8},
+                      "line": {"color": source_colour(line.slot, dark), "dash": line.dash,
+                               "width": 1.8},
                       "x": line.x, "hovertemplate": "%{y:.4g}"}
             out.append({**common, "uid": f"{line.name}|raw", "name": line.name,
                         "y": line.y, "opacity": FAINT if smoothing else 1.0})
@@ -105,7 +110,9 @@ def menus(chart: Chart, smoothing: bool, log_y: bool) -> list[dict[str, Any]]:
                          "visible": [True, on] * count}]}
               for label, on in (("raw", False), (f"smoothed {SMOOTHING:g}", True))]
     common = {"type": "buttons", "direction": "right", "showactive": True, "yanchor": "bottom",
-              "xanchor": "right", "pad": {"r": 4, "t": 0, "b": 4}, "font": {"size": 11}}
+              "xanchor": "right", "pad": {"r": 4, "t": 0, "b": 4},
+              "font": {"size": 11, "color": BUTTON_INK}, "bgcolor": BUTTON_FACE,
+              "bordercolor": BUTTON_EDGE, "borderwidth": 1}
     plot = height(rows) - TOP_PX - BOTTOM_PX
     return [{**common, "buttons": scale, "active": int(log_y), "x": 1.0,
              "y": 1 + (TOP_PX - 20) / plot, "name": "scale"},
@@ -116,4 +123,4 @@ def menus(chart: Chart, smoothing: bool, log_y: bool) -> list[dict[str, Any]]:
 def figure(chart: Chart, dark: bool = False, smoothing: bool = False,
            log_y: bool = False) -> dict[str, Any]:
     """The whole figure, as plotly's JSON has it (``data``, ``layout``)."""
-    return {"data": traces(chart, smoothing), "layout": layout(chart, dark, smoothing, log_y)}
+    return {"data": traces(chart, smoothing, dark), "layout": layout(chart, dark, smoothing, log_y)}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from . import panels, plotly_figure, static_figure
+from . import panels, plotly_figure, static_figure, theme
 from .chart_model import Chart, chart
 from .series import DEFAULT_MAX_POINTS, SeriesBuffer
 from .text import status_text
@@ -40,17 +40,23 @@ class Part:
 class Snapshot:
     """The final state of a job, for any notebook viewer."""
 
-    def __init__(self, job: Job, series: SeriesBuffer, log_lines: int, dark: bool = False):
-        self.chart = chart(series.traces())
+    def __init__(self, job: Job, series: SeriesBuffer, log_lines: int, dark: bool = False,
+                 hosts: list[str] | None = None):
+        """``dark``: the page's theme (the plotly chart's template); ``hosts``: every host,
+        in the order of their colours (default: those in the last lines)."""
+        lines = job.recent_lines(log_lines)
+        hosts = hosts or sorted({ev.host for ev in lines})
+        self.chart = chart(series.traces(), sources=hosts)
+        style = theme.stylesheet() + theme.hide_saved_note(job.name)
         self.head = Part({"text/plain": status_text(job, lines=min(log_lines, 20)),
-                          "text/html": '<div class="smnb-dashboard smnb-snapshot">'
+                          "text/html": f'{style}<div class="smnb-dashboard smnb-snapshot">'
                           f"{panels.header_html(job)}{panels.timeline_html(job.transitions)}"
                           "</div>"})
         self.figure = Part(chart_bundle(self.chart, dark)) if self.chart.lines else None
         self.log = Part({"text/plain": "", "text/html": (
-            '<div class="smnb-dashboard smnb-snapshot-log">'
-            f"{panels.log_html(job.recent_lines(min(log_lines, SNAPSHOT_LINES)))}"
-            f"{panels.log_caption(job.recent_lines(log_lines), str(job.log_path))}</div>")})
+            f'{theme.stylesheet()}<div class="smnb-dashboard smnb-snapshot-log">'
+            f"{panels.log_html(lines[-SNAPSHOT_LINES:], hosts=hosts)}"
+            f"{panels.log_caption(lines, str(job.log_path))}</div>")})
 
     @property
     def parts(self) -> list[Part]:

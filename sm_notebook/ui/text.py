@@ -13,10 +13,12 @@ import time
 from typing import TYPE_CHECKING
 
 from ..catalog.pricing import format_usd
+from .theme import TONES, stylesheet
 
 if TYPE_CHECKING:
     from ..job import Job
 
+MUTED = TONES["muted"][0]
 STATUS_COLOURS = {"Completed": "#1a7f37", "Failed": "#cf222e", "Stopped": "#9a6700",
                   "Stopping": "#9a6700", "InProgress": "#0969da"}
 
@@ -84,12 +86,19 @@ def status_text(job: Job, lines: int = 8) -> str:
     return "\n".join(out)
 
 
+def badge(status: str) -> str:
+    """The status, white on its colour (5:1 or more, in either theme)."""
+    return (f'<span class="smnb-badge" style="background:{STATUS_COLOURS.get(status, MUTED)};'
+            f'color:#fff;border-radius:10px;padding:1px 8px;font-weight:600">'
+            f'{html.escape(status)}</span>')
+
+
 def status_html(job: Job, lines: int = 8) -> str:
-    colour = STATUS_COLOURS.get(job.status, "#57606a")
-    head = (f'<b>{html.escape(job.name)}</b> · {html.escape(job.mode)} · '
-            f'<span style="color:{colour};font-weight:bold">{html.escape(job.status)}</span> '
-            f'({html.escape(job.secondary_status)}) · {clock_text(job.elapsed())} · '
-            f'{job.line_count:,} lines')
+    secondary = (f" {html.escape(job.secondary_status)}"
+                 if job.secondary_status not in ("", job.status) else "")
+    head = (f"{stylesheet()}<b>{html.escape(job.name)}</b> · {html.escape(job.mode)} · "
+            f"{badge(job.status)}{secondary} · {clock_text(job.elapsed())} · "
+            f"{job.line_count:,} lines")
     metrics = latest_metrics(job)
     if metrics:
         head += " · " + html.escape(" ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
@@ -97,7 +106,7 @@ def status_html(job: Job, lines: int = 8) -> str:
     if job.done or job.status in ("Failed", "Stopped", "Completed"):
         body = [html.escape(line) for line in final_lines(job)]
         if job.failure_reason:
-            body[0] = f'<span style="color:{STATUS_COLOURS["Failed"]}">{body[0]}</span>'
+            body[0] = f'<span class="smnb-error">{body[0]}</span>'
     recent = job.recent_lines(lines) if lines else []
     log = "\n".join(html.escape(f"[{ev.host}] {ev.message}") for ev in recent)
     parts = [f"<div class='sm-notebook-status'>{head}"]

@@ -63,17 +63,31 @@ def comms(monkeypatch):
 
 
 class Handle:
-    """A display handle: what was shown first and every update."""
+    """IPython's ``display`` as the dashboard calls it: every output it shows, each with
+    its own display handle."""
 
     def __init__(self):
-        self.shown, self.updates = [], []
+        self.outputs: list[Output] = []
 
     def __call__(self, obj, raw=False, display_id=False):
-        self.shown.append(obj)
-        return self
+        self.outputs.append(Output(obj))
+        return self.outputs[-1]
+
+
+class Output:
+    """One output: what was shown first and every update."""
+
+    def __init__(self, shown):
+        self.shown, self.updates = shown, []
 
     def update(self, obj, raw=False):
         self.updates.append(obj)
+
+    @property
+    def last(self) -> dict:
+        """The bundle it shows now."""
+        obj = self.updates[-1] if self.updates else self.shown
+        return obj if isinstance(obj, dict) else obj._repr_mimebundle_()
 
 
 def start(ip, name: str, cell: str, line: str = ""):
@@ -93,14 +107,20 @@ def test_a_job_is_shown_live_then_left_as_three_plain_outputs_with_its_widgets_c
     job = start(ip, "shown", TRAINING)
     handle = Handle()
     board = Dashboard(job, show=handle)
-    shown, chart_placeholder, log_placeholder = handle.shown
+    widget, note, chart_output, log_output = handle.outputs
+    shown = widget.shown
     assert shown["application/vnd.jupyter.widget-view+json"]["model_id"] == board.root.model_id
     assert "shown · local" in shown["text/plain"] and "smnb-header" in shown["text/html"]
-    assert chart_placeholder == log_placeholder == {"text/plain": ""}
+    # what a notebook saved now would reopen on, in place of the widget
+    assert "job = %sm_attach shown" in note.shown["text/plain"]
+    assert "saved while the job ran" in note.shown["text/html"]
+    assert 'class="smnb-saved smnb-saved-shown"' in note.shown["text/html"]
+    assert chart_output.shown == log_output.shown == {"text/plain": ""}
     assert job.wait(timeout=60) == "Completed"
     assert board.wait_finished(timeout=10)
 
-    head, figure, log = (part._repr_mimebundle_() for part in handle.updates)
+    head, figure, log = widget.last, chart_output.last, log_output.last
+    assert note.last == {"text/plain": ""}  # the job's end is no note's business
     assert "Completed" in head["text/plain"] and "smnb-snapshot" in head["text/html"]
     assert "epoch 5 loss=0.200" in log["text/html"]
     # the chart: plotly's own JSON (interactive where plotly draws, no widget state, no
@@ -191,11 +211,23 @@ def test_the_filter_box_narrows_the_log_and_errors_are_marked(ip, comms):
     job = start(ip, "filtered", cell)
     board = Dashboard(job, show=Handle())
     job.wait(timeout=60)
-    board.filter_box.value = "loss"
+    board.log_controls.text_box.value = "loss"
     board._flush()  # as the flusher does on the change
     assert "epoch 1 loss=0.5" in board.log.value and "warming up" not in board.log.value
     assert re.search(r"1 of the last \d+ lines match “loss”", board.log_caption.value)
-    board.filter_box.value = ""
+    board.log_controls.text_box.value = "[algo-1] warm"  # the host tag as shown
+    board._flush()
+    assert "warming up" in board.log.value and "loss" not in board.log.value
+    board.log_controls.regex_box.value = True
+    board.log_controls.text_box.value = "epoch [0-9]+ loss"
+    board._flush()
+    assert "epoch 1 loss=0.5" in board.log.value and "warming up" not in board.log.value
+    assert "(regex)" in board.log_caption.value
+    board.log_controls.text_box.value = "epoch ("  # half typed: nothing is filtered
+    board._flush()
+    assert "warming up" in board.log.value
+    assert "not a regular expression: missing )" in board.log_caption.value
+    board.log_controls.text_box.value = ""
     board._flush()
     assert re.search(r'class="smnb-error"[^>]*>ValueError: bad batch', board.log.value)
     board.wait_finished(timeout=10)
@@ -207,8 +239,8 @@ def test_a_failed_job_shows_its_failure_reason_first(ip, comms):
     board = Dashboard(job, show=handle)
     job.wait(timeout=60)
     board.wait_finished(timeout=10)
-    page = handle.updates[0]._repr_mimebundle_()["text/html"]
-    assert page.index("smnb-failure") < page.index("failing")
+    page = handle.outputs[0].last["text/html"]
+    assert page.index("smnb-failure") < page.index("<b>failing</b>")
     assert "RuntimeError: out of data" in page
 
 
@@ -248,7 +280,7 @@ def test_without_a_widget_frontend_a_plain_text_status_is_kept_up_to_date(ip, co
     board.wait_finished(timeout=10)
     seconds = time.monotonic() - began
 
-    *texts, head, _chart, _log = handle.updates
+    *texts, head = handle.outputs[0].updates
     assert "smnb-snapshot" in head._repr_mimebundle_()["text/html"]
     assert 2 <= len(texts) <= seconds / TEXT_EVERY + 1  # throttled
     for text in texts:  # the same widget view, with the status as text and HTML beside it
@@ -293,3 +325,45 @@ def test_the_header_says_which_hyperparameter_style_the_job_uses(ip, comms):
         assert f'<span class="smnb-hp-style" title="hyperparameters reach the script as ' \
                f"the {'V3' if style == 'v3' else 'V2'}" in header
         assert f"hp style {style}</span>" in header
+
+
+def test_two_hosts_get_a_log_toggle_each_in_their_colours_and_a_toggle_hides_one(comms):
+    from sm_notebook.ui.log_controls import LogControls
+
+    changes = []
+    controls = LogControls(lambda: changes.append(1))
+    controls.show_hosts(["algo-1"])
+    assert controls.host_row.children == ()  # one host: nothing to choose
+    controls.show_hosts(["algo-1", "algo-2"])
+    one, two = controls.host_row.children
+    assert (one.description, two.description) == ("algo-1", "algo-2")
+    assert "smnb-host-0" in one._dom_classes and "smnb-host-1" in two._dom_classes
+    two.value = False
+    assert controls.filter.hidden_hosts == {"algo-2"} and changes == [1]
+    controls.close()
+
+
+def test_a_dark_page_gets_plotly_s_dark_template_and_the_dark_colours_live_and_at_the_end(
+        ip, comms):
+    from sm_notebook.ui.theme import DARK_SOURCES, LIGHT_SOURCES
+
+    job = start(ip, "dark", TRAINING + "time.sleep(1)\n")
+    handle = Handle()
+    board = Dashboard(job, show=handle)
+    wait = time.monotonic() + 30
+    while board.figure is None and time.monotonic() < wait:
+        time.sleep(0.1)
+    assert board.figure.data[0].line.color == LIGHT_SOURCES[0]
+    board.probe.dark = True  # what the probe's view reports from a dark JupyterLab
+    board._changed.set()
+    wait = time.monotonic() + 10
+    while board.figure.data[0].line.color != DARK_SOURCES[0] and time.monotonic() < wait:
+        time.sleep(0.1)
+    assert board.figure.data[0].line.color == DARK_SOURCES[0]
+    assert board.figure.layout.paper_bgcolor == "rgba(0,0,0,0)"
+    assert board.figure.layout.template.layout.font.color == "#f2f5fa"  # plotly_dark
+    job.wait(timeout=60)
+    board.wait_finished(timeout=10)
+    spec = handle.outputs[2].last[PLOTLY_MIME]
+    assert spec["layout"]["paper_bgcolor"] == "rgba(0,0,0,0)"
+    assert spec["data"][0]["line"]["color"] == DARK_SOURCES[0]

@@ -1,0 +1,43 @@
+"""What a notebook saved while a job ran shows in place of its dashboard (pure).
+
+JupyterLab autosaves every two minutes, without widget state, and a widget output it
+reopens without state reads "Error displaying widget: model not found" (its renderer has
+no fallback).  So a live dashboard is followed by this plain output, kept up to date
+every few seconds and hidden while the dashboard is drawn:
+
+- it names the job, its state when last updated, that it was saved while the job ran, and
+  ``job = %sm_attach NAME`` to bring the dashboard back;
+- its own stylesheet hides the widget output just before it when that output holds no
+  dashboard (the error), so a reopened notebook shows the note alone;
+- a dashboard or a final state of the same job, anywhere on the page, hides it
+  (``theme.hide_saved_note``): attached again, the job's dashboard takes its place.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import TYPE_CHECKING, Any
+
+from .text import summary_line
+from .theme import saved_note_class, stylesheet
+
+if TYPE_CHECKING:
+    from ..job import Job
+
+
+def saved_note(job: Job, now: float | None = None) -> dict[str, Any]:
+    """The note's output bundle (text and HTML)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(now if now is not None else time.time()))
+    attach = f"job = %sm_attach {job.name}"
+    summary = summary_line(job)
+    text = (f"{summary}\nsaved while the job ran (its state at {stamp}); "
+            f"to follow it again, run: {attach}")
+    note = saved_note_class(job.name)
+    hide_error = (f".jp-OutputArea-child:has(+ .jp-OutputArea-child .{note})"
+                  ":not(:has(.smnb-dashboard)){display:none}")
+    body = (f"<style>{hide_error}</style>{stylesheet()}"
+            f'<div class="smnb-saved {note}"><div>{html.escape(summary)}</div>'
+            f'<div class="smnb-muted">saved while the job ran (its state at {stamp}); '
+            f"to follow it again, run <code>{html.escape(attach)}</code></div></div>")
+    return {"text/plain": text, "text/html": body}

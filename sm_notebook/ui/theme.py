@@ -1,0 +1,84 @@
+"""The dashboard's colours in a light and a dark theme (pure).
+
+Text is coloured by class (``smnb-muted``, ``smnb-error``, ``smnb-src-N``), never by an
+inline colour, and one stylesheet gives each class its light value and, under a dark
+JupyterLab or VS Code theme, its dark one (custom properties set on ``body``).  Every
+text colour here reaches WCAG AA's 4.5:1 on its theme's background (white; JupyterLab
+Dark's #111), which ``tests/ui`` checks by the formula and the browser tests check on the
+page.  Where a viewer strips the stylesheet (an untrusted notebook), the text keeps the
+viewer's own colour, which reads.
+
+Sources (the host; in a comparison, the job) have one colour each, the same for the lines
+of the chart and the host tags of the log.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+#: source colours, readable as text and lines on white
+LIGHT_SOURCES = ("#0969da", "#bc4c00", "#1a7f37", "#cf222e", "#8250df", "#953800",
+                 "#bf3989", "#57606a", "#7d6a00", "#1b7c83")
+#: the same sources on a dark background (#111)
+DARK_SOURCES = ("#58a6ff", "#f0883e", "#3fb950", "#ff7b72", "#d2a8ff", "#e3b341",
+                "#f778ba", "#9ea7b3", "#d4c950", "#39c5cf")
+#: text tones: (light, dark)
+TONES = {"muted": ("#57606a", "#9ea7b3"), "error": ("#cf222e", "#ff7b72")}
+LIGHT_BACKGROUND, DARK_BACKGROUND = "#ffffff", "#111111"
+#: where a page says its theme is dark: JupyterLab, and VS Code's dark themes
+DARK_SELECTORS = ('body[data-jp-theme-light="false"]', "body.vscode-dark",
+                  "body.vscode-high-contrast:not(.vscode-high-contrast-light)")
+
+
+def source_colour(slot: int, dark: bool = False) -> str:
+    palette = DARK_SOURCES if dark else LIGHT_SOURCES
+    return palette[slot % len(palette)]
+
+
+def source_class(slot: int) -> str:
+    return f"smnb-src-{slot % len(LIGHT_SOURCES)}"
+
+
+def host_toggle_class(slot: int) -> str:
+    """A host's toggle: the theme's text on the theme's button, underlined in the host's
+    colour (a button's grey would not give a host colour 4.5:1 as text)."""
+    return f"smnb-host-{slot % len(LIGHT_SOURCES)}"
+
+
+@cache
+def stylesheet() -> str:
+    """One ``<style>`` element: each colour a custom property with a light value and,
+    under a dark page, a dark one; each class uses its property."""
+    tones = {f"smnb-{tone}": pair for tone, pair in TONES.items()}
+    sources = list(zip(LIGHT_SOURCES, DARK_SOURCES, strict=True))
+    colours = {**tones, **{source_class(i): pair for i, pair in enumerate(sources)}}
+    uses = "".join(f".{name}{{color:var(--{name})}}" for name in colours)
+    uses += "".join(f".{host_toggle_class(i)}{{box-shadow:inset 0 -3px 0 "
+                    f"var(--{source_class(i)})}}" for i in range(len(sources)))
+    light = ";".join(f"--{name}:{pair[0]}" for name, pair in colours.items())
+    dark = ";".join(f"--{name}:{pair[1]}" for name, pair in colours.items())
+    return f"<style>body{{{light}}}{','.join(DARK_SELECTORS)}{{{dark}}}{uses}</style>"
+
+
+def hide_saved_note(job_name: str) -> str:
+    """A ``<style>`` hiding the notes a notebook saved while ``job_name`` ran: a page that
+    shows the job's dashboard or its final state needs them no more."""
+    return f"<style>.{saved_note_class(job_name)}{{display:none}}</style>"
+
+
+def saved_note_class(job_name: str) -> str:
+    """The class of a saved note (job names are letters, digits and hyphens)."""
+    return f"smnb-saved-{job_name}"
+
+
+def luminance(colour: str) -> float:
+    """WCAG's relative luminance of ``#rrggbb``."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG's contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+    high, low = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
