@@ -4,117 +4,11 @@ dashboard is watched and clicked.  Screenshots are kept in ``test-artifacts/``."
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
-import nbformat
-import pytest
 from playwright.sync_api import expect
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-TOKEN = "smnb-test-token"
-CHROMIUM = "/usr/bin/chromium"
-# Text is read with expect(...).to_contain_text (the DOM's text, retried): JupyterLab gives
-# cells `content-visibility: auto`, so a cell scrolled out of view has an empty innerText.
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """A JupyterLab server isolated from ~/.jupyter, serving a fresh folder."""
-    base = tmp_path_factory.mktemp("lab")
-    root = base / "root"
-    root.mkdir()
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(base / "config"),
-           "JUPYTER_DATA_DIR": str(base / "data"), "JUPYTER_RUNTIME_DIR": str(base / "run"),
-           "JUPYTERLAB_SETTINGS_DIR": str(base / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(base / "workspaces"),
-           "SM_NOTEBOOK_JOBS_DIR": str(base / "jobs")}
-    notices = base / "settings" / "@jupyterlab" / "apputils-extension"
-    notices.mkdir(parents=True)
-    (notices / "notification.jupyterlab-settings").write_text(
-        json.dumps({"checkForUpdates": False, "fetchNews": "false"}))
-    port = _free_port()
-    with open(base / "jupyterlab.log", "w") as log:  # python3: this venv's own kernel
-        server = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-             "--LabApp.news_url=None"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError("JupyterLab did not start:\n"
-                                     + (base / "jupyterlab.log").read_text()[-3000:]) from None
-            time.sleep(0.5)
-    yield url, root, base
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Page:
-    """A notebook open in JupyterLab, with the browser console's errors collected."""
-
-    def __init__(self, browser, url: str, name: str):
-        self.page = browser.new_page(viewport={"width": 1280, "height": 1100})
-        self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
-                     else None)
-        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        self.page.goto(f"{url}/lab/tree/{name}?reset&token={TOKEN}")
-        self.page.wait_for_selector(".jp-StatusBar-Widget :text('| Idle')", timeout=90_000)
-
-    def run_all(self) -> None:
-        self.page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        self.page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-
-    def shot(self, name: str, full_page: bool = True) -> Path:
-        ARTIFACTS.mkdir(exist_ok=True)
-        path = ARTIFACTS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=full_page)
-        return path
-
-
-def _notebook(root: Path, name: str, cells: list[str]) -> str:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                 "language": "python"}
-    nbformat.write(nb, root / name)
-    return name
+from tests.e2e.lab import ROOT, Page, notebook
 
 
 def test_the_quickstart_runs_in_jupyterlab_and_its_dashboard_ends_completed(lab, browser):
@@ -146,7 +40,7 @@ def test_the_quickstart_runs_in_jupyterlab_and_its_dashboard_ends_completed(lab,
 
 def test_a_running_job_is_charted_live_and_stopped_from_its_dashboard(lab, browser):
     url, root, _ = lab
-    name = _notebook(root, "long.ipynb", [
+    name = notebook(root, "long.ipynb", [
         "%load_ext sm_notebook",
         "%%sm_train job --job-name browser-long\n"
         "import time\n"
@@ -172,7 +66,7 @@ def test_a_running_job_is_charted_live_and_stopped_from_its_dashboard(lab, brows
 def test_the_form_is_filled_in_and_launched_and_its_job_is_charted_to_completed(
         lab, browser):
     url, root, _ = lab
-    name = _notebook(root, "form.ipynb", [
+    name = notebook(root, "form.ipynb", [
         "%load_ext sm_notebook",
         "%%sm_train job --form\n"
         "import argparse, time\n"

@@ -29,8 +29,10 @@ def execute(path: Path, workdir: Path) -> nbformat.NotebookNode:
 
 
 def _final_outputs(cell) -> tuple[dict, dict, dict]:
-    """The dashboard's three final outputs (head, chart, log) in a cell."""
-    shown = [o for o in cell.outputs if o.output_type == "display_data"]
+    """The dashboard's three final outputs (head, chart, log) in a cell (the saved-note
+    output between them is emptied when the job ends)."""
+    shown = [o for o in cell.outputs if o.output_type == "display_data"
+             and o.get("data") != {"text/plain": ""}]
     head = next(i for i, o in enumerate(shown)
                 if "smnb-snapshot" in o.get("data", {}).get("text/html", ""))
     return shown[head], shown[head + 1], shown[head + 2]
