@@ -190,17 +190,13 @@ class Job:
 
         return log_frame(self.folder.log_blocks(), tail)
 
-    def metrics(self) -> pd.DataFrame:
-        """Metric points parsed from the log: columns ``timestamp, host, metric, value``."""
-        import pandas as pd
+    def metrics(self, wide: bool = False) -> pd.DataFrame:
+        """Metric points parsed from the log: columns ``timestamp, host, metric, value,
+        step`` (``step``: what the chart plots by, or empty); ``wide``: one column per
+        metric, indexed by step."""
+        from .metricframe import metric_frame
 
-        points = self.metric_points()
-        frame = pd.DataFrame({"timestamp": [p.timestamp for p in points],
-                              "host": [p.host for p in points],
-                              "metric": [p.metric for p in points],
-                              "value": [p.value for p in points]})
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], unit="s", utc=True)
-        return frame
+        return metric_frame(self.metric_points(), wide)
 
     def latest_metrics(self) -> dict[str, float]:
         """Each metric's last value so far, in definition order."""

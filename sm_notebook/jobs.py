@@ -18,7 +18,7 @@ from typing import Any
 
 from . import modes
 from .errors import SpecError
-from .jobdir import JOB_FILE, STATE_FILE, JobDir, read_json, write_json
+from .jobdir import JOB_FILE, STATE_FILE, JobDir, PointsReader, read_json, write_json
 from .runtime import processes
 from .spec import JOB_NAME_RE, TrainingSpec, valid_base_name
 
@@ -211,7 +211,7 @@ def unreadable_row(folder: JobDir, problem: str) -> dict[str, Any]:
     return {"name": folder.name, "mode": None, "status": "Unreadable",
             "secondary_status": None, "created": None, "ended": None, "instance_type": None,
             "instance_count": None, "cost_usd": None, "model_artifacts": None,
-            "failure_reason": problem, "directory": str(folder.path)}
+            "failure_reason": problem, "directory": str(folder.path), "metrics": {}}
 
 
 def row(folder: JobDir, now: float, interrupted: str | None = None) -> dict[str, Any]:
@@ -247,4 +247,20 @@ def row(folder: JobDir, now: float, interrupted: str | None = None) -> dict[str,
         "model_artifacts": state.get("model_artifacts"),
         "failure_reason": interrupted or state.get("failure_reason"),
         "directory": str(folder.path),
+        "metrics": final_metrics(folder, state),
     }
+
+
+def final_metrics(folder: JobDir, state: dict[str, Any]) -> dict[str, float]:
+    """Each metric's last value: from the points parsed from the log, else the service's
+    final values (a SageMaker job's ``FinalMetricDataList``)."""
+    try:
+        found = PointsReader(folder.metric_points_file).latest()
+    except (OSError, ValueError, IndexError):
+        found = {}
+    if not found:
+        listed = state.get("final_metrics")
+        if isinstance(listed, list):
+            found = {m["metric"]: m["value"] for m in listed
+                     if isinstance(m, dict) and {"metric", "value"} <= m.keys()}
+    return found

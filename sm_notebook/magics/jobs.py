@@ -12,7 +12,6 @@ from ..checks import check_job_name
 from ..errors import SmNotebookError, SpecError
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from ..job import Job
     from .train import SmTrainMagics
@@ -41,6 +40,8 @@ class SmJobsMagics(Magics):
             rows = self.train.launcher().rows(filters)
         except AccountJobsError as exc:
             raise UsageError(f"%sm_jobs --mode {filters['mode']}: {exc}") from None
+        from ..jobsframe import jobs_frame
+
         return jobs_frame(rows)
 
     @line_magic
@@ -91,19 +92,4 @@ def parse_filters(line: str) -> dict[str, str]:
     return filters
 
 
-def jobs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """``%sm_jobs`` rows as a DataFrame, with times as timestamps and a duration."""
-    import pandas as pd
-
-    from ..launch import JOB_COLUMNS
-
-    frame = pd.DataFrame(rows, columns=[c for c in JOB_COLUMNS if c != "duration"])
-    created = pd.to_datetime(frame["created"], utc=True, format="ISO8601")
-    ended = pd.to_datetime(pd.DataFrame(rows, columns=["ended"])["ended"], utc=True,
-                           format="ISO8601")
-    frame["created"] = created
-    frame.insert(5, "duration", ended.fillna(pd.Timestamp.now(tz="UTC")) - created)
-    return frame[JOB_COLUMNS]
-
-
-__all__ = ["SmJobsMagics", "jobs_frame", "parse_filters"]
+__all__ = ["SmJobsMagics", "parse_filters"]

@@ -31,6 +31,20 @@ def clock_text(seconds: float | None) -> str:
         f"{s // 60:02d}:{s % 60:02d}"
 
 
+def compact_duration(seconds: float | None) -> str:
+    """``40 s``, ``12 min 05 s``, ``1 h 02 min``, ``2 d 03 h``: as long as it needs."""
+    if seconds is None or seconds != seconds:  # None or NaN
+        return ""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    if s < 86400:
+        return f"{s // 3600} h {s // 60 % 60:02d} min"
+    return f"{s // 86400} d {s // 3600 % 24:02d} h"
+
+
 def latest_metrics(job: Job) -> dict[str, float]:
     """Each metric's last value (from the end of the points file: no reading them all)."""
     return job.latest_metrics()

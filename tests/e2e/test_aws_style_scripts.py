@@ -46,7 +46,7 @@ def test_sklearn_example_trains_from_the_channel_and_ships_a_loadable_model(ip, 
 
     metrics = job.metrics()
     accuracy = metrics[metrics.metric == "accuracy"]  # a default definition
-    assert list(metrics.columns) == ["timestamp", "host", "metric", "value"]
+    assert list(metrics.columns) == ["timestamp", "host", "metric", "value", "step"]
     assert len(accuracy) == 1 and accuracy.value.iloc[0] > 0.95
     assert any(line.startswith("leaves=") for line in job.logs().message)
 

@@ -195,6 +195,19 @@ def test_jobs_are_listed_newest_first_with_status_and_duration(ip):
         ip.run_line_magic("sm_jobs", "--bogus")
 
 
+def test_jobs_list_each_job_s_final_metrics_and_read_compactly(ip):
+    ip.run_cell_magic("sm_train", "a --job-name metered --wait --quiet",
+                      "for i in (1, 2):\n    print(f'epoch {i} loss={1 / i} accuracy={i / 4}')\n")
+    ip.run_cell_magic("sm_train", "b --job-name silent --wait --quiet", "print(1)\n")
+    frame = ip.run_line_magic("sm_jobs", "").set_index("name")
+    assert frame.loc["metered", ["loss", "accuracy"]].tolist() == [0.5, 0.5]
+    assert frame["loss"].isna()["silent"]
+    assert frame["secondary_status"].isna().all()  # Completed (Completed) says nothing more
+    assert " s</td>" in frame._repr_html_()  # "0 s", not "0 days 00:00:00"
+    wide = ip.user_ns["a"].metrics(wide=True)
+    assert wide.index.tolist() == [1, 2] and wide["loss"].tolist() == [1.0, 0.5]
+
+
 def test_attach_to_an_unknown_job_suggests_a_close_name(ip):
     ip.run_cell_magic("sm_train", "a --job-name nightly-train --wait", "print(1)\n")
     with pytest.raises(UsageError, match="did you mean nightly-train"):
