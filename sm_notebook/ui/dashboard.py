@@ -36,6 +36,7 @@ from .. import modes
 from . import panels, static_figure, theme
 from .chart_model import chart
 from .log_controls import LogControls
+from .progress import progress
 from .saved_note import saved_note
 from .series import DEFAULT_MAX_POINTS, SeriesBuffer
 from .snapshot import Part, Snapshot, final_snapshot
@@ -185,9 +186,9 @@ class Dashboard:
     def _flush(self) -> None:
         job = self.job
         self.flushes += 1
-        self.header.value = panels.header_html(job)
-        self.timeline.value = panels.timeline_html(job.transitions, time.time())
         lines = job.recent_lines(self.log_lines)
+        self.header.value = panels.header_html(job, progress(lines))
+        self.timeline.value = panels.timeline_html(job.transitions, time.time())
         points, self._seen_points = job.metric_points_since(self._seen_points)
         self.series.add(points)
         hosts = {ev.host for ev in lines} | {p.host for p in points}

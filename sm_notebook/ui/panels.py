@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..catalog.pricing import format_usd, state_cost
@@ -24,12 +25,14 @@ from .theme import source_class
 if TYPE_CHECKING:
     from ..events import LogEvent
     from ..job import Job
+    from .progress import Progress
 
 _ERROR = re.compile(r"Traceback \(most recent call last\)|^\s*File \".*\", line \d+|"
                     r"\b(?:[A-Z]\w*Error|Exception|CUDA out of memory|Killed)\b|^\s*\w*Error:")
 
 
-def header_html(job: Job) -> str:
+def header_html(job: Job, progress: Sequence[Progress] = ()) -> str:
+    """The header; ``progress``: what the log says of how far the script has got."""
     spec, state = job.spec, job.describe()
     instances = instances_text(job.mode, spec.effective_instance_type, spec.instance_count)
     parts = [f"<b>{html.escape(job.name)}</b>", html.escape(job.mode)]
@@ -60,7 +63,21 @@ def header_html(job: Job) -> str:
                    f"{html.escape(job.failure_reason)}</div>")
     message = state.get("message") or job.status_message or ""
     note = f'<div class="smnb-muted">{html.escape(message)}</div>' if message else ""
-    return f'<div class="smnb-header">{failure}<div>{head}</div>{note}</div>'
+    bars = "".join(progress_html(p) for p in progress)
+    return f'<div class="smnb-header">{failure}<div>{head}</div>{bars}{note}</div>'
+
+
+def progress_html(progress: Progress) -> str:
+    """A bar as tqdm.notebook draws one, with the count, the rate and the time left."""
+    percent = round(progress.fraction * 100)
+    bar = (f'<span class="smnb-bar" role="progressbar" aria-valuenow="{percent}" '
+           'aria-valuemin="0" aria-valuemax="100" style="display:inline-block;width:14em;'
+           "height:0.75em;vertical-align:middle;border-radius:3px;margin-right:0.5em;"
+           'background:var(--jp-layout-color3,#d0d7de)"><span style="display:block;'
+           f'height:100%;width:{percent}%;border-radius:3px;'
+           'background:var(--jp-brand-color1,#0969da)"></span></span>')
+    return (f'<div class="smnb-progress">{bar}{percent}% · '
+            f"{html.escape(progress.text())}</div>")
 
 
 def timeline_html(transitions: list[dict[str, Any]], now: float | None = None) -> str:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import panels, plotly_figure, static_figure, theme
 from .chart_model import Chart, chart
+from .progress import progress
 from .series import DEFAULT_MAX_POINTS, SeriesBuffer
 from .text import status_text
 
@@ -48,10 +49,10 @@ class Snapshot:
         hosts = hosts or sorted({ev.host for ev in lines})
         self.chart = chart(series.traces(), sources=hosts)
         style = theme.stylesheet() + theme.hide_saved_note(job.name)
+        header = panels.header_html(job, progress(lines))
         self.head = Part({"text/plain": status_text(job, lines=min(log_lines, 20)),
                           "text/html": f'{style}<div class="smnb-dashboard smnb-snapshot">'
-                          f"{panels.header_html(job)}{panels.timeline_html(job.transitions)}"
-                          "</div>"})
+                          f"{header}{panels.timeline_html(job.transitions)}</div>"})
         self.figure = Part(chart_bundle(self.chart, dark)) if self.chart.lines else None
         self.log = Part({"text/plain": "", "text/html": (
             f'{theme.stylesheet()}<div class="smnb-dashboard smnb-snapshot-log">'

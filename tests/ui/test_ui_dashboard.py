@@ -367,3 +367,20 @@ def test_a_dark_page_gets_plotly_s_dark_template_and_the_dark_colours_live_and_a
     spec = handle.outputs[2].last[PLOTLY_MIME]
     assert spec["layout"]["paper_bgcolor"] == "rgba(0,0,0,0)"
     assert spec["data"][0]["line"]["color"] == DARK_SOURCES[0]
+
+
+def test_a_script_that_counts_its_epochs_gets_a_progress_bar_in_the_header(ip, comms):
+    cell = ("import time\nfor epoch in range(1, 5):\n"
+            "    print(f'epoch {epoch}/4 loss={1 / epoch:.3f}', flush=True)\n"
+            "    time.sleep(1.0)\n")
+    job = start(ip, "counted", cell)
+    handle = Handle()
+    board = Dashboard(job, show=handle)
+    wait = time.monotonic() + 30
+    while "epoch 3/4" not in board.header.value and time.monotonic() < wait:
+        time.sleep(0.05)
+    assert 'role="progressbar" aria-valuenow="75"' in board.header.value
+    assert re.search(r"epoch 3/4 · [0-9.]+ (s/epoch|epoch/s) · \d s left", board.header.value)
+    job.wait(timeout=60)
+    board.wait_finished(timeout=10)
+    assert "100% · epoch 4/4" in handle.outputs[0].last["text/html"]  # and in the snapshot
