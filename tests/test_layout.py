@@ -24,7 +24,10 @@ PURE = ("sm_notebook.spec", "sm_notebook.modes", "sm_notebook.hyperparameters",
         "sm_notebook.contract", "sm_notebook.events", "sm_notebook.metrics",
         "sm_notebook.clock", "sm_notebook.jobdir", "sm_notebook.line", "sm_notebook.catalog",
         "sm_notebook.errors", "sm_notebook.launch", "sm_notebook.job", "sm_notebook.jobs",
-        "sm_notebook.ui.chart_model", "sm_notebook.ui.plotly_figure", "sm_notebook.ui.series")
+        "sm_notebook.ui.chart_model", "sm_notebook.ui.plotly_figure", "sm_notebook.ui.series",
+        "sm_notebook.ui.theme", "sm_notebook.ui.log_filter", "sm_notebook.ui.progress",
+        "sm_notebook.ui.saved_note", "sm_notebook.compare_runs", "sm_notebook.metricframe",
+        "sm_notebook.jobsframe")
 CLOUD_AND_ENGINE = ("boto3", "botocore", "docker")
 FRONTEND = ("IPython", "ipywidgets", "plotly", "anywidget", "traitlets", "matplotlib")
 #: who may import them (serving/ and tuning/ will join the backends)
@@ -155,15 +158,20 @@ def private_imports(root: Path) -> list[str]:
     return found
 
 
+def within(module: str, packages: tuple[str, ...]) -> bool:
+    """``module`` is one of ``packages`` or inside one (``ui.theme`` is not ``ui.theme_x``)."""
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
 def forbidden_imports(root: Path, libraries: tuple[str, ...], allowed: tuple[str, ...],
                       only: tuple[str, ...] | None = None) -> list[str]:
     """Imports of ``libraries`` from modules outside ``allowed`` (or, with ``only``, from
     those modules in ``only``)."""
     found = []
     for mod, path in package_modules(root).items():
-        if only is not None and not mod.startswith(only):
+        if only is not None and not within(mod, only):
             continue
-        if only is None and mod.startswith(allowed):
+        if only is None and within(mod, allowed):
             continue
         for imp in imports_of(root, path):
             if imp.target.split(".")[0] in libraries:

@@ -1,5 +1,6 @@
-"""``%sm_jobs`` (the jobs as a DataFrame) and ``%sm_attach`` (follow a job again), with
-the training family's settings and followed jobs."""
+"""``%sm_jobs`` (the jobs as a DataFrame), ``%sm_attach`` (follow a job again) and
+``%sm_compare`` (jobs side by side), with the training family's settings and followed
+jobs."""
 
 from __future__ import annotations
 
@@ -70,6 +71,26 @@ class SmJobsMagics(Magics):
 
             self.train.view.show(job, LaunchOptions(), verb="attached to")
         return job
+
+    @line_magic
+    def sm_compare(self, line: str) -> Any:
+        """Compare jobs: ``%sm_compare NAME NAME ...`` (names from ``%sm_jobs``).
+
+        Their metrics on shared per-metric subplots, one colour per job, and a table of
+        their hyperparameters (those that differ marked) and final metric values; plain
+        outputs that a saved notebook keeps.  ``cmp = %sm_compare a b``; ``cmp.table`` is
+        the table as a DataFrame.
+        """
+        from ..ui.comparison import compare
+
+        names = line.split()
+        followed = [self.train.jobs.get(name, name) for name in names]
+        try:
+            return compare(followed, self.train.registry.root)
+        except SmNotebookError as exc:  # a bad name says its option already
+            message = str(exc)
+            raise UsageError(message if message.startswith("%sm_compare")
+                             else f"%sm_compare: {message}") from None
 
     def already_followed(self, job: Job) -> None:
         if job.done:

@@ -111,18 +111,26 @@ class Panel:
 
     @property
     def heading(self) -> str:
-        """The title with each metric's last and best value (best where known)."""
+        """The title with each metric's last and best value (best where known); where
+        the lines come from several sources, each metric's best and whose it is."""
         parts = []
+        several = len({line.source for line in self.lines}) > 1
         for metric in self.metrics:
-            ys = [y for line in self.lines if line.metric == metric for y in line.y
-                  if math.isfinite(y)]
-            last = [line.y[-1] for line in self.lines if line.metric == metric and line.y]
-            if not ys or not last:
+            lines = [line for line in self.lines if line.metric == metric and line.y]
+            ys = [(y, line.source) for line in lines for y in line.y if math.isfinite(y)]
+            if not ys:
                 continue
             way = better(metric)
-            text = f"{metric} {fmt(last[-1])}" if len(self.metrics) > 1 else fmt(last[-1])
+            label = f"{metric} " if len(self.metrics) > 1 else ""
+            if several:
+                if way is None:
+                    continue  # no best to name, and no one last value
+                y, source = (min if way == "min" else max)(ys, key=lambda p: p[0])
+                parts.append(f"{label}best {fmt(y)} ({source})")
+                continue
+            text = f"{label}{fmt(lines[-1].y[-1])}"
             if way is not None and len(ys) > 1:
-                text += f" (best {fmt(min(ys) if way == 'min' else max(ys))})"
+                text += f" (best {fmt((min if way == 'min' else max)(y for y, _ in ys))})"
             parts.append(text)
         return f"{self.title}: {' · '.join(parts)}" if parts else self.title
 
@@ -132,6 +140,7 @@ class Chart:
     panels: list[Panel]
     x_title: str  # "step" or "seconds"
     sources: list[str]
+    source_kind: str = "host"  # what a source is: a host, or a job in a comparison
 
     @property
     def lines(self) -> list[Line]:
@@ -140,11 +149,11 @@ class Chart:
     @property
     def legend_note(self) -> str:
         """What colour and dash stand for, where a reader needs telling."""
-        return "colour: host · dash: metric" if len(self.sources) > 1 else ""
+        return f"colour: {self.source_kind} · dash: metric" if len(self.sources) > 1 else ""
 
 
-def chart(traces: Sequence[Trace], source_of=None,
-          sources: Sequence[str] = ()) -> Chart:
+def chart(traces: Sequence[Trace], source_of=None, sources: Sequence[str] = (),
+          source_kind: str = "host") -> Chart:
     """The chart of these traces (one per metric and host); ``source_of(trace)`` names
     a trace's source (default: its host).  ``sources``: every source in colour order,
     where some have no trace yet (the log colours hosts that print no metric); the rest
@@ -163,7 +172,8 @@ def chart(traces: Sequence[Trace], source_of=None,
         panels.append(Panel(base, metrics))
     for panel in panels:
         for trace in sorted((t for t in traces if t.metric in panel.metrics),
-                            key=lambda t: (panel.metrics.index(t.metric), source_of(t))):
+                            key=lambda t: (panel.metrics.index(t.metric),
+                                           sources.index(source_of(t)))):
             source = source_of(trace)
             name = trace.metric if len(sources) == 1 else f"{trace.metric} ({source})"
             panel.lines.append(Line(
@@ -171,7 +181,7 @@ def chart(traces: Sequence[Trace], source_of=None,
                 DASHES[panel.metrics.index(trace.metric) % len(DASHES)],
                 list(trace.x), list(trace.y), trace.total))
     by_step = all(t.by_step for t in traces) if traces else True
-    return Chart(panels, "step" if by_step else "seconds", sources)
+    return Chart(panels, "step" if by_step else "seconds", sources, source_kind)
 
 
 def fmt(value: float) -> str:

@@ -24,6 +24,21 @@ DARK_SOURCES = ("#58a6ff", "#f0883e", "#3fb950", "#ff7b72", "#d2a8ff", "#e3b341"
                 "#f778ba", "#9ea7b3", "#d4c950", "#39c5cf")
 #: text tones: (light, dark)
 TONES = {"muted": ("#57606a", "#9ea7b3"), "error": ("#cf222e", "#ff7b72")}
+#: a chart's own ink and grid, whatever template it was drawn with: (light, dark)
+CHART_COLOURS = {"smnb-chart-ink": ("#1f2328", "#e6edf3"),
+                 "smnb-chart-grid": ("#d8dee4", "#30363d")}
+#: what tells our plotly charts from others on the page: the smoothing button, whose text
+#: plotly keeps in ``data-unformatted`` (``plotly_figure.menus``)
+CHART = '.js-plotly-plot:has(text[data-unformatted^="smoothed "])'
+#: our charts follow the page's theme, drawn with whichever template: a chart drawn before
+#: the page's theme was known (a --wait cell, Run All) or kept from a session in another
+#: theme has its backgrounds see-through and its text and grid in the page's colours
+CHART_RULES = (f"{CHART} .main-svg{{background:transparent!important}}"
+               f"{CHART} .bglayer rect.bg,{CHART} .legend rect.bg{{fill:transparent!important}}"
+               f"{CHART} .infolayer text,{CHART} .xtick text,{CHART} .ytick text"
+               "{fill:var(--smnb-chart-ink)!important}"
+               f"{CHART} .gridlayer path,{CHART} .zerolinelayer path"
+               "{stroke:var(--smnb-chart-grid)!important}")
 LIGHT_BACKGROUND, DARK_BACKGROUND = "#ffffff", "#111111"
 #: where a page says its theme is dark: JupyterLab, and VS Code's dark themes
 DARK_SELECTORS = ('body[data-jp-theme-light="false"]', "body.vscode-dark",
@@ -52,12 +67,14 @@ def stylesheet() -> str:
     tones = {f"smnb-{tone}": pair for tone, pair in TONES.items()}
     sources = list(zip(LIGHT_SOURCES, DARK_SOURCES, strict=True))
     colours = {**tones, **{source_class(i): pair for i, pair in enumerate(sources)}}
+    properties = {**colours, **CHART_COLOURS}
     uses = "".join(f".{name}{{color:var(--{name})}}" for name in colours)
     uses += "".join(f".{host_toggle_class(i)}{{box-shadow:inset 0 -3px 0 "
                     f"var(--{source_class(i)})}}" for i in range(len(sources)))
-    light = ";".join(f"--{name}:{pair[0]}" for name, pair in colours.items())
-    dark = ";".join(f"--{name}:{pair[1]}" for name, pair in colours.items())
-    return f"<style>body{{{light}}}{','.join(DARK_SELECTORS)}{{{dark}}}{uses}</style>"
+    light = ";".join(f"--{name}:{pair[0]}" for name, pair in properties.items())
+    dark = ";".join(f"--{name}:{pair[1]}" for name, pair in properties.items())
+    return (f"<style>body{{{light}}}{','.join(DARK_SELECTORS)}{{{dark}}}{uses}"
+            f"{CHART_RULES}</style>")
 
 
 def hide_saved_note(job_name: str) -> str:

@@ -37,6 +37,20 @@ export default {
 """
 
 
+_last_reported: list[bool] = []  # what the last probe drawn said
+
+
+def last_reported() -> bool:
+    """Whether the page was dark when a probe last said (light before any has): for
+    outputs made without a probe of their own, as ``%sm_compare``'s."""
+    return bool(_last_reported and _last_reported[-1])
+
+
+def _remember(change: dict[str, Any]) -> None:
+    if change["new"] is not None:
+        _last_reported[:] = [bool(change["new"])]
+
+
 @cache
 def _probe_class() -> type:
     import anywidget
@@ -45,6 +59,10 @@ def _probe_class() -> type:
     class ThemeProbe(anywidget.AnyWidget):
         _esm = ESM
         dark = traitlets.Bool(None, allow_none=True).tag(sync=True)
+
+        def __init__(self, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.observe(_remember, names="dark")
 
     return ThemeProbe
 

@@ -12,14 +12,18 @@ from playwright.sync_api import expect
 from tests.e2e.lab import Page, notebook, set_theme, shut_down_kernels
 
 OURS = (".smnb-dashboard, .smnb-snapshot, .smnb-snapshot-log, .smnb-form, .smnb-saved, "
-        ".jp-RenderedPlotly")
+        ".smnb-comparison, .jp-RenderedPlotly")
 FAILING = ("%%sm_train job --job-name theme-{theme}\n"
            "import time\n"
-           "for step in range(1, 13):\n"
+           "for step in range(1, 31):\n"
            "    print(f'step {{step}} train_loss={{1 / step:.4f}} val_loss={{1.3 / step:.4f}}',"
            " flush=True)\n"
            "    time.sleep(0.4)\n"
            "raise ValueError('the loss diverged')\n")
+SECOND = ("%%sm_train other --job-name theme-{theme}-b --wait --hp lr=0.3\n"
+          "for step in range(1, 9):\n"
+          "    print(f'step {{step}} train_loss={{0.8 / step:.4f}} val_loss={{1.1 / step:.4f}}')\n")
+COMPARE = "%sm_compare theme-{theme} theme-{theme}-b"
 FORM = "%%sm_train form_job --form\nprint('from the form')\n"
 
 
@@ -33,8 +37,9 @@ def test_every_text_of_the_dashboard_the_snapshot_and_the_form_reads_in_either_t
     url, root, base = lab
     set_theme(base, theme == "dark")
     name = notebook(root, f"theme-{theme}.ipynb", [
-        "%load_ext sm_notebook", FAILING.format(theme=theme), FORM])
-    page = Page(browser, url, name, height=2600)
+        "%load_ext sm_notebook", FAILING.format(theme=theme), SECOND.format(theme=theme),
+        COMPARE.format(theme=theme), FORM])
+    page = Page(browser, url, name, height=4200)
     expect(page.page.locator("body")).to_have_attribute(
         "data-jp-theme-light", "false" if theme == "dark" else "true")
     page.run_all()
@@ -43,16 +48,19 @@ def test_every_text_of_the_dashboard_the_snapshot_and_the_form_reads_in_either_t
         " return gd && gd.data && gd.data.length && gd.data[0].x.length >= 3 }",
         timeout=120_000)
     page.page.locator(".smnb-form").wait_for(timeout=60_000)
+    comparison = page.page.locator(".smnb-comparison")
+    expect(comparison).to_contain_text(f"theme-{theme}-b")
+    expect(comparison).to_contain_text("marked: the hyperparameters that differ (lr)")
     live = page.contrast(OURS)
     page.shot(f"dashboard-live-{theme}")
     live_chart = page.page.locator(".smnb-dashboard .js-plotly-plot").first
     template_bg = live_chart.evaluate("gd => gd._fullLayout.paper_bgcolor")
     assert template_bg == ("rgba(0,0,0,0)" if theme == "dark" else "white")
 
-    snapshot = page.page.locator(".smnb-snapshot").first
-    snapshot.wait_for(timeout=120_000)
-    expect(snapshot).to_contain_text("ValueError: the loss diverged")
-    page.page.locator(".jp-RenderedPlotly.js-plotly-plot").first.wait_for(timeout=60_000)
+    page.page.locator(".smnb-snapshot", has_text="ValueError: the loss diverged").wait_for(
+        timeout=120_000)
+    expect(page.page.locator(".jp-RenderedPlotly.js-plotly-plot")).to_have_count(
+        3, timeout=60_000)  # each job's final chart and the comparison's
     final = page.contrast(OURS)
     page.shot(f"dashboard-final-{theme}")
 
@@ -62,6 +70,7 @@ def test_every_text_of_the_dashboard_the_snapshot_and_the_form_reads_in_either_t
         assert {"Launch", "raw", "log y"} <= shown  # the form, the chart's buttons
         assert any("[algo-1]" in t for t in shown)  # the log's host tags
         assert any(t.startswith("loss:") for t in shown)  # the subplot's title
+        assert "lr" in shown and f"theme-{theme}-b" in shown  # the comparison's table
         assert unreadable(texts) == [], json.dumps(unreadable(texts), indent=1)
     assert any("ValueError: the loss diverged" in t["text"] for t in final)  # the failure
     assert page.errors == []

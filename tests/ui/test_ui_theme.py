@@ -36,10 +36,27 @@ def test_the_stylesheet_gives_each_class_its_light_and_dark_colour():
     assert "--smnb-muted:#57606a" in light and "--smnb-src-1:#bc4c00" in light
     assert dark.startswith(",".join(theme.DARK_SELECTORS) + "{")
     assert "--smnb-muted:#9ea7b3" in dark and "--smnb-src-1:#f0883e" in dark
-    assert len(css) < 2_000  # it goes into every saved output
+    assert len(css) < 3_000  # it goes into every saved output
     assert theme.source_class(12) == "smnb-src-2"  # the colours repeat after ten hosts
     assert theme.source_colour(12, dark=True) == theme.DARK_SOURCES[2]
 
 
 def test_a_job_s_dashboard_hides_the_notes_saved_while_it_ran():
     assert theme.hide_saved_note("my-job") == "<style>.smnb-saved-my-job{display:none}</style>"
+
+
+def test_the_charts_are_told_from_others_by_their_smoothing_button():
+    from sm_notebook.runtime.metric_rules import MetricPoint
+    from sm_notebook.ui import plotly_figure
+    from sm_notebook.ui.chart_model import chart
+    from sm_notebook.ui.series import traces
+
+    model = chart(traces([MetricPoint(0.0, "algo-1", "loss", 1.0, 1.0)]))
+    labels = [b["label"] for menu in plotly_figure.menus(model, False, False)
+              for b in menu["buttons"]]
+    assert any(label.startswith("smoothed ") for label in labels)
+    assert 'text[data-unformatted^="smoothed "]' in theme.CHART
+    assert theme.CHART_RULES in theme.stylesheet()
+    light_ink, dark_ink = theme.CHART_COLOURS["smnb-chart-ink"]
+    assert theme.contrast(light_ink, theme.LIGHT_BACKGROUND) >= 4.5
+    assert theme.contrast(dark_ink, theme.DARK_BACKGROUND) >= 4.5
