@@ -15,6 +15,7 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cellscript import script_text
 from .contract import needs_exec_bit
 from .errors import SmNotebookError, SpecError
 from .spec import TrainingSpec, resolve_path
@@ -154,7 +155,7 @@ def lay_out(spec: TrainingSpec, base: Path, dest: Path) -> list[str]:
         target = dest / spec.entry_script
         if target.exists():
             notes.append(f"the cell replaces {spec.entry_script} from --source-dir")
-        target.write_text(spec.cell if spec.cell.endswith("\n") else spec.cell + "\n")
+        target.write_text(script_text(spec.cell, spec.entry_script))
     entry = dest / spec.entry_script
     if spec.command is None and needs_exec_bit(spec.entry_script) and entry.is_file():
         entry.chmod(entry.stat().st_mode | 0o111)  # run as a program, as the toolkit does

@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from sm_notebook import sourcedir
+from sm_notebook.cellscript import HEADER
 from sm_notebook.spec import TrainingSpec
 from tests.backends.test_local_jobs import train
 
@@ -47,7 +48,7 @@ def test_links_out_of_the_tree_are_skipped_and_named_and_links_inside_it_followe
         job = train(ip, "--source-dir src --wait", LIST_CODE)
     assert job.status == "Completed", job.failure_reason
     assert [e.message for e in job.recent_lines()] == [
-        "alias.py x = 1", "train.py import os", "pkg/mod.py x = 1"]
+        "alias.py x = 1", f"train.py {HEADER.strip()}", "pkg/mod.py x = 1"]  # the cell
     assert ("note: --source-dir: 4 link(s) pointing outside it or above themselves were "
             "not followed: keys/id_rsa → ") in out.stdout
     assert "passwd → /etc/passwd, pkg/loop → .., zero.bin → /dev/zero" in out.stdout

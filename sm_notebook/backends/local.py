@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import contract, sourcedir
+from ..cellscript import script_text
 from ..errors import SpecError
 from ..jobdir import JobDir, write_json
 from ..requirements import missing_requirements, pip_command
@@ -152,7 +153,7 @@ def opt_ml_notes(spec: TrainingSpec, base: Path) -> list[str]:
 def _entry_source(spec: TrainingSpec, base: Path) -> str:
     """The entry script's text: the cell, or the file of ``--source-dir``."""
     if spec.has_script:
-        return spec.cell
+        return script_text(spec.cell, spec.entry_script)
     if not spec.source_dir:
         return ""
     try:

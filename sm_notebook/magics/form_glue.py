@@ -78,7 +78,7 @@ class FormGlue:
         import ipywidgets as widgets
 
         out = widgets.Output()
-        form.root.children = (out,)
+        form.root.children = (form.line_view, out)  # the line stays, to copy
         with out:
             try:
                 checked, options = self.magics.parse(line.removeprefix(MAGIC).strip(),

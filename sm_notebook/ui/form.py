@@ -19,6 +19,7 @@ from .. import modes
 from ..catalog import images, instances
 from ..line.grammar import ADVANCED as ADVANCED_SECTION
 from ..line.grammar import FORM_OPTIONS, OPTIONS, FormField
+from .copy_line import copy_line
 from .form_model import HP_KINDS, FieldError, FormValues, HpRow, InputRow
 from .theme import stylesheet
 
@@ -75,8 +76,9 @@ class TrainingForm:
         self.instance_type = w.Dropdown(description="instance",
                                         layout=w.Layout(width="36em"))
         self._set_instance_options(values.mode, values.instance_type)
-        self.instance_count = w.BoundedIntText(values.instance_count, min=1, max=1000,
-                                               description="count", layout=short)
+        # not bounded: a bounded box resets 0 to 1 in silence; the line's check refuses it
+        self.instance_count = w.IntText(values.instance_count, description="count",
+                                        layout=short)
         self.hp_rows = w.VBox()
         self.hp_add = w.Button(description="hyperparameter", icon="plus")
         self.hp_import_text = w.Textarea(placeholder='{"epochs": 10} or YAML',
@@ -90,7 +92,7 @@ class TrainingForm:
                             layout=w.Layout(width="36em"))
         self.waits = values.wait  # kept for the line; a launched form never blocks
         self.launched = False
-        self.line_view = w.HTML()
+        self.line_view = copy_line()
         self.launch_button = w.Button(description="Launch", button_style="primary",
                                       icon="play", disabled=True)
         self.notes = w.HTML()
@@ -227,8 +229,7 @@ class TrainingForm:
                 errors.setdefault(field, f"{option}: {reason}" if option else reason)
         except FieldError as exc:
             errors["hps" if exc.field.startswith("hp") else exc.field] = str(exc)
-        self.line_view.value = (f'<div class="smnb-line">equivalent line: <code>'
-                                f"{html.escape(self.line)}</code></div>")
+        self.line_view.value = self.line
         self._mark(errors)
         if "image" not in errors and self._image_note is not None:
             note = self._image_note(self.line)
@@ -253,6 +254,9 @@ class TrainingForm:
             return
         self.launched = True
         self.launch_button.disabled = True
+        self.line_view.label = "launched:"
+        self.line_view.note = ("the cell still says --form: put this line in its place to "
+                               "launch the same job without the form")
         self._launch_line(self.line, self)
 
 

@@ -132,9 +132,16 @@ class FormValues:
 
 def _hp_row(key: str, value: Any) -> HpRow:
     if isinstance(value, str):
-        return HpRow(key, value, "auto" if type(hp.parse_value(value)) is str else "str")
+        return HpRow(key, value, "auto" if _reads_as_itself(value) else "str")
     kind = {bool: "bool", int: "int", float: "float"}.get(type(value), "json")
     return HpRow(key, hp_text(value), kind)
+
+
+def _reads_as_itself(text: str) -> bool:
+    """Whether the line reads ``text`` back as this very string (``'"x"'`` reads as
+    ``'x'``, ``'3'`` as a number: those are quoted as JSON)."""
+    value = hp.parse_value(text)
+    return type(value) is str and value == text
 
 
 def _hp_value(row: HpRow, index: int) -> str:
@@ -145,8 +152,7 @@ def _hp_value(row: HpRow, index: int) -> str:
         raise FieldError(where, "a hyperparameter needs a name")
     try:
         if row.kind == "str":
-            return json.dumps(row.value) if type(hp.parse_value(row.value)) is not str \
-                else row.value
+            return row.value if _reads_as_itself(row.value) else json.dumps(row.value)
         if row.kind == "int":
             return str(int(text))
         if row.kind == "float":

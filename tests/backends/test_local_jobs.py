@@ -56,7 +56,7 @@ def test_failing_script_reports_the_last_traceback_with_its_line(ip):
         train(ip, "--wait", "import sys\nprint('starting')\n\nraise ValueError('bad data')\n")
     job = ip.user_ns["job"]
     assert job.status == "Failed"
-    assert "ValueError: bad data (train.py, line 4)" in job.failure_reason
+    assert "ValueError: bad data (train.py, line 5)" in job.failure_reason  # as in the cell
     assert "exit code 1" in job.failure_reason
     assert job.logs()["message"].iloc[0] == "starting"
     assert job.model_artifacts is None  # it saved nothing: no empty archive to mislead
@@ -357,10 +357,10 @@ def test_a_hard_coded_opt_ml_path_is_pointed_out_at_launch_and_in_the_failure(ip
     cell = "import os\nrows = open('/opt/ml/input/data/train/data.csv').read()\n"
     with pytest.raises(JobFailedError):
         train(ip, "--wait", cell)
-    assert f"note: train.py, line 2 names /opt/ml: {hint}\n" in capsys.readouterr().out
+    assert f"note: train.py, line 3 names /opt/ml: {hint}\n" in capsys.readouterr().out
     assert ip.user_ns["job"].failure_reason == (
         "AlgorithmError: FileNotFoundError: [Errno 2] No such file or directory: "
-        f"'/opt/ml/input/data/train/data.csv' (train.py, line 2); exit code 1 — {hint}")
+        f"'/opt/ml/input/data/train/data.csv' (train.py, line 3); exit code 1 — {hint}")
 
     fine = ("import os  # data sits in /opt/ml/input on SageMaker\n"
             "print(os.environ.get('SM_MODEL_DIR', '/opt/ml/model'))\n")

@@ -34,7 +34,8 @@ class Page:
     """A notebook open in JupyterLab, with the browser console's errors collected."""
 
     def __init__(self, browser, url: str, name: str, height: int = 1100):
-        self.page = browser.new_page(viewport={"width": 1280, "height": height})
+        self.page = browser.new_page(viewport={"width": 1280, "height": height},
+                                     permissions=["clipboard-read", "clipboard-write"])
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
                      else None)

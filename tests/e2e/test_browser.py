@@ -44,7 +44,7 @@ def test_a_running_job_is_charted_live_and_stopped_from_its_dashboard(lab, brows
         "%load_ext sm_notebook",
         "%%sm_train job --job-name browser-long\n"
         "import time\n"
-        "for step in range(1, 100_000):\n"
+        "for step in range(1, 900):  # at most 3 minutes, should the test fail\n"
         "    print(f'step {step} loss={1 / step:.4f}', flush=True)\n"
         "    time.sleep(0.2)\n"])
     page = Page(browser, url, name)
@@ -94,6 +94,13 @@ def test_the_form_is_filled_in_and_launched_and_its_job_is_charted_to_completed(
         " return gd && gd.data && gd.data.length && gd.data[0].x.length >= 3 }",
         timeout=120_000)
     page.shot("form-job-live")
+    line = form.locator(".smnb-line")  # the launched line stays, to copy
+    expect(line).to_contain_text("launched: %%sm_train job")
+    expect(line).to_contain_text("the cell still says --form")
+    line.locator("button", has_text="copy").click()
+    expect(line.locator("button")).to_have_text("copied")
+    copied = page.page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("%%sm_train job ") and "--hp epochs=60" in copied
     snapshot = page.page.locator(".smnb-snapshot").first
     snapshot.wait_for(timeout=120_000)
     expect(snapshot).to_contain_text("Completed")

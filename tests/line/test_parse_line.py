@@ -46,5 +46,5 @@ def test_bad_lines_raise_spec_errors_naming_the_option(line, option, message):
 
 
 def test_the_cell_is_checked_too():
-    with pytest.raises(SpecError, match=r"^cell: line 1: IPython syntax"):
+    with pytest.raises(SpecError, match=r"^cell: line 2: IPython syntax"):  # as in the cell
         parse_line("", "%time x = 1\n", {}, Defaults(), Path.cwd())

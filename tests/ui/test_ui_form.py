@@ -63,6 +63,16 @@ def test_a_refused_value_is_marked_on_its_field_with_the_parser_s_reason(ip, int
     assert form.marks["hps"].value == "" and "--hp epochs=10" in form.line
 
 
+def test_an_instance_count_of_zero_is_refused_as_the_line_refuses_it(ip, interactive):
+    form = open_form(ip, interactive, "job --form")
+    form.instance_count.value = 0
+    assert form.instance_count.value == 0  # kept, not reset to 1 in silence
+    assert "--instance-count" in form.marks["instance_count"].value
+    assert form.launch_button.disabled and "--instance-count 0" in form.line_view.value
+    form.instance_count.value = 1
+    assert not form.launch_button.disabled
+
+
 def test_mode_changes_offer_that_mode_s_instance_types(ip, interactive):
     form = open_form(ip, interactive, "job --form")
     assert [v for _, v in form.instance_type.options] == [""]
@@ -93,9 +103,13 @@ def test_launch_runs_the_shown_line_and_the_dashboard_takes_the_form_s_place(
     board = interactive.boards[job.name]
     assert board.wait_finished(timeout=10)
     assert job.spec.hyperparameters == {"epochs": 2}
-    _, dashboard = form.root.children
+    line, _, dashboard = form.root.children
     (snapshot,) = dashboard.children  # the dashboard's final state, in the form's place
     assert "smnb-snapshot" in snapshot.value and "Completed" in snapshot.value
+    # the line it launched stays, to copy, saying the cell still opens the form
+    assert line is form.line_view and line.label == "launched:"
+    assert line.value.startswith("%%sm_train job ") and "--hp epochs=2" in line.value
+    assert "the cell still says --form" in line.note
 
 
 def test_headless_a_complete_form_line_launches_and_an_incomplete_one_says_why(ip):

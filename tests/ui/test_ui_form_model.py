@@ -7,7 +7,7 @@ import string
 from dataclasses import fields
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sm_notebook.line.grammar import FORM_OPTIONS
@@ -64,6 +64,7 @@ hp_values = st.one_of(
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dictionaries(st.text(string.ascii_letters + "_", min_size=1, max_size=8),
                        hp_values, max_size=5))
+@example({"A": '""', "B": '"y"', "C": "'x'"})  # strings that look quoted stay themselves
 def test_any_hyperparameters_survive_the_round_trip(ip, hyperparameters):
     ip.user_ns["hps"] = hyperparameters
     magics = ip.magics_manager.registry["SmTrainMagics"]
