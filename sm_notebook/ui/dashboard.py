@@ -11,7 +11,8 @@ Light on the kernel by construction (``reference/jupyter-notes.md`` §2):
   the log is the last ``log_lines``, and each chart trace at most ``max_points`` points in
   one ``batch_update``.
 - The chart (a plotly ``FigureWidget``, whose bundle is 5 MB) is made only once the job has
-  a metric, and only where a browser will draw it (``chart="plotly"``).  Elsewhere
+  a metric, and only where a browser will draw it (``chart="plotly"``); its imports are
+  loaded by the flusher as the dashboard starts, so it comes with the first point.  Elsewhere
   (``chart="svg"``: nbclient and papermill, which also save every widget's state, the 5 MB
   included) the chart is the snapshot's matplotlib SVG, redrawn every ``SVG_EVERY`` s.
 - A plain note follows the widget (``saved_note.py``), hidden while the widget is drawn
@@ -167,6 +168,9 @@ class Dashboard:
 
     # ---- flusher thread ---------------------------------------------------------------
     def _run(self) -> None:
+        if self.chart_kind == "plotly":
+            with contextlib.suppress(Exception):
+                preload_chart()  # before the first point, so the chart comes with it
         while True:
             self._changed.wait(TICK)
             self._changed.clear()
@@ -268,6 +272,14 @@ class Dashboard:
 
     def wait_finished(self, timeout: float | None = None) -> bool:
         return self._finished.wait(timeout)
+
+
+def preload_chart() -> None:
+    """Import what a live chart needs (plotly's FigureWidget pulls in nbformat and
+    jsonschema: about two seconds, once per kernel)."""
+    import plotly.graph_objects as go
+
+    _ = go.FigureWidget
 
 
 def _blocked_tip(job: Job) -> str:

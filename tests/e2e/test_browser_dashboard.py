@@ -122,3 +122,16 @@ def test_a_notebook_saved_while_its_job_runs_reopens_on_a_note_and_attach_brings
     expect(note).to_be_hidden()  # and the job's final state keeps it hidden
     # what JupyterLab's widget manager logs for the saved widget output, and nothing else
     assert [e for e in reopened.errors if "widget model not found" not in e] == []
+
+    # saved again once it ended, and reopened with no kernel: the final state, as it was
+    reopened.save()
+    reopened.page.close()
+    shut_down_kernels(url)
+    final = Page(browser, url, name)
+    expect(final.page.locator(".smnb-snapshot").first).to_contain_text("Stopped")
+    chart = final.page.locator(".jp-RenderedPlotly").first
+    expect(chart).to_be_visible(timeout=60_000)  # plotly's own output: no widget state
+    expect(final.page.locator(".smnb-snapshot-log").first).to_contain_text("loss=")
+    expect(final.page.locator(".smnb-saved-browser-saved").first).to_be_hidden()
+    expect(final.page.get_by_text("Error displaying widget")).to_be_hidden()
+    final.shot("saved-after-the-end-reopened", full_page=False)

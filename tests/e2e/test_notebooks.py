@@ -84,5 +84,25 @@ def test_notebook_runs_without_errors(path, jobs_dir, tmp_path, monkeypatch):
         assert "plotly.min" not in saved and len(saved) < 400_000  # no plotly.js inside
         assert "model artifacts:" in status["data"]["text/plain"]
         assert any(p.name.startswith("train-") for p in jobs_dir.iterdir())
+        assert_reads_without_a_kernel(nb)
     if path.stem == "container":
         assert "container notebook OK" in text
+
+
+def assert_reads_without_a_kernel(nb: nbformat.NotebookNode) -> None:
+    """nbconvert's HTML (nbviewer and GitHub show the same outputs): the final state,
+    matplotlib's chart and the log, in that order, with no widget left to fail."""
+    import base64
+    import re
+
+    from nbconvert import HTMLExporter
+
+    page, _ = HTMLExporter().from_notebook_node(nb)
+    outputs = page[page.index("smnb-snapshot"):page.index("smnb-snapshot-log")]
+    assert ">Completed</span>" in outputs  # the header's status
+    (image,) = re.findall(r'<img [^>]*src="data:image/svg\+xml;base64,([^"]+)"', outputs)
+    svg = base64.b64decode(image).decode()
+    assert svg.startswith("<svg") and "loss: " in svg  # the chart, with its title
+    log = page[page.index("smnb-snapshot-log"):]
+    assert "loss=" in log[:20_000]
+    assert "Error displaying widget" not in page and "saved while the job ran" not in page
