@@ -21,6 +21,7 @@ BENCHMARKS = [
     "sagemaker mode: log latency (1 host, a line every 0.5 s)",
     "dashboard under a ~10,000 lines/s job: kernel `1+1`",
     "local mode: a line written → in a dashboard message",
+    "dashboard: the chart after the first flush with lines",
 ]
 
 

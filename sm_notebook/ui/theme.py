@@ -40,6 +40,9 @@ CHART_RULES = (f"{CHART} .main-svg{{background:transparent!important}}"
                f"{CHART} .gridlayer path,{CHART} .zerolinelayer path"
                "{stroke:var(--smnb-chart-grid)!important}")
 LIGHT_BACKGROUND, DARK_BACKGROUND = "#ffffff", "#111111"
+#: JupyterLab's theme variables used where they exist: its secondary text (4.6:1 on white
+#: in Light, 5.9:1 on #111 in Dark) and its main text for a chart's ink
+JUPYTERLAB = {"smnb-muted": "--jp-ui-font-color2", "smnb-chart-ink": "--jp-ui-font-color1"}
 #: where a page says its theme is dark: JupyterLab, and VS Code's dark themes
 DARK_SELECTORS = ('body[data-jp-theme-light="false"]', "body.vscode-dark",
                   "body.vscode-high-contrast:not(.vscode-high-contrast-light)")
@@ -71,10 +74,16 @@ def stylesheet() -> str:
     uses = "".join(f".{name}{{color:var(--{name})}}" for name in colours)
     uses += "".join(f".{host_toggle_class(i)}{{box-shadow:inset 0 -3px 0 "
                     f"var(--{source_class(i)})}}" for i in range(len(sources)))
-    light = ";".join(f"--{name}:{pair[0]}" for name, pair in properties.items())
-    dark = ";".join(f"--{name}:{pair[1]}" for name, pair in properties.items())
+    light = ";".join(f"--{name}:{_value(name, pair[0])}" for name, pair in properties.items())
+    dark = ";".join(f"--{name}:{_value(name, pair[1])}" for name, pair in properties.items())
     return (f"<style>body{{{light}}}{','.join(DARK_SELECTORS)}{{{dark}}}{uses}"
             f"{CHART_RULES}</style>")
+
+
+def _value(name: str, colour: str) -> str:
+    """A colour, JupyterLab's own variable first where it has one that reads as well."""
+    own = JUPYTERLAB.get(name)
+    return f"var({own},{colour})" if own else colour
 
 
 def hide_saved_note(job_name: str) -> str:

@@ -212,7 +212,7 @@ def test_a_failing_host_fails_the_job_with_its_reason_and_stops_the_others(ip):
             "    raise ValueError('bad shard')\n"
             "time.sleep(120)\n")
     began = time.monotonic()
-    with pytest.raises(JobFailedError, match=r"ValueError: bad shard \(train.py, line 3\)"):
+    with pytest.raises(JobFailedError, match=r"ValueError: bad shard \(train.py, line 4\)"):
         train(ip, f"--image {PLAIN} --instance-count 2 --wait", cell)
     assert time.monotonic() - began < 60  # algo-1 was stopped, not waited for
     assert ip.user_ns["job"].failure_reason.endswith("on algo-2")

@@ -42,7 +42,7 @@ def test_two_processes_per_host_all_reduce_over_gloo(ip):
 def test_a_failing_worker_fails_the_job_with_its_error(ip):
     broken = "dist.all_reduce(total)\nif rank == 1:\n    raise RuntimeError('rank 1 broke')"
     cell = CELL.replace("dist.all_reduce(total)", broken)
-    with pytest.raises(JobFailedError, match=r"RuntimeError: rank 1 broke \(train.py, line 12\)"):
+    with pytest.raises(JobFailedError, match=r"RuntimeError: rank 1 broke \(train.py, line 13\)"):
         ip.run_cell_magic("sm_train", "job --distributed torchrun --processes-per-host 2 --wait",
                           cell)
     job = ip.user_ns["job"]

@@ -123,14 +123,21 @@ CONTRAST_JS = r"""
     const stack = document.elementsFromPoint(x, y);
     const start = Math.max(stack.indexOf(self), 0);
     const layers = [];
+    let behind = "page";
     for (const el of stack.slice(start)) {
       const c = layer(el);
-      if (c) { layers.push(c); if (c[3] >= 1) break; }
+      if (c) {
+        layers.push(c);
+        if (c[3] >= 1) {
+          behind = el.tagName.toLowerCase() + "." + (el.getAttribute("class") || "");
+          break;
+        }
+      }
     }
     let bg = [255, 255, 255, 1];
     if (layers.length && layers[layers.length - 1][3] >= 1) bg = layers.pop();
     for (const c of layers.reverse()) bg = over(c, bg);
-    return bg;
+    return [bg, behind];
   };
   const out = [];
   const seen = new Set();
@@ -153,13 +160,15 @@ CONTRAST_JS = r"""
       const fg = parse(svg ? s.fill : s.color);
       if (!fg) continue;
       if (svg) fg[3] *= Number(s.fillOpacity || 1);
-      const bg = background(rect.left + rect.width / 2, rect.top + rect.height / 2, el);
+      const [bg, behind] = background(rect.left + rect.width / 2, rect.top + rect.height / 2,
+                                      el);
       const colour = fg[3] < 1 ? over(fg, bg) : fg;
       out.push({text: (field ? el.value : texts[0].textContent).trim().slice(0, 50),
                 ratio: Math.round(ratio(colour, bg) * 100) / 100,
                 colour: colour.slice(0, 3).map(Math.round).join(","),
                 background: bg.slice(0, 3).map(Math.round).join(","),
                 element: el.tagName.toLowerCase() + "." + (el.getAttribute("class") || ""),
+                behind: behind.slice(0, 80),
                 offscreen: rect.bottom < 0 || rect.top > innerHeight});
     }
   }
