@@ -23,7 +23,8 @@ def metric_frame(points: Sequence[MetricPoint], wide: bool = False) -> pd.DataFr
 
     by_step = bool(points) and all(p.step is not None for p in points)
     frame = pd.DataFrame({
-        "timestamp": pd.to_datetime([p.timestamp for p in points], unit="s", utc=True),
+        "timestamp": pd.to_datetime([p.timestamp for p in points], unit="s",
+                                    utc=True).round("us"),  # as written, no float noise
         "host": [p.host for p in points],
         "metric": [p.metric for p in points],
         "value": pd.Series([p.value for p in points], dtype="float64"),
