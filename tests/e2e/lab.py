@@ -92,7 +92,7 @@ def _api(url: str, path: str, method: str = "GET"):
 # The ratio of each text's colour (its alpha blended) to the colours actually painted behind
 # it: the layers at the text's centre, from the element down to the first opaque one (a
 # background colour, or an SVG shape's fill), blended.  Disabled controls are exempt
-# (WCAG 1.4.3).
+# (WCAG 1.4.3); a text out of view, or under JupyterLab's own chrome, is "offscreen".
 CONTRAST_JS = r"""
 (selectors) => {
   const parse = (c) => {
@@ -119,8 +119,7 @@ CONTRAST_JS = r"""
     c[3] *= Number(s.opacity || 1) * (shape ? Number(s.fillOpacity || 1) : 1);
     return c[3] > 0 ? c : null;
   };
-  const background = (x, y, self) => {
-    const stack = document.elementsFromPoint(x, y);
+  const background = (stack, self) => {
     const start = Math.max(stack.indexOf(self), 0);
     const layers = [];
     let behind = "page";
@@ -160,8 +159,11 @@ CONTRAST_JS = r"""
       const fg = parse(svg ? s.fill : s.color);
       if (!fg) continue;
       if (svg) fg[3] *= Number(s.fillOpacity || 1);
-      const [bg, behind] = background(rect.left + rect.width / 2, rect.top + rect.height / 2,
-                                      el);
+      const stack = document.elementsFromPoint(rect.left + rect.width / 2,
+                                               rect.top + rect.height / 2);
+      // under JupyterLab's own chrome (the status bar, a menu): not in view, not measured
+      const covered = stack.length > 0 && !root.contains(stack[0]) && !stack[0].contains(el);
+      const [bg, behind] = background(stack, el);
       const colour = fg[3] < 1 ? over(fg, bg) : fg;
       out.push({text: (field ? el.value : texts[0].textContent).trim().slice(0, 50),
                 ratio: Math.round(ratio(colour, bg) * 100) / 100,
@@ -169,7 +171,7 @@ CONTRAST_JS = r"""
                 background: bg.slice(0, 3).map(Math.round).join(","),
                 element: el.tagName.toLowerCase() + "." + (el.getAttribute("class") || ""),
                 behind: behind.slice(0, 80),
-                offscreen: rect.bottom < 0 || rect.top > innerHeight});
+                offscreen: covered || rect.bottom < 0 || rect.top > innerHeight});
     }
   }
   return out;
