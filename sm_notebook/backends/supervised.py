@@ -55,6 +55,15 @@ class Cursor:
     pending: bytes = field(default=b"", repr=False)  # a last line not yet ended
 
 
+def taken_back(cur: Cursor, end: int) -> None:
+    """The log is shorter than what was read: the supervisor took back a record it could
+    not finish (a disk that filled).  The unfinished line read goes with it, so the
+    cursor can still reach the log's end and the job be done."""
+    kept = max(0, len(cur.pending) - (cur.offset - end))
+    cur.pending = cur.pending[:kept]
+    cur.offset = end
+
+
 def alive(pid: int) -> bool:
     """Whether ``pid`` runs (a zombie does not: it has exited, unreaped)."""
     try:
@@ -174,6 +183,9 @@ class SupervisedFolder:
         :data:`TAIL_LINES` of them, parsed when shown (a line not yet ended waits)."""
         try:
             with open(cur.folder.log_file, "rb") as f:
+                end = f.seek(0, os.SEEK_END)
+                if end < cur.offset:
+                    taken_back(cur, end)
                 f.seek(cur.offset)
                 data = f.read(READ_LIMIT)
         except FileNotFoundError:

@@ -15,7 +15,7 @@ import pytest
 from sm_notebook.backends.base import JobRef
 from sm_notebook.backends.local import LocalBackend
 from sm_notebook.backends.supervised import alive
-from sm_notebook.jobdir import parse_records
+from sm_notebook.jobdir import JobDir, parse_records
 from sm_notebook.runtime import processes
 from tests.backends.test_local_jobs import _no_stray_processes, train, wait_for  # noqa: F401
 from tests.test_artifacts import tmpfs
@@ -160,3 +160,23 @@ def test_the_supervisor_s_files_are_the_user_s_alone_and_the_script_keeps_its_um
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     weights = job.directory / "opt/ml/model/weights"
     assert stat.S_IMODE(weights.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_line_the_supervisor_takes_back_does_not_keep_the_follower_from_the_end(tmp_path):
+    """A full disk: the supervisor's write got half a record out, then it cut the log back
+    to the last whole record; a follower that read the half in between still ends."""
+    from sm_notebook.backends.supervised import Cursor, SupervisedFolder
+
+    folder = JobDir(tmp_path)
+    whole = b"a whole record\n"
+    folder.log_file.write_bytes(whole + b"half a rec")
+    cursor = Cursor(folder)
+    SupervisedFolder._read_log(cursor)
+    assert cursor.pending == b"half a rec" and cursor.offset == len(whole) + 10
+    os.truncate(folder.log_file, len(whole))  # taken back, as supervisor._append does
+    SupervisedFolder._read_log(cursor)
+    assert (cursor.pending, cursor.offset) == (b"", folder.log_size())
+    with open(folder.log_file, "ab") as log:
+        log.write(b"the next record\n")
+    count, _tail = SupervisedFolder._read_log(cursor)
+    assert count == 1 and cursor.pending == b""  # read from where the log now ends
