@@ -1,11 +1,11 @@
 """What ``predictor.predict(data, content_type, accept)`` sends and what it gives back.
 
-Sending: bytes and str go as they are (as JSON unless ``content_type`` says otherwise, as
-a request without a Content-Type is read by the serving containers); numpy arrays, lists, tuples, numbers and pandas
-DataFrames or Series are serialised as ``content_type`` says: JSON by default, ``text/csv``
-or ``application/x-npy``.  Receiving: a reply is decoded by its own content type: JSON
-parsed, text as ``str``, anything else ``bytes``.  pandas and numpy are only touched when
-the data is theirs.
+Sending: bytes and str go as they are (as JSON unless ``content_type`` says otherwise,
+as a request without a Content-Type is read by the serving containers); numpy arrays,
+lists, tuples, numbers and pandas DataFrames or Series are serialised as ``content_type``
+says: JSON by default, ``text/csv`` or ``application/x-npy``.  Receiving: a reply is
+decoded by its own content type: JSON parsed, text as ``str``, anything else ``bytes``.
+pandas and numpy are only touched when the data is theirs.
 """
 
 from __future__ import annotations
