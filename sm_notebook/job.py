@@ -32,6 +32,8 @@ from .spec import TrainingSpec
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .serving.predictor import Predictor
+
 DEFAULT_LOG_WINDOW = 10_000
 MAX_METRIC_POINTS = 1_000_000
 POLL_MIN, POLL_MAX = 0.01, 0.1
@@ -163,6 +165,16 @@ class Job:
         detached handle can still stop the job it no longer follows."""
         if self.status not in TERMINAL:
             self._backend.stop(self._ref)
+
+    def deploy(self, mode: str | None = None, entry_script: str | None = None,
+               framework: str | None = None, name: str | None = None) -> Predictor:
+        """Serve the trained model with the script's own handlers (``model_fn``,
+        ``input_fn``, ``predict_fn``, ``output_fn`` or ``transform_fn``) and return its
+        predictor: ``predictor.predict(data)``, ``.url``, ``.logs()``, ``.delete()``.
+        Local mode for now: a server on 127.0.0.1 with this job's Python."""
+        from .serving.deploy import deploy
+
+        return deploy(self, mode, entry_script, framework, name)
 
     def describe(self) -> dict[str, Any]:
         """Everything known about the job: name, mode, spec, status, times, artifacts.

@@ -2,7 +2,7 @@
 model server (``runtime/model_server.py``), with the job's Python.  No Docker, no S3, no
 role.
 
-An endpoint is a folder under the endpoints directory (beside the jobs directory):
+An endpoint is a folder under the endpoints directory (``.endpoints`` in the jobs directory):
 ``endpoint.json`` (what it serves, its URL, its server's PID and identity), ``model/``
 (the job's model, extracted safely), ``code/`` (the job's code as it was trained) and
 ``server.log``.  The server runs detached in its own session, so a kernel restart leaves
@@ -28,6 +28,8 @@ from ..artifacts import safe_extract
 from ..errors import SmNotebookError
 from ..runtime import processes
 
+ENDPOINTS = ".endpoints"  # in the jobs directory (a name %sm_jobs never lists)
+
 SERVER = Path(__file__).resolve().parent.parent / "runtime" / "model_server.py"
 ENDPOINT_FILE, READY_FILE, LOG_FILE = "endpoint.json", "ready.json", "server.log"
 START_TIMEOUT = 60.0  # seconds for model_fn; the toolkit allows 600, a local model less
@@ -45,6 +47,7 @@ class EndpointRecord:
     name: str
     mode: str
     job: str
+    job_dir: str
     url: str
     port: int
     pid: int
@@ -79,8 +82,13 @@ def start_local(job_dir: Path, name: str, root: Path, entry_script: str = "train
     folder = root / name
     if (folder / ENDPOINT_FILE).exists() and running(EndpointRecord.read(folder)):
         raise EndpointError(f"endpoint {name} is already serving; delete it first")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True, mode=0o700)
+    for old in ("model", "code", READY_FILE):  # a deleted endpoint's: its log is kept
+        path = folder / old
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
     try:
         safe_extract(model, folder / "model")
         shutil.copytree(code, folder / "code")
@@ -94,7 +102,8 @@ def start_local(job_dir: Path, name: str, root: Path, entry_script: str = "train
     except BaseException:
         shutil.rmtree(folder / "model", ignore_errors=True)
         raise
-    record = EndpointRecord(name, "local", job_dir.name, f"http://127.0.0.1:{port}", port,
+    record = EndpointRecord(name, "local", job_dir.name, str(job_dir),
+                            f"http://127.0.0.1:{port}", port,
                             process.pid, processes.identity(process.pid), entry_script,
                             framework, datetime.now(UTC).isoformat())
     record.write(folder)

@@ -19,7 +19,7 @@ def model_fn(model_dir):
         return json.load(f)
 
 def predict_fn(data, model):
-    return [model["w"] * x for x in data.tolist()]
+    return (data * model["w"]).tolist()
 
 if __name__ == "__main__":
     with open(os.path.join(os.environ["SM_MODEL_DIR"], "weights.json"), "w") as f:
@@ -45,6 +45,7 @@ def trained(ip):
 def test_a_trained_job_is_served_by_its_handlers_and_delete_leaves_nothing_running(
         trained, tmp_path):
     record = start_local(trained.directory, "served-ep", tmp_path)
+    assert record.job_dir == str(trained.directory)
     assert record.url.startswith("http://127.0.0.1:") and processes.running(
         record.pid, record.identity)
     assert invoke(record, [1.0, 2.5]) == [2.0, 5.0]
@@ -75,8 +76,7 @@ def test_a_job_without_a_model_or_a_wrong_entry_script_is_refused(trained, tmp_p
 
 
 def test_the_served_script_s_traceback_gives_the_cell_s_line(ip, tmp_path):
-    cell = SCRIPT.replace('return [model["w"] * x for x in data.tolist()]',
-                          'return [model["missing"]]')
+    cell = SCRIPT.replace('return (data * model["w"]).tolist()', 'return [model["missing"]]')
     ip.run_cell_magic("sm_train", "job --job-name line-serve --wait --quiet", cell)
     record = start_local(ip.user_ns["job"].directory, "line-ep", tmp_path)
     try:
@@ -98,3 +98,46 @@ def test_the_record_is_json_readable_by_its_owner_only(trained, tmp_path):
         assert path.stat().st_mode & 0o077 == 0
     finally:
         delete_local(tmp_path / "private")
+
+
+def test_job_deploy_gives_a_predictor_that_predicts_reloads_and_deletes(trained):
+    import numpy as np
+
+    from sm_notebook.serving.predictor import PredictionError
+
+    predictor = trained.deploy()
+    try:
+        assert predictor.status == "InService" and predictor.name == "served"
+        assert predictor.predict(np.array([1.0, 3.0])) == [2.0, 6.0]
+        assert predictor.predict([1.0], content_type="text/csv") == [[2.0]]  # CSV: rows
+        with urllib.request.urlopen(f"{predictor.url}/ping", timeout=10) as reply:
+            assert reply.status == 200  # curl works too
+        with pytest.raises(PredictionError, match=r"^HTTP 415: content type image/png is not "
+                                                  r"supported"):
+            predictor.predict(b"\x89PNG", content_type="image/png")
+        first = predictor.record.pid
+        predictor.reload()  # a fresh process: the handlers read again
+        assert predictor.record.pid != first and not processes.running(first, None)
+        assert predictor.predict([2.0]) == [4.0]
+        assert "serving train.py" in " ".join(predictor.logs().message)
+    finally:
+        predictor.delete()
+    assert predictor.status == "Deleted"
+    with pytest.raises(PredictionError, match="endpoint served is Deleted"):
+        predictor.predict([1.0])
+
+
+def test_deploy_refuses_what_it_cannot_serve_in_one_line(ip, trained):
+    from sm_notebook.serving.local import EndpointError
+
+    with pytest.raises(EndpointError, match=r"^mode 'cloud': one of local, container, "):
+        trained.deploy(mode="cloud")
+    with pytest.raises(EndpointError, match="serving a local job in container mode is not "
+                                            "built yet"):
+        trained.deploy(mode="container")
+    with pytest.raises(Exception, match="failed"):
+        ip.run_cell_magic("sm_train", "job --job-name unserved --wait --quiet",
+                          "raise SystemExit(1)\n")
+    with pytest.raises(EndpointError, match=r"^job unserved is Failed: there is no trained "
+                                            r"model to serve"):
+        ip.user_ns["job"].deploy()
