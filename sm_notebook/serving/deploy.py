@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, Protocol
 
 from .. import modes
 from . import local
 from .predictor import Predictor
 
-if TYPE_CHECKING:
-    from ..job import Job
+
+class TrainedJob(Protocol):
+    """What deploying reads of a job (``job.Job``, which calls this)."""
+
+    name: str
+    mode: str
+    status: str
+    directory: Path
+    spec: Any
+
+    @property
+    def done(self) -> bool: ...
 
 SERVED_MODES = ("local",)  # container and sagemaker serving come with the rest of issue 14
 
 
-def deploy(job: Job, mode: str | None = None, entry_script: str | None = None,
+def deploy(job: TrainedJob, mode: str | None = None, entry_script: str | None = None,
            framework: str | None = None, name: str | None = None,
            timeout: float = local.START_TIMEOUT) -> Predictor:
     """Serve ``job``'s model with its script's handlers; the predictor once it answers."""
