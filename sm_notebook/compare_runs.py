@@ -8,7 +8,6 @@ values SageMaker's own metrics report), so one job is one line per metric.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 
 from .errors import SmNotebookError
 from .jobdir import JobDir, PointsReader
-from .jobs import final_metrics
+from .jobs import JobsFolder, final_metrics
 from .runtime.metric_rules import MetricPoint
 
 
@@ -44,10 +43,8 @@ def load_runs(targets: Sequence[Any], jobs_root: Path) -> list[Run]:
         folder = JobDir(_folder_of(target, jobs_root))
         meta = folder.read_meta()
         if meta is None:
-            names = sorted(p.name for p in jobs_root.iterdir()) if jobs_root.is_dir() else []
-            close = difflib.get_close_matches(folder.name, names, n=1)
-            hint = f"; did you mean {close[0]}?" if close else " (see %sm_jobs)"
-            raise CompareError(f"no job named {folder.name!r} in {jobs_root}{hint}")
+            raise CompareError(f"no job named {folder.name!r} in {jobs_root}"
+                               f"{JobsFolder(jobs_root).hint(folder.name)}")
         if meta.name in seen:
             raise CompareError(f"{meta.name} is given twice")
         seen.add(meta.name)

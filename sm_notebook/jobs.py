@@ -7,6 +7,7 @@ from any session.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import shutil
@@ -161,6 +162,11 @@ class JobsFolder:
             return []
         return sorted(p.name for p in self.root.iterdir()
                       if not p.name.startswith(".") and JobDir(p).meta_file.is_file())
+
+    def hint(self, name: str) -> str:
+        """What to say after "no job named NAME": the closest name, or where to look."""
+        close = difflib.get_close_matches(name, self.names(), n=1)
+        return f"; did you mean {close[0]}?" if close else " (see %sm_jobs)"
 
     def records(self) -> list[dict[str, Any]]:
         """One summary per job (for ``%sm_jobs``), newest first; ``cost_usd`` is the

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import difflib
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -224,10 +223,8 @@ class Launcher:
         folder = JobDir(self.jobs.job_dir(name))
         meta = folder.read_meta() or self.adopt(name)
         if meta is None:
-            close = difflib.get_close_matches(name, self.jobs.names(), n=1)
-            hint = f"; did you mean {close[0]}?" if close else " (see %sm_jobs)"
             raise JobNotFound(f"no job named {name!r} in {self.jobs.root} or among the "
-                              f"account's SageMaker training jobs{hint}")
+                              f"account's SageMaker training jobs{self.jobs.hint(name)}")
         spec = TrainingSpec.from_dict(meta.spec)
         backend = self.backend(spec.mode)
         ref = backend.attach(name, folder.path)

@@ -167,17 +167,34 @@ def end_left_running(root: int, script: int, grace: float) -> list[Process]:
     """End what the job left running: SIGTERM, then SIGKILL after ``grace`` seconds for
     what remains.  Returns the processes that had to be ended."""
     ended = left_running(root, script)
+    terminate([(p.pid, p.identity) for p in ended], grace)
+    return ended
+
+
+def terminate(targets: list[tuple[int, str | None]], grace: float,
+              reap_all: bool = True) -> None:
+    """SIGTERM each ``(pid, identity)`` that is still the recorded process, then SIGKILL
+    what remains after ``grace`` seconds.  ``reap_all``: collect every exited child (a
+    supervisor's orphans); else only the targets (a kernel's other children keep their
+    exit statuses for their own ``Popen``)."""
+    def reap() -> None:
+        if reap_all:
+            reap_children()
+            return
+        for pid, _ in targets:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        remaining = [p for p in ended if running(p.pid, p.identity)]
-        for p in remaining:
-            signal_process(p.pid, p.identity, sig)
+        remaining = [t for t in targets if running(*t)]
+        for pid, identity in remaining:
+            signal_process(pid, identity, sig)
         deadline = time.monotonic() + wait
         while remaining and time.monotonic() < deadline:
             time.sleep(0.02)
-            reap_children()
-            remaining = [p for p in remaining if running(p.pid, p.identity)]
-    reap_children()
-    return ended
+            reap()
+            remaining = [t for t in remaining if running(*t)]
+    reap()
 
 
 def described(processes: list[Process], shown: int = 5) -> str:

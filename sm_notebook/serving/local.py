@@ -16,7 +16,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -162,13 +161,4 @@ def delete_local(folder: Path) -> EndpointRecord:
 
 
 def _stop(pid: int, identity: str | None) -> None:
-    if not processes.signal_process(pid, identity, signal.SIGTERM):
-        return
-    deadline = time.monotonic() + STOP_GRACE
-    while processes.running(pid, identity) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # ours when this process started it
-        time.sleep(0.05)
-    processes.signal_process(pid, identity, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+    processes.terminate([(pid, identity)], STOP_GRACE, reap_all=False)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..compare_runs import Run, differing
-from .chart_model import chart
+from .chart_model import chart, fmt
 from .series import DEFAULT_MAX_POINTS, SeriesBuffer, Trace
 from .snapshot import Part, chart_bundle
 from .theme import source_class, stylesheet
@@ -113,7 +113,7 @@ def _text(value: Any) -> str:
 
 def _number(value: float | None) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) \
-        else f"{value:.4g}"
+        else fmt(value)
 
 
 class Comparison:
