@@ -133,13 +133,7 @@ class Job:
     def extract_model(self, target: str | Path | None = None) -> Path:
         """Unpack ``model.tar.gz`` (default: ``<job dir>/model``), refusing unsafe paths;
         a model in S3 is downloaded first."""
-        artifact = self.model_artifacts
-        if not artifact:
-            raise SmNotebookError(f"job {self.name} has no model artifacts "
-                                  f"(status {self.status})")
-        if isinstance(self._backend, DownloadsArtifacts) and artifact.startswith("s3://"):
-            artifact = self._backend.download(self._ref, artifact, self.folder.artifacts)
-        return safe_extract(artifact, target or self.directory / "model")
+        return safe_extract(self.model_tarball(), target or self.directory / "model")
 
     def wait(self, timeout: float | None = None, raise_on_failure: bool = False) -> str:
         """Block until the job ends; return its final status.
@@ -166,15 +160,43 @@ class Job:
         if self.status not in TERMINAL:
             self._backend.stop(self._ref)
 
-    def deploy(self, mode: str | None = None, entry_script: str | None = None,
-               framework: str | None = None, name: str | None = None) -> Predictor:
+    def deploy(self, mode: str | None = None, instance_type: str | None = None,
+               instance_count: int = 1, image: str | None = None,
+               entry_script: str | None = None, framework: str | None = None,
+               env: dict[str, str] | None = None, wait: bool = True, **more: Any
+               ) -> Predictor | str:
         """Serve the trained model with the script's own handlers (``model_fn``,
         ``input_fn``, ``predict_fn``, ``output_fn`` or ``transform_fn``) and return its
         predictor: ``predictor.predict(data)``, ``.url``, ``.logs()``, ``.delete()``.
-        Local mode for now: a server on 127.0.0.1 with this job's Python."""
-        from .serving.deploy import deploy
 
-        return deploy(self, mode, entry_script, framework, name)
+        ``mode`` is the job's own by default: ``local`` (a server on 127.0.0.1 with this
+        Python), ``container`` (``docker run IMAGE serve``) or ``sagemaker`` (an endpoint;
+        ``instance_type=`` or ``serverless={"memory": 2048, "concurrency": 5}``).  Also
+        ``name=``, ``port=``, ``role=``, ``bucket=``, ``region=``, ``timeout=`` and
+        ``dry_run=True`` (the plan, as text: nothing starts)."""
+        from .serving.deploy import DeployOptions, deploy
+
+        try:
+            options = DeployOptions(mode=mode, instance_type=instance_type,
+                                    instance_count=instance_count, image=image,
+                                    entry_script=entry_script, framework=framework,
+                                    env=dict(env or {}), wait=wait, **more)
+        except TypeError as exc:
+            raise SmNotebookError(f"deploy: {exc}") from None
+        return deploy(self, options)
+
+    def model_tarball(self) -> Path:
+        """``model.tar.gz`` on this machine (downloaded first when it is in S3)."""
+        artifact = self.model_artifacts
+        if not artifact:
+            raise SmNotebookError(f"job {self.name} has no model artifacts to serve "
+                                f"(status {self.status})")
+        if isinstance(self._backend, DownloadsArtifacts) and artifact.startswith("s3://"):
+            artifact = self._backend.download(self._ref, artifact, self.folder.artifacts)
+        if not Path(artifact).is_file():
+            raise SmNotebookError(f"job {self.name} has no model artifacts to serve "
+                                f"({artifact} is missing)")
+        return Path(artifact)
 
     def describe(self) -> dict[str, Any]:
         """Everything known about the job: name, mode, spec, status, times, artifacts.

@@ -19,7 +19,8 @@ from sm_notebook import modes
 PACKAGE = Path(__file__).resolve().parents[1] / "sm_notebook"
 MAX_LINES = 500
 #: where mode names may be compared: the table itself, and the backends it names
-MODE_KNOWERS = ("sm_notebook.modes", "sm_notebook.backends")
+#: the modes table, and the backends of jobs and of endpoints (one serving module a mode)
+MODE_KNOWERS = ("sm_notebook.modes", "sm_notebook.backends", "sm_notebook.serving")
 PURE = ("sm_notebook.spec", "sm_notebook.modes", "sm_notebook.hyperparameters",
         "sm_notebook.contract", "sm_notebook.events", "sm_notebook.metrics",
         "sm_notebook.clock", "sm_notebook.jobdir", "sm_notebook.line", "sm_notebook.catalog",

@@ -162,3 +162,16 @@ def resolve(image: str, region: str, instance_type: str) -> str:
                         f"(only {'/'.join(release.processors)})", "a matching --instance-type")
     tag = release.tag(processor, _family(instance_type))
     return f"{host(account, region)}/{release.repository}:{tag}"
+
+
+def inference_image(uri: str) -> str:
+    """The serving sibling of an AWS training image: ``pytorch-training`` →
+    ``pytorch-inference`` (same tag); scikit-learn and XGBoost serve from their training
+    image itself.  Any other image unchanged."""
+    registry, slash, rest = uri.rpartition("/")
+    repository, colon, tag = rest.partition(":")
+    if not registry.endswith((".amazonaws.com", ".amazonaws.com.cn")):
+        return uri
+    if repository.endswith("-training"):
+        repository = repository.removesuffix("-training") + "-inference"
+    return f"{registry}{slash}{repository}{colon}{tag}"

@@ -35,21 +35,24 @@ def priced_region(region: str) -> bool:
     return not region.startswith(("cn-", "us-gov-", "us-iso"))
 
 
-def product_filters(region: str, instance_type: str) -> list[dict[str, str]]:
-    """``GetProducts`` filters for the training products of one instance type."""
+def product_filters(region: str, instance_type: str, usage: str = "Train"
+                    ) -> list[dict[str, str]]:
+    """``GetProducts`` filters for the products of one instance type: ``Train`` for
+    training, ``Host`` for a real-time endpoint's instances."""
     return [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
-            {"Type": "CONTAINS", "Field": "usagetype", "Value": f"Train:{instance_type}"}]
+            {"Type": "CONTAINS", "Field": "usagetype", "Value": f"{usage}:{instance_type}"}]
 
 
-def hourly_price(products: Iterable[str | dict[str, Any]], instance_type: str) -> float | None:
-    """The on-demand USD price per instance-hour of training on ``instance_type``, from
-    ``GetProducts``'s ``PriceList`` (JSON strings or already-decoded objects); None when
-    no training product of that type is among them."""
-    usage = re.compile(rf"(?:^|-)Train:{re.escape(instance_type)}$")
+def hourly_price(products: Iterable[str | dict[str, Any]], instance_type: str,
+                 usage: str = "Train") -> float | None:
+    """The on-demand USD price per instance-hour of ``usage`` (training, or ``Host``ing)
+    on ``instance_type``, from ``GetProducts``'s ``PriceList`` (JSON strings or
+    already-decoded objects); None when no such product is among them."""
+    pattern = re.compile(rf"(?:^|-){usage}:{re.escape(instance_type)}$")
     for item in products:
         product = json.loads(item) if isinstance(item, str) else item
         attributes = product.get("product", {}).get("attributes", {})
-        if not usage.search(attributes.get("usagetype", "")):
+        if not pattern.search(attributes.get("usagetype", "")):
             continue
         for term in product.get("terms", {}).get("OnDemand", {}).values():
             for dimension in term.get("priceDimensions", {}).values():

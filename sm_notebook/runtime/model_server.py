@@ -1,9 +1,11 @@
 """sm_notebook's own model server: a script's handlers behind SageMaker's HTTP contract.
 
 ``python model_server.py --script train.py --model-dir DIR [--port 0] [--framework F]
-[--ready-file FILE]`` loads the handlers and calls ``model_fn`` once, then answers
-``GET /ping`` (200 when the model is loaded) and ``POST /invocations`` (``Content-Type``
-and ``Accept`` headers) on 127.0.0.1 only; ``--port 0`` takes a free port.  The port (or
+[--ready-file FILE] [--host H]`` loads the handlers and calls ``model_fn`` once, then
+answers ``GET /ping`` (200 when the model is loaded) and ``POST /invocations``
+(``Content-Type`` and ``Accept`` headers) on 127.0.0.1 (``--host 0.0.0.0`` only inside a
+container, whose port is published on the host's 127.0.0.1); ``--port 0`` takes a free
+port.  The port (or
 the one-line reason it could not start) is written to ``--ready-file`` as JSON, so the
 caller neither polls nor parses the log.  A handler's error is a 500 with the traceback
 in the log (stderr); a format refused is a 415.  Standard library only: it runs with the
@@ -107,7 +109,7 @@ def _ready(path: str | None, **fields: Any) -> None:
 
 
 def serve(script: str, model_dir: str, port: int = 0, framework: str | None = None,
-          ready_file: str | None = None) -> int:
+          ready_file: str | None = None, host: str = HOST) -> int:
     try:
         handlers = Handlers(load_script(script), framework, name=Path(script).name)
         model = handlers.load_model(model_dir, Context(model_dir, {"model_dir": model_dir}))
@@ -120,14 +122,14 @@ def serve(script: str, model_dir: str, port: int = 0, framework: str | None = No
         _ready(ready_file, error=f"model_fn failed: {type(exc).__name__}: {exc}")
         return 1
     try:
-        server = ThreadingHTTPServer((HOST, port), make_handler(Service(handlers, model,
+        server = ThreadingHTTPServer((host, port), make_handler(Service(handlers, model,
                                                                         model_dir)))
     except OSError as exc:
-        _ready(ready_file, error=f"port {port} on {HOST}: {exc.strerror or exc}")
+        _ready(ready_file, error=f"port {port} on {host}: {exc.strerror or exc}")
         return 1
     server.daemon_threads = True
     bound = server.server_address[1]
-    _log(f"serving {Path(script).name} on http://{HOST}:{bound} (model from {model_dir})")
+    _log(f"serving {Path(script).name} on http://{host}:{bound} (model from {model_dir})")
     _ready(ready_file, port=bound, pid=os.getpid())
     try:
         server.serve_forever(poll_interval=0.5)
@@ -145,8 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--framework", default=None)
     parser.add_argument("--ready-file", default=None)
+    parser.add_argument("--host", default=HOST)
     args = parser.parse_args(argv)
-    return serve(args.script, args.model_dir, args.port, args.framework, args.ready_file)
+    return serve(args.script, args.model_dir, args.port, args.framework, args.ready_file,
+                 args.host)
 
 
 if __name__ == "__main__":

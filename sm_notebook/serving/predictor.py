@@ -1,96 +1,113 @@
 """The handle of a served model: ``predictor = job.deploy()``.
 
 ``predict(data, content_type=None, accept=None)`` sends ``data`` as ``payload.serialize``
-does and decodes the reply by its content type; ``status``, ``url`` (local: an
-``http://127.0.0.1:PORT`` that answers ``/ping`` and ``/invocations``, so ``curl`` works),
-``logs()`` (a DataFrame of the server's log), ``reload()`` (a fresh server process that
-reads the handlers again: nothing stale survives) and ``delete()``.
+does and decodes the reply by its content type; ``status``, ``url`` (local and container:
+an ``http://127.0.0.1:PORT`` that answers ``/ping`` and ``/invocations``, so ``curl``
+works), ``logs()`` (a DataFrame of the server's log), ``reload()`` (the handlers read
+anew by a fresh server: nothing stale survives), ``delete()`` and ``hourly_price``.
 """
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SmNotebookError
-from . import local
+from . import layout
+from .endpoints import Endpoint
 from .payload import deserialize, serialize
+from .record import EndpointError, PredictionError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-REQUEST_TIMEOUT = 60.0  # seconds: the inference toolkit's own per-request limit
-
-
-class PredictionError(SmNotebookError):
-    """A request the endpoint refused or failed (its status and one line of why)."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-
 
 class Predictor:
     def __init__(self, folder: Path):
-        self.folder = folder
-        self.record = local.EndpointRecord.read(folder)
+        self.endpoint = Endpoint(folder)
+        self.last_latency: float | None = None  # seconds the last predict() took
+
+    @property
+    def folder(self) -> Path:
+        return self.endpoint.folder
+
+    @property
+    def record(self) -> Any:
+        return self.endpoint.record
 
     @property
     def name(self) -> str:
         return self.record.name
 
     @property
+    def mode(self) -> str:
+        return self.record.mode
+
+    @property
     def url(self) -> str:
-        return self.record.url
+        """``http://127.0.0.1:PORT`` (local, container), or the endpoint's name on
+        SageMaker, where requests go through ``InvokeEndpoint``."""
+        return self.record.url or f"sagemaker endpoint {self.name} ({self.record.region})"
+
+    @property
+    def hourly_price(self) -> float | None:
+        """On-demand USD per hour for all its instances (SageMaker); None elsewhere."""
+        return self.record.hourly_price
 
     @property
     def status(self) -> str:
-        """InService, Failed (its server is gone) or Deleted."""
-        self.record = local.EndpointRecord.read(self.folder)
-        if self.record.status == "InService" and not local.running(self.record):
-            return "Failed"
-        return self.record.status
+        """Creating, InService, Failed or Deleted."""
+        return self.endpoint.state()
 
     def predict(self, data: Any, content_type: str | None = None,
                 accept: str | None = None) -> Any:
-        if self.status != "InService":
-            raise PredictionError(503, f"endpoint {self.name} is {self.status}")
+        status = self.status
+        if status != "InService":
+            raise PredictionError(503, f"endpoint {self.name} is {status}")
         body, kind = serialize(data, content_type)
-        headers = {"Content-Type": kind, **({"Accept": accept} if accept else {})}
-        request = urllib.request.Request(f"{self.url}/invocations", data=body,
-                                         headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as reply:
-                return deserialize(reply.read(), reply.headers.get("Content-Type"))
-        except urllib.error.HTTPError as error:
-            why = error.read().decode("utf-8", "replace").strip() or error.reason
-            raise PredictionError(error.code, f"{why} (the server's log: "
-                                              f"{self.folder / local.LOG_FILE})") from None
-        except OSError as error:
-            raise PredictionError(503, f"endpoint {self.name} did not answer: "
-                                       f"{error}") from None
+        began = time.perf_counter()
+        reply, reply_type = self.endpoint.invoke(body, kind, accept)
+        self.last_latency = time.perf_counter() - began
+        return deserialize(reply, reply_type)
 
-    def logs(self) -> pd.DataFrame:
-        """The server's log, a row a line."""
+    def logs(self, tail: int | None = None) -> pd.DataFrame:
+        """The server's log, a row a line (the container's, or CloudWatch's)."""
         import pandas as pd
 
-        path = self.folder / local.LOG_FILE
-        lines = path.read_text(errors="replace").splitlines() if path.exists() else []
-        return pd.DataFrame({"message": lines})
+        return pd.DataFrame({"message": self.endpoint.log_lines(tail)})
 
     def reload(self) -> Predictor:
-        """Serve again from a fresh process, the handlers read anew, on a new port."""
+        """Serve again from a fresh server that reads the handlers anew (the job's code
+        and, when ``entry_script`` was a path, that file as it is now)."""
         record = self.record
+        if record.mode == "sagemaker":
+            raise EndpointError("reload: a SageMaker endpoint is replaced by deploying "
+                                "again (predictor.delete(), then job.deploy())")
         self.delete()
-        self.record = local.start_local(Path(record.job_dir), record.name, self.folder.parent,
-                                        record.script, record.framework)
+        record.status = "Creating"
+        code = layout.job_code(Path(record.job_dir), record.job_mode)
+        model = Path(record.job_dir) / "artifacts" / "model.tar.gz"
+        if record.mode == "local":
+            from .local import start_local
+
+            start_local(record, self.folder, model, code)
+        else:
+            from .container import start_container
+
+            start_container(record, self.folder, model, code)
+        self.endpoint.refresh()
         return self
 
     def delete(self) -> None:
-        """Stop the server; the log is kept."""
-        self.record = local.delete_local(self.folder)
+        """Stop it and remove what it created; its log and record are kept."""
+        self.endpoint.delete()
+
+    def _ipython_display_(self) -> None:
+        """The endpoint's widget under the cell (its plain-text form when headless)."""
+        from ..ui.endpoint_view import show
+
+        show(self)
 
     def __repr__(self) -> str:
-        return f"<Predictor {self.name} {self.record.mode} {self.status} {self.url}>"
+        return f"<Predictor {self.name} {self.mode} {self.status} {self.url}>"
+

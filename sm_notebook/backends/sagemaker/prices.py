@@ -21,17 +21,18 @@ from ...catalog.pricing import (
 MAX_PAGES = 5  # one instance type in one region is one product; pages are a safeguard
 
 
-def ask_price_list(session: Any, region: str, instance_type: str) -> float | None:
+def ask_price_list(session: Any, region: str, instance_type: str, usage: str = "Train"
+                   ) -> float | None:
     """One lookup; None when the price list has no such product or cannot be reached."""
     from botocore.config import Config
 
     client = session.client("pricing", region_name=PRICING_REGION, config=Config(
         connect_timeout=3, read_timeout=8, retries={"total_max_attempts": 2}))
     request: dict[str, Any] = {"ServiceCode": SERVICE_CODE, "FormatVersion": "aws_v1",
-                               "Filters": product_filters(region, instance_type)}
+                               "Filters": product_filters(region, instance_type, usage)}
     for _ in range(MAX_PAGES):
         page = client.get_products(**request)
-        price = hourly_price(page.get("PriceList", []), instance_type)
+        price = hourly_price(page.get("PriceList", []), instance_type, usage)
         if price is not None or not page.get("NextToken"):
             return price
         request["NextToken"] = page["NextToken"]
@@ -39,16 +40,18 @@ def ask_price_list(session: Any, region: str, instance_type: str) -> float | Non
 
 
 class PriceLookup:
-    """The price of one job's instances, from the cache or a background lookup."""
+    """The price of one job's (or, with ``usage="Host"``, one endpoint's) instances, from
+    the cache or a background lookup."""
 
     def __init__(self, session: Any, region: str | None, instance_type: str | None,
-                 cache: PriceCache):
+                 cache: PriceCache, usage: str = "Train"):
         self.result: float | None = None
+        self.usage = usage
         self._done = threading.Event()
         if not region or not instance_type or not priced_region(region):
             self._done.set()
             return
-        found, price = cache.get(region, instance_type, time.time())
+        found, price = cache.get(region, self._key(instance_type), time.time())
         if found:
             self.result = price
             self._done.set()
@@ -60,10 +63,13 @@ class PriceLookup:
         """Whether the answer is in, after waiting up to ``timeout`` seconds for it."""
         return self._done.wait(timeout) if timeout > 0 else self._done.is_set()
 
+    def _key(self, instance_type: str) -> str:
+        return instance_type if self.usage == "Train" else f"{self.usage}:{instance_type}"
+
     def _ask(self, session: Any, region: str, instance_type: str, cache: PriceCache) -> None:
         try:
-            self.result = ask_price_list(session, region, instance_type)
+            self.result = ask_price_list(session, region, instance_type, self.usage)
         except Exception:  # no permission, no network, throttled: no cost shown
             self.result = None
-        cache.put(region, instance_type, self.result, time.time())
+        cache.put(region, self._key(instance_type), self.result, time.time())
         self._done.set()

@@ -126,13 +126,13 @@ def _channel(name: str, uri: str, content_type: str | None) -> dict[str, Any]:
     return channel
 
 
-def validate_request(request: dict[str, Any]) -> None:
+def validate_request(request: dict[str, Any], operation: str = "CreateTrainingJob") -> None:
     """Check a request against botocore's model of the service (no network)."""
     import botocore.session
     from botocore.validate import validate_parameters
 
     model = botocore.session.get_session().get_service_model("sagemaker")
-    shape = model.operation_model("CreateTrainingJob").input_shape
+    shape = model.operation_model(operation).input_shape
     validate_parameters(request, shape)
 
 
