@@ -4,6 +4,8 @@
 #   smnb-test/toolkit:2  the same plus AWS's sagemaker-training toolkit (`train` on PATH)
 #   smnb-test/torch:1    the same plus a CPU PyTorch with a working torchrun
 #   smnb-test/byo:2      busybox and a `train` of its own: a bring-your-own image, tiny
+#   smnb-test/serving:1  the plain image plus a `serve` of its own (a serving stack)
+#   smnb-test/xgboost:1  the plain image plus XGBoost's CPU wheel
 # The base comes from debootstrap; Python wheels are fetched on the host from PyPI (or
 # pip's configured find-links) and installed inside with --no-index. An image that already
 # exists is kept, so a second run takes seconds. Needs root, debootstrap, busybox-static
@@ -44,6 +46,13 @@ if ! have smnb-test/byo:2; then
   docker build -q -t smnb-test/byo:2 -f "$here/byo.Dockerfile" "$work/byo" > /dev/null
 fi
 
+if ! have smnb-test/serving:1; then
+  mkdir -p "$work/serving"
+  install -m 0755 "$here/serve" "$work/serving/serve"
+  docker build -q -t smnb-test/serving:1 -f "$here/serving.Dockerfile" "$work/serving" > /dev/null
+fi
+
 build_with_wheels smnb-test/toolkit:2 toolkit.Dockerfile sagemaker-training==5.1.4
+build_with_wheels smnb-test/xgboost:1 xgboost.Dockerfile --no-deps xgboost-cpu==3.2.0
 build_with_wheels smnb-test/torch:1 torch.Dockerfile torch==2.13.0
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep '^smnb-test/'
