@@ -2,6 +2,7 @@
 
     python -m benchmarks.run            # full run (a few minutes)
     python -m benchmarks.run --quick    # fewer repeats, for CI
+    python -m benchmarks.run --quick --only serving,container   # some benchmarks only
 
 Container mode needs a running Docker Engine and the test image smnb-test/sklearn:1
 (tests/images/build.sh).
@@ -20,10 +21,12 @@ from . import (
     bench_first_line,
     bench_ingestion,
     bench_load_ext,
+    bench_serving,
     bench_ui,
 )
 from .common import Result
 
+BENCHMARKS = ("load_ext", "first_line", "ingestion", "container", "serving", "cloud_logs", "ui")
 COLUMNS = ("benchmark", "baseline", "median", "Δ vs baseline", "ratio", "target", "result")
 
 
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer repeats (CI)")
     parser.add_argument("--repeat", type=int, help="repeats per timing benchmark")
+    parser.add_argument("--only", help="comma-separated benchmarks to run, of: "
+                        + ", ".join(BENCHMARKS) + " (default: all)")
     parser.add_argument("--lines", type=int, help="lines for the ingestion benchmark "
                         f"(at least {bench_ingestion.MIN_LINES:,}; default 500,000 quick, "
                         "1,000,000 full)")
@@ -73,15 +78,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--repeat: at least 1")
     if args.lines is not None and args.lines < bench_ingestion.MIN_LINES:
         parser.error(f"--lines: at least {bench_ingestion.MIN_LINES:,}")
+    only = args.only.split(",") if args.only else list(BENCHMARKS)
+    if unknown := [name for name in only if name not in BENCHMARKS]:
+        parser.error(f"--only: {', '.join(unknown)}: not one of {', '.join(BENCHMARKS)}")
     repeat = args.repeat or (7 if args.quick else 21)
     lines = args.lines or (500_000 if args.quick else 1_000_000)
 
     began = time.perf_counter()
-    results = [bench_load_ext.run(repeat), bench_first_line.run(repeat),
-               *bench_ingestion.run(lines, 3 if args.quick else 5),
-               *bench_container.run(5 if args.quick else repeat),
-               bench_cloud_logs.run(20 if args.quick else 60),
-               *bench_ui.run(8 if args.quick else 20, 15 if args.quick else 30)]
+    plan = {"load_ext": lambda: [bench_load_ext.run(repeat)],
+            "first_line": lambda: [bench_first_line.run(repeat)],
+            "ingestion": lambda: bench_ingestion.run(lines, 3 if args.quick else 5),
+            "container": lambda: bench_container.run(5 if args.quick else repeat),
+            "serving": lambda: bench_serving.run(5 if args.quick else repeat),
+            "cloud_logs": lambda: [bench_cloud_logs.run(20 if args.quick else 60)],
+            "ui": lambda: bench_ui.run(8 if args.quick else 20, 15 if args.quick else 30)}
+    results = [r for name in BENCHMARKS if name in only for r in plan[name]()]
     print(table(results))
     print(f"({repeat} repeats per timing, {time.perf_counter() - began:.0f} s in all, "
           f"Python {sys.version.split()[0]}; this machine's speed: {_calibration():.0f} ms for "

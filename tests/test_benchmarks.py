@@ -18,6 +18,9 @@ BENCHMARKS = [
     "job.logs() peak memory / the log's size",
     "container mode: sklearn iris job, magic → Completed",
     "container mode: magic → first line",
+    "local mode: deploy() → first prediction (sklearn)",
+    "container mode: deploy() → first prediction (sklearn)",
+    "local mode: sklearn predict() latency p50 (1,000 requests)",
     "sagemaker mode: log latency (1 host, a line every 0.5 s)",
     "dashboard under a ~10,000 lines/s job: kernel `1+1`",
     "local mode: a line written → in a dashboard message",
@@ -40,4 +43,5 @@ def test_the_quick_benchmark_run_measures_and_judges_every_target():
     assert "heavy modules imported by load_ext: none" in run.stdout
     assert "where the time goes: attach + start" in run.stdout
     assert "API calls per job-minute: sm_notebook" in run.stdout
+    assert "through predictor.predict(); raw urllib POST p50" in run.stdout
     assert "UI traffic:" in run.stdout and "comm messages/s" in run.stdout

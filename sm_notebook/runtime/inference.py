@@ -278,11 +278,16 @@ def _numeric(value: Any) -> bool:
 
 
 def _plain(value: Any) -> Any:
-    """numpy arrays, tensors and scalars → lists and numbers, for JSON and CSV."""
+    """numpy arrays, tensors and scalars → lists and numbers, for JSON and CSV, also
+    inside lists, tuples and dicts (``[x * w for x in array]`` is a list of numpy scalars)."""
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
     if hasattr(value, "tolist"):
         return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return value
 
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ..catalog.pricing import format_usd, state_cost
 from ..clock import iso_to_epoch
 from .log_filter import LogFilter
-from .text import badge, clock_text, instances_text
-from .theme import source_class
+from .text import clock_text, instances_text
+from .theme import badge, source_class
 
 if TYPE_CHECKING:
     from ..events import LogEvent

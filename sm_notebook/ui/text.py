@@ -13,14 +13,11 @@ import time
 from typing import TYPE_CHECKING
 
 from ..catalog.pricing import format_usd
-from .theme import TONES, stylesheet
+from .theme import badge, stylesheet
 
 if TYPE_CHECKING:
     from ..job import Job
 
-MUTED = TONES["muted"][0]
-STATUS_COLOURS = {"Completed": "#1a7f37", "Failed": "#cf222e", "Stopped": "#9a6700",
-                  "Stopping": "#9a6700", "InProgress": "#0969da"}
 
 
 def clock_text(seconds: float | None) -> str:
@@ -98,13 +95,6 @@ def status_text(job: Job, lines: int = 8) -> str:
         out.append("--- last lines ---")
         out += [f"[{ev.host}] {ev.message}" for ev in recent]
     return "\n".join(out)
-
-
-def badge(status: str) -> str:
-    """The status, white on its colour (5:1 or more, in either theme)."""
-    return (f'<span class="smnb-badge" style="background:{STATUS_COLOURS.get(status, MUTED)};'
-            f'color:#fff;border-radius:10px;padding:1px 8px;font-weight:600">'
-            f'{html.escape(status)}</span>')
 
 
 def status_html(job: Job, lines: int = 8) -> str:

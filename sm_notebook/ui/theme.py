@@ -14,6 +14,7 @@ of the chart and the host tags of the log.
 
 from __future__ import annotations
 
+import html
 from functools import cache
 
 #: source colours, readable as text and lines on white
@@ -40,6 +41,11 @@ CHART_RULES = (f"{CHART} .main-svg{{background:transparent!important}}"
                f"{CHART} .gridlayer path,{CHART} .zerolinelayer path"
                "{stroke:var(--smnb-chart-grid)!important}")
 LIGHT_BACKGROUND, DARK_BACKGROUND = "#ffffff", "#111111"
+#: a status badge's background, under white text (5:1 or more; others are muted):
+#: a job's statuses, and an endpoint's
+STATUS_COLOURS = {"Completed": "#1a7f37", "Failed": "#cf222e", "Stopped": "#9a6700",
+                  "Stopping": "#9a6700", "InProgress": "#0969da",
+                  "InService": "#1a7f37", "Creating": "#0969da"}
 #: JupyterLab's theme variables used where they exist: its secondary text (4.6:1 on white
 #: in Light, 5.9:1 on #111 in Dark) and its main text for a chart's ink
 JUPYTERLAB = {"smnb-muted": "--jp-ui-font-color2", "smnb-chart-ink": "--jp-ui-font-color1"}
@@ -84,6 +90,14 @@ def _value(name: str, colour: str) -> str:
     """A colour, JupyterLab's own variable first where it has one that reads as well."""
     own = JUPYTERLAB.get(name)
     return f"var({own},{colour})" if own else colour
+
+
+def badge(status: str) -> str:
+    """The status, white on its colour (5:1 or more, in either theme)."""
+    colour = STATUS_COLOURS.get(status, TONES["muted"][0])
+    return (f'<span class="smnb-badge" style="background:{colour};'
+            f'color:#fff;border-radius:10px;padding:1px 8px;font-weight:600">'
+            f'{html.escape(status)}</span>')
 
 
 def hide_saved_note(job_name: str) -> str:

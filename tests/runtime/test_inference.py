@@ -174,3 +174,9 @@ def test_bodies_decode_to_arrays_and_predictions_encode_as_asked():
     assert decode('{"a": 1}', JSON).item() == {"a": 1}  # not numeric: kept as it is
     assert encode(np.array([1, 2]), JSON) == b"[1, 2]"
     assert encode([[1, 2], [3, 4]], CSV) == b"1,2\n3,4\n"
+
+
+def test_numpy_scalars_inside_lists_and_dicts_encode_as_plain_numbers():
+    value = {"y": [np.float32(1.5), np.int64(2)], "n": (np.float64(0.25),)}
+    assert json.loads(encode(value, JSON)) == {"y": [1.5, 2], "n": [0.25]}
+    assert encode([np.float32(1.5), np.float32(3.0)], CSV) == b"1.5\n3.0\n"
