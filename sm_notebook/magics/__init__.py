@@ -1,5 +1,6 @@
-"""The magics, one ``Magics`` class per family: training (``%%sm_train``) and jobs
-(``%sm_jobs``, ``%sm_attach``); serving and tuning will join them here.
+"""The magics, one ``Magics`` class per family: training (``%%sm_train``), jobs
+(``%sm_jobs``, ``%sm_attach``) and serving (``%sm_deploy``, ``%sm_endpoints``); tuning
+will join them here.
 
 ``register`` adds every family and the HTML view of a job to a shell; ``unregister``
 takes them away again.
@@ -10,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from .jobs import SmJobsMagics
+from .serve import SmServeMagics
 from .train import SmTrainMagics
 
-FAMILIES = (SmTrainMagics, SmJobsMagics)
+FAMILIES = (SmTrainMagics, SmJobsMagics, SmServeMagics)
 JOB_TYPE = ("sm_notebook.job", "Job")  # where the HTML formatter finds the handle's class
 
 
@@ -21,6 +23,7 @@ def register(shell: Any) -> SmTrainMagics:
     train = SmTrainMagics(shell)
     shell.register_magics(train)
     shell.register_magics(SmJobsMagics(shell, train))
+    shell.register_magics(SmServeMagics(shell, train))
     html = shell.display_formatter.formatters["text/html"]
     html.for_type_by_name(*JOB_TYPE, job_html)
     return train
@@ -45,4 +48,4 @@ def unregister(shell: Any) -> None:
     shell.display_formatter.formatters["text/html"].pop(".".join(JOB_TYPE), None)
 
 
-__all__ = ["SmJobsMagics", "SmTrainMagics", "register", "unregister"]
+__all__ = ["SmJobsMagics", "SmServeMagics", "SmTrainMagics", "register", "unregister"]

@@ -4,6 +4,7 @@ jobs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -11,6 +12,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..checks import check_job_name
 from ..errors import SmNotebookError, SpecError
+from ..serving.record import ENDPOINTS
 
 if TYPE_CHECKING:
 
@@ -47,14 +49,23 @@ class SmJobsMagics(Magics):
 
     @line_magic
     def sm_attach(self, line: str) -> Any:
-        """Follow a job again (after a kernel restart): ``job = %sm_attach NAME``."""
+        """Follow a job again (after a kernel restart): ``job = %sm_attach NAME``; an
+        endpoint's predictor: ``predictor = %sm_attach --endpoint NAME`` (or a NAME that
+        only an endpoint has; see %sm_endpoints)."""
         name = line.strip()
+        endpoint = name.startswith("--endpoint")
+        name = name.removeprefix("--endpoint").strip() if endpoint else name
         if not name:
-            raise UsageError("%sm_attach: give a job name (see %sm_jobs)")
+            raise UsageError("%sm_attach: give a job name (see %sm_jobs), or --endpoint NAME "
+                             "(see %sm_endpoints)")
         try:  # the name is a folder of the jobs directory: no path may hide in it
             check_job_name("%sm_attach", name)
         except SpecError as exc:
             raise UsageError(str(exc)) from None
+        folder = self.train.registry.root / ENDPOINTS / name
+        if endpoint or (name not in self.train.jobs and not (
+                self.train.registry.root / name).is_dir() and folder.is_dir()):
+            return attach_endpoint(folder, name)
         live = self.train.jobs.get(name)
         if live is not None:  # followed in this kernel already
             self.already_followed(live)
@@ -98,6 +109,15 @@ class SmJobsMagics(Magics):
         else:
             print(f"job {job.name} is already followed in this kernel; its live view is "
                   "under the cell that started it")
+
+
+def attach_endpoint(folder: Path, name: str) -> Any:
+    """The predictor of endpoint ``name``, found by its record."""
+    if not (folder / "endpoint.json").is_file():
+        raise UsageError(f"%sm_attach --endpoint: no endpoint {name!r} (see %sm_endpoints)")
+    from ..serving.predictor import Predictor
+
+    return Predictor(folder)
 
 
 def parse_filters(line: str) -> dict[str, str]:

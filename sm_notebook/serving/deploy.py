@@ -91,8 +91,21 @@ def check(options: DeployOptions, job: TrainedJob) -> str:
     return mode
 
 
+class StatusEcho:
+    """Prints an endpoint's status each time it changes, while a deploy waits on
+    SageMaker (minutes), so a blocked cell says what it waits for."""
+
+    def __init__(self, name: str):
+        self.name, self.last = name, None
+
+    def __call__(self, status: str) -> None:
+        if status != self.last:
+            print(f"endpoint {self.name}: {status}", flush=True)
+            self.last = status
+
+
 def deploy(job: TrainedJob, options: DeployOptions,
-           on_status: Callable[[str], None] = lambda status: None) -> Predictor | str:
+           on_status: Callable[[str], None] | None = None) -> Predictor | str:
     """Serve ``job``'s model with its script's handlers: the predictor once it answers
     (the plan's text for a dry run)."""
     mode = check(options, job)
@@ -109,7 +122,8 @@ def deploy(job: TrainedJob, options: DeployOptions,
     if mode == "container":
         record.image = container_image(job, options)
     if mode == "sagemaker":
-        return deploy_hosted(job, record, root / name, code, options, on_status)
+        return deploy_hosted(job, record, root / name, code, options,
+                             on_status or StatusEcho(name))
     if options.dry_run:
         return local_plan(record)
     folder = root / name

@@ -11,8 +11,6 @@ kernels are real ``ipykernel`` processes reaching it over HTTP.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -29,6 +27,7 @@ from sm_notebook.events import LogEvent
 from sm_notebook.jobdir import JobDir, read_json, write_json
 from tests.backends import test_sagemaker_jobs as sagemaker
 from tests.fakes.sagemaker_service import logs, pause, status
+from tests.kernel import Kernel
 
 service = sagemaker.service  # moto's server with the simulators, as the other tests use it
 HOSTS = ("algo-1", "algo-2")
@@ -253,53 +252,6 @@ def test_an_attach_while_a_detached_handle_finishes_its_last_poll_waits_and_is_f
 
     assert (again.done, again.status) == (True, "Failed")
     assert list(again.logs().message) == ["only line"]
-
-
-class Kernel:
-    """A real ipykernel process with sm_notebook loaded, driven over its channels."""
-
-    def __init__(self, cwd: Path):
-        from jupyter_client.manager import start_new_kernel
-
-        self.manager, self.client = start_new_kernel(kernel_name="python3", cwd=str(cwd),
-                                                     startup_timeout=120)
-        self.pid = int(self.run("import os; print(os.getpid())"))
-        self.run("%load_ext sm_notebook")
-
-    def run(self, code: str, timeout: float = 180) -> str:
-        out: list[str] = []
-
-        def hook(message: dict) -> None:
-            if message["msg_type"] == "stream":
-                out.append(message["content"]["text"])
-            elif message["msg_type"] == "error":
-                out.append("\n".join(message["content"]["traceback"]))
-
-        reply = self.client.execute_interactive(code, timeout=timeout, output_hook=hook)
-        assert reply["content"]["status"] == "ok", "".join(out)
-        return "".join(out)
-
-    def follow_to_the_end(self) -> dict:
-        """What this kernel's handle ``job`` saw, once the job ended."""
-        return json.loads(self.run(
-            "import json\n"
-            "job.wait(timeout=150)\n"
-            "print(json.dumps({'status': job.status, 'count': job.line_count,\n"
-            "                  'lines': [e.message for e in job.recent_lines()]}))\n")
-            .strip().splitlines()[-1])
-
-    def dead(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except (ProcessLookupError, FileNotFoundError):
-            return True
-        return stat.rsplit(")", 1)[-1].split()[0] == "Z"  # killed, not yet reaped
-
-    def close(self) -> None:
-        self.client.stop_channels()
-        with contextlib.suppress(Exception):
-            self.manager.shutdown_kernel(now=True)
 
 
 @pytest.fixture

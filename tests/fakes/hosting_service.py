@@ -34,7 +34,8 @@ class Hosting:
         self.served: dict[str, tuple[Handlers, Any, str]] = {}
         self.requests: list[dict[str, Any]] = []
         self.folder = tempfile.TemporaryDirectory(prefix="smnb-hosting-")
-        self._init, self._invoke = smm.FakeEndpoint.__init__, SageMakerRuntimeResponse.invoke_endpoint
+        self._init = smm.FakeEndpoint.__init__
+        self._invoke = SageMakerRuntimeResponse.invoke_endpoint
         hosting = self
 
         def init(endpoint: Any, *args: Any, **kwargs: Any) -> None:
