@@ -75,11 +75,11 @@ def make_handler(service: Service) -> type[BaseHTTPRequestHandler]:
                 traceback.print_exc(file=sys.stderr)
                 self._send(500, f"{type(exc).__name__}: {exc}".encode(), "text/plain")
                 return
-            self._send(reply.status, reply.body, reply.content_type)
             with service.lock:
                 service.requests += 1
-            _log(f"POST /invocations {reply.status} {len(reply.body)} bytes "
-                 f"{(time.perf_counter() - began) * 1000:.1f} ms")
+            _log(f"POST /invocations {reply.status} {len(reply.body)} bytes "  # before the
+                 f"{(time.perf_counter() - began) * 1000:.1f} ms")  # reply: a log read after
+            self._send(reply.status, reply.body, reply.content_type)  # it has the line
 
         def _send(self, status: int, body: bytes, content_type: str) -> None:
             self.send_response(status)

@@ -74,19 +74,31 @@ class Predictor:
         """The server's log, a row a line (the container's, or CloudWatch's)."""
         import pandas as pd
 
-        return pd.DataFrame({"message": self.endpoint.log_lines(tail)})
+        return pd.DataFrame({"message": self.log_lines(tail)})
 
-    def reload(self) -> Predictor:
-        """Serve again from a fresh server that reads the handlers anew (the job's code
-        and, when ``entry_script`` was a path, that file as it is now)."""
+    def log_lines(self, tail: int | None = None) -> list[str]:
+        """The server's last ``tail`` log lines (all by default), as text."""
+        return self.endpoint.log_lines(tail)
+
+    def reload(self, job: Any = None) -> Predictor:
+        """Serve again from a fresh server that reads the handlers anew: the job's code
+        and, when ``entry_script`` was a path, that file as it is now.  ``job=`` serves
+        another (say, the cell's new run) in its place, on the same URL."""
         record = self.record
         if record.mode == "sagemaker":
             raise EndpointError("reload: a SageMaker endpoint is replaced by deploying "
                                 "again (predictor.delete(), then job.deploy())")
+        if job is not None:
+            if job.status != "Completed":
+                raise EndpointError(f"reload: job {job.name} is {job.status}, not Completed")
+            model = job.model_tarball()  # before anything stops: its errors first
+            record.job, record.job_dir, record.job_mode = job.name, str(job.directory), job.mode
+            if record.source is None:
+                record.script = job.spec.entry_script
+        model = Path(record.job_dir) / "artifacts" / "model.tar.gz"
+        code = layout.job_code(Path(record.job_dir), record.job_mode)
         self.delete()
         record.status = "Creating"
-        code = layout.job_code(Path(record.job_dir), record.job_mode)
-        model = Path(record.job_dir) / "artifacts" / "model.tar.gz"
         if record.mode == "local":
             from .local import start_local
 

@@ -24,16 +24,16 @@ LOG_LINES = 10  # the server's last lines shown
 FORMATS = {"JSON": JSON, "CSV": CSV}
 #: what the box holds at first, and after a switch of format while left untouched
 EXAMPLES = {"JSON": "[[1.0, 2.0]]", "CSV": "1.0,2.0"}
+UNKNOWN = "Unknown"  # the status, when it cannot be read
 FINAL = ("InService", "Failed", "Deleted")  # statuses that change only by a user's act
 MAX_REPLY = 10_000  # characters of a reply shown (the predictor returns all of it)
 MAX_ERROR = 500  # characters of an error's one line
 
 
 class Served(Protocol):
-    """What the text reads of a predictor (``serving.predictor.Predictor``); ``endpoint``
-    gives the server's ``log_lines(tail)``."""
+    """What the text reads of a predictor (``serving.predictor.Predictor``)."""
 
-    endpoint: Any
+    def log_lines(self, tail: int | None = None) -> list[str]: ...
 
     @property
     def name(self) -> str: ...
@@ -74,21 +74,26 @@ class EndpointState:
     hourly_price: float | None = None
     log: list[str] = field(default_factory=list)
     log_error: str | None = None  # why the log could not be read, when it could not
+    status_error: str | None = None  # why the status could not be read (status "Unknown")
 
 
 def read_state(predictor: Served, log_lines: int = LOG_LINES) -> EndpointState:
-    """The endpoint as it is now; its status asked once, its log read once (a log that
-    cannot be read is said, not raised: the endpoint is still shown)."""
-    status = predictor.status
+    """The endpoint as it is now; its status asked once, its log read once (a status or
+    log that cannot be read is said, not raised: the endpoint is still shown)."""
+    status, status_error = UNKNOWN, None
+    try:
+        status = predictor.status
+    except Exception as exc:  # DescribeEndpoint refused, no network, ...
+        status_error = one_line(exc)
     log: list[str] = []
     why = None
     if log_lines:
         try:
-            log = list(predictor.endpoint.log_lines(log_lines))[-log_lines:]
+            log = list(predictor.log_lines(log_lines))[-log_lines:]
         except Exception as exc:  # CloudWatch refused, the container is gone, ...
             why = one_line(exc)
     return EndpointState(predictor.name, predictor.mode, status, predictor.url,
-                         predictor.hourly_price, log, why)
+                         predictor.hourly_price, log, why, status_error)
 
 
 def cost_text(hourly_price: float | None) -> str | None:
@@ -103,8 +108,11 @@ def summary_line(state: EndpointState) -> str:
     return " · ".join(parts + ([cost] if cost else []))
 
 
-def hint_line(status: str, variable: str = "predictor") -> str:
+def hint_line(state: EndpointState, variable: str = "predictor") -> str:
     """What can be done with the endpoint from code, now."""
+    status = state.status
+    if state.status_error:
+        return f"the status cannot be read: {state.status_error}"
     if status == "Deleted":
         return "deleted: job.deploy() serves the model again"
     if status == "Creating":
@@ -126,7 +134,7 @@ def log_heading(state: EndpointState) -> str:
 def endpoint_text(state: EndpointState) -> str:
     """The plain-text form: summary, hint, and the server's last lines."""
     heading = log_heading(state)
-    return "\n".join([summary_line(state), hint_line(state.status),
+    return "\n".join([summary_line(state), hint_line(state),
                       f"--- {heading} ---" if state.log else heading, *state.log])
 
 

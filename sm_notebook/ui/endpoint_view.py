@@ -9,8 +9,9 @@ reply and its latency, the server's last log lines, and Delete.
 - Send and Delete run in the click's own callback: a request is one round trip, and
   a delete one call, so no thread is needed; the button says what it is doing meanwhile.
   An error is its one line in the reply area, never a traceback.
-- Threads: a status poll while the endpoint is ``Creating`` (``wait=False``), a daemon
-  that stops at a final status, at ``close()``, or after ``POLL_FOR`` seconds; and a
+- Threads: a status poll while the status is not final (``Creating`` after
+  ``deploy(wait=False)``, or ``Unknown`` while it cannot be read), a daemon that stops at
+  a final status, at ``close()``, or after ``POLL_FOR`` seconds; and a
   one-shot timer that reads the log again ``LOG_SETTLE`` s after a reply.
 - Colours come from the theme's classes and JupyterLab's variables, so it reads in
   Light and Dark.
@@ -31,8 +32,8 @@ from .theme import badge
 
 POLL_EVERY = 2.0  # seconds between status checks while Creating
 POLL_FOR = 3600.0  # seconds the poll lasts at most (SageMaker takes minutes, not hours)
-#: seconds after a reply when the log is read again: a server logs a request once it has
-#: answered it, so a read at once can miss the request's own line
+#: seconds after a reply when the log is read again: a container's output reaches the
+#: engine's log (and CloudWatch's) a moment later, so a read at once can miss the line
 LOG_SETTLE = 0.5
 #: a monospace request box, and the widget's own areas
 STYLE = ("<style>.smnb-endpoint textarea{font-family:var(--jp-code-font-family,monospace);"
@@ -228,7 +229,7 @@ def header_html(state: EndpointState) -> str:
     if cost:
         tip = "on-demand list price of its instances; data transfer and discounts not counted"
         parts.append(f'<span class="smnb-cost" title="{tip}">{html.escape(cost)}</span>')
-    hint = html.escape(plain.hint_line(state.status))
+    hint = html.escape(plain.hint_line(state))
     return (f'<div class="smnb-header">{" · ".join(parts)}</div>'
             f'<div class="smnb-muted smnb-hint"><code>{hint}</code></div>')
 

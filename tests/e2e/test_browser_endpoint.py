@@ -15,7 +15,7 @@ from sm_notebook.runtime import processes
 from sm_notebook.serving.predictor import Predictor
 from tests.e2e.lab import Page, notebook, set_theme
 from tests.e2e.test_browser_dashboard import unreadable
-from tests.ui.test_endpoint_view import SCRIPT
+from tests.serving.test_local_endpoints import SCRIPT
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
@@ -74,3 +74,30 @@ def test_a_request_typed_in_the_widget_is_answered_with_its_latency_and_delete_s
         if (folder / "endpoint.json").exists() and Predictor(folder).status != "Deleted":
             Predictor(folder).delete()  # a failed test leaves no server behind
         page.page.close()
+
+
+def test_a_headless_run_saves_the_plain_text_form_and_no_widget(jobs_dir, monkeypatch):
+    """nbclient (no Jupyter server, so nothing draws a widget): the text, as output."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    for frontend in ("JPY_SESSION_NAME", "VSCODE_PID"):  # as if the tests ran in one
+        monkeypatch.delenv(frontend, raising=False)
+    name = "ep-headless"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in [
+        "%load_ext sm_notebook",
+        f"%%sm_train job --job-name {name} --wait --quiet\n{SCRIPT}",
+        "predictor = job.deploy()\npredictor",
+        "predictor.delete()"]])
+    folder = jobs_dir / ".endpoints" / name
+    try:
+        NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+        (shown,) = nb.cells[2].outputs
+        assert shown.output_type == "display_data" and set(shown.data) == {"text/plain"}
+        lines = shown.data["text/plain"].splitlines()
+        assert re.fullmatch(rf"{name} · local · InService · http://127\.0\.0\.1:\d+", lines[0])
+        assert lines[1] == "predictor.predict(data)  ·  predictor.logs()  ·  predictor.delete()"
+        assert Predictor(folder).status == "Deleted"
+    finally:
+        if (folder / "endpoint.json").exists() and Predictor(folder).status != "Deleted":
+            Predictor(folder).delete()

@@ -96,7 +96,7 @@ def test_sm_endpoints_and_attach_refuse_what_they_do_not_take(ip):
 
 
 def test_an_endpoint_survives_a_kernel_restart_and_is_found_listed_and_deleted(run_dir):
-    kernel = Kernel(run_dir)
+    kernel, record = Kernel(run_dir), None
     try:
         kernel.run("%%sm_train job --job-name restart-served --wait --quiet\n" + SCRIPT)
         record = json.loads(kernel.run(
@@ -118,4 +118,7 @@ def test_an_endpoint_survives_a_kernel_restart_and_is_found_listed_and_deleted(r
         assert said.split() == ["[10.0]", "Deleted"]
     finally:
         kernel.close()
-    assert not processes.running(record["pid"], record["identity"])  # nothing left running
+        if record is not None:  # a failed test leaves no server either
+            alive = processes.running(record["pid"], record["identity"])
+            processes.terminate([(record["pid"], record["identity"])], 5.0, reap_all=False)
+    assert not alive  # delete() left nothing running

@@ -172,3 +172,16 @@ def test_a_port_already_in_use_is_one_line_and_nothing_runs(trained):
         with pytest.raises(EndpointError, match=rf"^port {port} on 127.0.0.1: Address already "
                                                 "in use"):
             trained.deploy(port=port)
+
+
+def test_reload_with_the_cell_s_new_run_serves_it_on_the_same_url(ip, trained):
+    predictor = trained.deploy()
+    try:
+        url = predictor.url
+        ip.run_cell_magic("sm_train", "job --job-name served-again --wait --quiet",
+                          SCRIPT.replace('{"w": 2.0}', '{"w": 10.0}'))
+        predictor.reload(ip.user_ns["job"])  # the edited cell's job, in the old one's place
+        assert predictor.url == url and predictor.predict([1.0]) == [10.0]
+        assert predictor.record.job == "served-again"
+    finally:
+        predictor.delete()

@@ -145,3 +145,25 @@ def test_dry_run_prints_the_three_requests_checked_and_creates_nothing(trained, 
                                             r"MemorySizeInMB"):
         trained.deploy(mode="sagemaker", image=IMAGE, role=ROLE, dry_run=True,
                        serverless={"memory": 2, "concurrency": 5})
+
+
+def test_a_sagemaker_job_is_served_locally_from_its_model_in_s3(ip, aws, monkeypatch):
+    """V2 cannot make a local endpoint from a hosted training job (SDK issue #929)."""
+    from tests.backends import test_sagemaker_jobs as sagemaker
+    from tests.fakes.sagemaker_service import Service, status
+
+    monkeypatch.setattr("sm_notebook.backends.sagemaker.follow.DRAIN_AFTER", 0.3)
+    service = Service(aws)
+    saves = sagemaker._saves_model({"weights.json": b'{"w": 4.0}'})
+    service.play("hosted-job", [status("InProgress", "Training", "Training in progress"),
+                                saves, status("Completed", "Completed", "Completed")])
+    job = sagemaker.train(ip, "hosted-job", "--wait --quiet", SCRIPT)
+    for thread in service.threads:
+        thread.join(timeout=60)
+    assert job.status == "Completed"
+    predictor = job.deploy(mode="local")  # the model from S3, the code the job was sent
+    try:
+        assert predictor.predict([1, 2]) == [4.0, 8.0]
+        assert predictor.record.job_mode == "sagemaker"
+    finally:
+        predictor.delete()

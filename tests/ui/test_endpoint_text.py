@@ -23,16 +23,6 @@ LOCAL = EndpointState("iris", "local", "InService", "http://127.0.0.1:8123",
                       log=["started", "POST /invocations 200 12 bytes 1.2 ms"])
 
 
-class FakeEndpoint:
-    def __init__(self, lines: list[str] | Exception):
-        self.lines = lines
-
-    def log_lines(self, tail: int | None = None) -> list[str]:
-        if isinstance(self.lines, Exception):
-            raise self.lines
-        return self.lines[-tail:] if tail else self.lines
-
-
 class FakePredictor:
     """What the text reads of a predictor; ``status`` counts its calls (a SageMaker
     endpoint's is a DescribeEndpoint)."""
@@ -40,8 +30,13 @@ class FakePredictor:
     def __init__(self, lines: list[str] | Exception, price: float | None = None):
         self.name, self.mode, self.url = "ep", "sagemaker", "sagemaker endpoint ep (us-east-1)"
         self.hourly_price = price
-        self.endpoint = FakeEndpoint(lines)
+        self.lines = lines
         self.asked = 0
+
+    def log_lines(self, tail: int | None = None) -> list[str]:
+        if isinstance(self.lines, Exception):
+            raise self.lines
+        return self.lines[-tail:] if tail else self.lines
 
     @property
     def status(self) -> str:
@@ -123,3 +118,15 @@ def test_errors_are_one_line_with_their_type_where_the_message_needs_it():
     assert one_line(ConnectionResetError("peer reset")) == "ConnectionResetError: peer reset"
     assert one_line(TimeoutError()) == "TimeoutError"
     assert len(one_line(RuntimeError("x" * 2000))) == 500
+
+
+def test_a_status_that_cannot_be_read_is_unknown_with_why_and_not_raised():
+    class Unreachable(FakePredictor):
+        @property
+        def status(self) -> str:
+            raise ConnectionError("Could not connect to the endpoint URL")
+
+    lines = endpoint_text(read_state(Unreachable(["started"]))).splitlines()
+    assert lines[:2] == ["ep · sagemaker · Unknown · sagemaker endpoint ep (us-east-1)",
+                         "the status cannot be read: ConnectionError: Could not connect to "
+                         "the endpoint URL"]

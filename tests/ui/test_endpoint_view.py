@@ -12,21 +12,7 @@ from sm_notebook.runtime import processes
 from sm_notebook.ui import endpoint_view
 from sm_notebook.ui.endpoint_text import latency_text
 from sm_notebook.ui.endpoint_view import EndpointView
-
-SCRIPT = """import json, os
-
-def model_fn(model_dir):
-    with open(os.path.join(model_dir, "weights.json")) as f:
-        return json.load(f)
-
-def predict_fn(data, model):
-    return (data * model["w"]).tolist()
-
-if __name__ == "__main__":
-    with open(os.path.join(os.environ["SM_MODEL_DIR"], "weights.json"), "w") as f:
-        json.dump({"w": 2.0}, f)
-    print("trained")
-"""
+from tests.serving.test_local_endpoints import SCRIPT  # trains w = 2; predict_fn: data × w
 
 
 @pytest.fixture
