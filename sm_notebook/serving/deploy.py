@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .. import modes
-from ..secrets import mask_env
+from ..secrets import is_secret_name, is_secret_value, mask_env
+from ..spec import ENV_KEY_RE
 from . import layout
 from .local import now
 from .predictor import Predictor
@@ -77,6 +78,15 @@ def check(options: DeployOptions, job: TrainedJob) -> str:
         raise EndpointError("port: only local and container endpoints have one")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in options.env.items()):
         raise EndpointError("env: a dict of str to str")
+    for key, value in options.env.items():
+        if not ENV_KEY_RE.match(key):
+            raise EndpointError(f"env {key!r}: a name of letters, digits and _ not starting "
+                                "with a digit")
+        if is_secret_name(key) or is_secret_value(value):
+            raise EndpointError(f"env {key}: looks like a credential; an endpoint's "
+                                "environment is stored (and sent to CreateModel) in clear: "
+                                "read it in the handlers from a secret store with the "
+                                "endpoint's role")
     if mode == "sagemaker" and not (options.instance_type or options.serverless):
         raise EndpointError("instance_type: a SageMaker endpoint needs one, e.g. "
                             "instance_type='ml.m5.large', or serverless memory and "

@@ -72,6 +72,9 @@ def test_sm_deploy_dry_run_prints_the_plan_and_starts_nothing(ip, trained, capsy
     ("magic-served --port 70000", r"^%sm_deploy --port 70000: 1 to 65535$"),
     ("magic-served --env LEVEL", r"^%sm_deploy --env: expected NAME=VALUE \(repeatable\), "
                                  r"got 'LEVEL'$"),
+    ("magic-served --env API_TOKEN=abc123", r"^%sm_deploy --env API_TOKEN: looks like a "
+                                            r"credential; an endpoint's environment is stored"),
+    ("magic-served --env 1X=2", r"^%sm_deploy --env '1X': a name of letters, digits and _"),
     ("magic-served --mode cloud", r"^%sm_deploy --mode 'cloud': one of local, container, "
                                   r"sagemaker$"),
     ("magic-served --framework keras", r"^%sm_deploy --framework 'keras': one of sklearn, "),
