@@ -129,7 +129,12 @@ def start_hosted(record: EndpointRecord, folder: Path, model_tarball: Path, code
     record.hourly_price = _price(aws, record, folder)
     record.write(folder)
     if wait:
-        follow(record, folder, aws, timeout, on_status)
+        try:
+            follow(record, folder, aws, timeout, on_status)
+        except KeyboardInterrupt:
+            raise EndpointError(f"interrupted; endpoint {record.name} keeps being created "
+                                f"(and billed once InService): predictor = %sm_attach "
+                                f"--endpoint {record.name}, then predictor.delete()") from None
     return record
 
 

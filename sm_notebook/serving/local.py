@@ -39,13 +39,16 @@ def start_local(record: EndpointRecord, folder: Path, model_tarball: Path, code:
     """Serve the model as ``record`` says, from ``folder``; the record once the server
     answers, else ``EndpointError`` with its reason (nothing is left running)."""
     check_free(folder)
+    process = None
     try:
         model = layout.lay_out(model_tarball, code, folder, record.script,
                                Path(record.source) if record.source else None)
         (folder / READY_FILE).unlink(missing_ok=True)
         process = _spawn(folder, model, record)
         port = _wait_ready(folder, process, timeout)
-    except BaseException:
+    except BaseException:  # Ctrl-C included: a server that never served is not left
+        if process is not None and process.poll() is None:
+            _stop(process.pid, processes.identity(process.pid))
         layout.clear(folder)
         raise
     record.url, record.port, record.status = f"http://127.0.0.1:{port}", port, "InService"
@@ -87,7 +90,6 @@ def _wait_ready(folder: Path, process: subprocess.Popen[bytes], timeout: float) 
             raise EndpointError("the model server ended before serving: "
                                 f"{last_lines(folder / LOG_FILE)}")
         if time.monotonic() > deadline:
-            _stop(process.pid, processes.identity(process.pid))
             raise EndpointError(f"model_fn did not finish within {timeout:g} s; see "
                                 f"{folder / LOG_FILE}")
         time.sleep(0.02)

@@ -4,6 +4,7 @@ a real server process, real HTTP; nothing left running after delete."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -185,3 +186,42 @@ def test_reload_with_the_cell_s_new_run_serves_it_on_the_same_url(ip, trained):
         assert predictor.record.job == "served-again"
     finally:
         predictor.delete()
+
+
+def test_a_server_that_dies_is_failed_says_so_and_is_still_deleted(trained):
+    import os
+    import signal
+
+    predictor = trained.deploy()
+    os.kill(predictor.record.pid, signal.SIGKILL)  # the fault: the server is gone
+    deadline = time.monotonic() + 10
+    while predictor.status == "InService" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert predictor.status == "Failed"
+    with pytest.raises(PredictionError, match=r"^HTTP 503: endpoint served is Failed$"):
+        predictor.predict([1.0])
+    predictor.delete()
+    assert predictor.status == "Deleted"
+
+
+def test_ctrl_c_while_model_fn_runs_leaves_no_server(ip, monkeypatch):
+    from sm_notebook.serving import local
+
+    slow = SCRIPT.replace("def model_fn(model_dir):", "def model_fn(model_dir):\n"
+                          "    import time; time.sleep(30)")
+    ip.run_cell_magic("sm_train", "job --job-name slow-serve --wait --quiet", slow)
+    spawned = []
+    real_spawn = local._spawn
+
+    def spawn(*args):
+        spawned.append(real_spawn(*args))
+        return spawned[-1]
+
+    def interrupted(folder, process, timeout):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(local, "_spawn", spawn)
+    monkeypatch.setattr(local, "_wait_ready", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ip.user_ns["job"].deploy()
+    assert spawned and spawned[0].poll() is not None  # stopped, not left serving

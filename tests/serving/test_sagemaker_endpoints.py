@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import time
 
 import boto3
 import pytest
@@ -167,3 +168,24 @@ def test_a_sagemaker_job_is_served_locally_from_its_model_in_s3(ip, aws, monkeyp
         assert predictor.record.job_mode == "sagemaker"
     finally:
         predictor.delete()
+
+
+def test_without_waiting_the_endpoint_is_creating_then_in_service_and_listed(ip, trained,
+                                                                             hosting,
+                                                                             price_list,
+                                                                             monkeypatch):
+    monkeypatch.setattr("tests.fakes.hosting_service.CREATING_FOR", 3.0)
+    predictor = deploy(trained, wait=False)
+    try:
+        assert predictor.status == "Creating"  # returned at once: the widget follows it
+        frame = ip.run_line_magic("sm_endpoints", "").set_index("endpoint")
+        assert frame.loc["hosted", "mode"] == "sagemaker"
+        assert frame.loc["hosted", "hourly_price"] == pytest.approx(0.269)  # never forgotten
+        deadline = time.monotonic() + 10
+        while predictor.status == "Creating" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert predictor.status == "InService" and predictor.predict([2]) == [6.0]
+    finally:
+        predictor.delete()
+    assert ip.run_line_magic("sm_endpoints", "").set_index("endpoint").loc[
+        "hosted", "status"] == "Deleted"
