@@ -228,17 +228,11 @@ def hosted_account(backend: Any, region: str) -> tuple[str, str]:
     from ..errors import SmNotebookError
 
     try:
-        if backend.aws.session(region).get_credentials() is None:
-            raise SmNotebookError("no AWS credentials found; configure them (aws configure, "
-                                  "AWS_PROFILE, or an instance role)")
-        from ..backends.aws import aws_errors
-
-        with aws_errors("could not identify the AWS account"):
-            identity = backend.aws.client("sts", region).get_caller_identity()
-        backend._account = identity["Account"]
+        identity = backend.identify(region)
         role = backend.role or backend.execution_role(identity["Arn"], region)
         bucket = backend.bucket_name(region)
         backend.ensure_bucket(backend.aws.client("s3", region), bucket, region)
     except SmNotebookError as exc:
-        raise EndpointError(f"mode 'sagemaker': {exc}") from None
+        message = str(exc).removeprefix("--mode sagemaker: ")
+        raise EndpointError(f"mode 'sagemaker': {message}") from None
     return role, bucket

@@ -11,20 +11,9 @@ from IPython.core.error import UsageError
 
 from sm_notebook.runtime import processes
 from tests.kernel import Kernel
+from tests.serving.scripts import weights_script
 
-SCRIPT = """import json, os
-
-def model_fn(model_dir):
-    with open(os.path.join(model_dir, "weights.json")) as f:
-        return json.load(f)
-
-def predict_fn(data, model):
-    return [x * model["w"] for x in data]
-
-if __name__ == "__main__":
-    with open(os.path.join(os.environ["SM_MODEL_DIR"], "weights.json"), "w") as f:
-        json.dump({"w": 2.0}, f)
-"""
+SCRIPT = weights_script(2.0)
 
 
 @pytest.fixture

@@ -19,23 +19,12 @@ from sklearn.datasets import load_iris
 
 from sm_notebook.errors import SmNotebookError
 from sm_notebook.serving.record import EndpointError
+from tests.serving.scripts import weights_script
 
 PLAIN, SERVING, XGBOOST = "smnb-test/sklearn:1", "smnb-test/serving:1", "smnb-test/xgboost:1"
 DATA = Path(__file__).resolve().parents[1] / "data" / "aws_style"
 LABEL = "sm-notebook.endpoint"
-SCRIPT = """import json, os
-
-def model_fn(model_dir):
-    with open(os.path.join(model_dir, "weights.json")) as f:
-        return json.load(f)
-
-def predict_fn(data, model):
-    return [x * model["w"] for x in data]
-
-if __name__ == "__main__":
-    with open(os.path.join(os.environ["SM_MODEL_DIR"], "weights.json"), "w") as f:
-        json.dump({"w": 3.0}, f)
-"""
+SCRIPT = weights_script(3.0)
 
 
 @pytest.fixture(autouse=True)

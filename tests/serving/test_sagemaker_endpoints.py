@@ -19,23 +19,12 @@ from sm_notebook.serving import hosted
 from sm_notebook.serving.record import EndpointError, PredictionError
 from tests.fakes.hosting_service import Hosting
 from tests.fakes.pricing_service import PriceListService, product
+from tests.serving.scripts import weights_script
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerRole"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 BUCKET = "sagemaker-us-east-1-123456789012"
-SCRIPT = """import json, os
-
-def model_fn(model_dir):
-    with open(os.path.join(model_dir, "weights.json")) as f:
-        return json.load(f)
-
-def predict_fn(data, model):
-    return [x * model["w"] for x in data]
-
-if __name__ == "__main__":
-    with open(os.path.join(os.environ["SM_MODEL_DIR"], "weights.json"), "w") as f:
-        json.dump({"w": 3.0}, f)
-"""
+SCRIPT = weights_script(3.0)
 
 
 @pytest.fixture

@@ -87,12 +87,7 @@ class SageMakerBackend:
                             "code for images without the toolkit", "another channel name")
         region = self.aws.region_of(spec)
         check_instance_type(spec.effective_instance_type)
-        if self.aws.session(region).get_credentials() is None:
-            raise SmNotebookError("--mode sagemaker: no AWS credentials found; configure them "
-                                  "(aws configure, AWS_PROFILE, or an instance role)")
-        with aws_errors("could not identify the AWS account"):
-            identity = self.aws.client("sts", region).get_caller_identity()
-        self._account = identity["Account"]
+        identity = self.identify(region)
         notes = []
         if not (spec.role or self.role):
             self.role = self.execution_role(identity["Arn"], region)
@@ -102,6 +97,16 @@ class SageMakerBackend:
         if image != spec.image:
             notes.insert(0, f"--image {spec.image} is {image}")
         return notes
+
+    def identify(self, region: str) -> dict[str, Any]:
+        """Who the credentials are (``GetCallerIdentity``); one line when there are none."""
+        if self.aws.session(region).get_credentials() is None:
+            raise SmNotebookError("--mode sagemaker: no AWS credentials found; configure them "
+                                  "(aws configure, AWS_PROFILE, or an instance role)")
+        with aws_errors("could not identify the AWS account"):
+            identity = self.aws.client("sts", region).get_caller_identity()
+        self._account = identity["Account"]
+        return identity
 
     def execution_role(self, caller: str, region: str) -> str:
         """The role this notebook runs as, when it runs on SageMaker (a notebook instance
