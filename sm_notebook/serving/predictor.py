@@ -61,12 +61,19 @@ class Predictor:
 
     def predict(self, data: Any, content_type: str | None = None,
                 accept: str | None = None) -> Any:
-        status = self.status
-        if status != "InService":
-            raise PredictionError(503, f"endpoint {self.name} is {status}")
+        """Send ``data`` and decode the reply; the status is asked only when the endpoint
+        does not answer (a request costs one round trip, nothing more)."""
+        if self.record.status == "Deleted":
+            raise PredictionError(503, f"endpoint {self.name} is Deleted")
         body, kind = serialize(data, content_type)
         began = time.perf_counter()
-        reply, reply_type = self.endpoint.invoke(body, kind, accept)
+        try:
+            reply, reply_type = self.endpoint.invoke(body, kind, accept)
+        except PredictionError as exc:
+            status = self.status if exc.status == 503 else "InService"
+            if status != "InService":
+                raise PredictionError(503, f"endpoint {self.name} is {status}") from None
+            raise
         self.last_latency = time.perf_counter() - began
         return deserialize(reply, reply_type)
 
