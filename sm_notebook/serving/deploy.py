@@ -14,7 +14,8 @@ from .. import modes
 from ..secrets import is_secret_name, is_secret_value, mask_env
 from ..spec import ENV_KEY_RE
 from . import layout
-from .local import now
+from .endpoints import start_on_this_machine
+from .local import check_free, now
 from .predictor import Predictor
 from .record import ENDPOINTS, EndpointError, EndpointRecord
 
@@ -137,19 +138,8 @@ def deploy(job: TrainedJob, options: DeployOptions,
     if options.dry_run:
         return local_plan(record)
     folder = root / name
-    from .local import check_free
-
     check_free(folder)
-    model = job.model_tarball()
-    if mode == "local":
-        from .local import START_TIMEOUT, start_local
-
-        start_local(record, folder, model, code, options.timeout or START_TIMEOUT)
-    else:
-        from .container import START_TIMEOUT as CONTAINER_TIMEOUT
-        from .container import start_container
-
-        start_container(record, folder, model, code, options.timeout or CONTAINER_TIMEOUT)
+    start_on_this_machine(record, folder, job.model_tarball(), code, options.timeout)
     return Predictor(folder)
 
 
@@ -214,8 +204,6 @@ def deploy_hosted(job: TrainedJob, record: EndpointRecord, folder: Path, code: P
     if options.dry_run:
         record.model_data = f"s3://<bucket>/{record.name}/model.tar.gz"
         return hosted.plan_text(record, backend.role or "<role>")
-    from .local import check_free
-
     check_free(folder)
     role, bucket = hosted_account(backend, record.region)
     hosted.start_hosted(record, folder, job.model_tarball(), code, backend.aws, role, bucket,

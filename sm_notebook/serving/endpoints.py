@@ -76,6 +76,15 @@ class Endpoint:
         return record
 
 
+def start_on_this_machine(record: EndpointRecord, folder: Path, model: Path, code: Path,
+                          timeout: float | None = None) -> EndpointRecord:
+    """Start a local or container endpoint as ``record`` says (a deploy, or a reload)."""
+    if record.mode == "local":
+        return local.start_local(record, folder, model, code, timeout or local.START_TIMEOUT)
+    return container.start_container(record, folder, model, code,
+                                     timeout or container.START_TIMEOUT)
+
+
 def http_invoke(url: str, body: bytes, content_type: str, accept: str | None,
                 where: str) -> tuple[bytes, str | None]:
     """``POST /invocations`` on a local or container endpoint."""

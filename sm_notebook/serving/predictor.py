@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import layout
-from .endpoints import Endpoint
+from .endpoints import Endpoint, start_on_this_machine
 from .payload import deserialize, serialize
 from .record import EndpointError, PredictionError
 
@@ -95,6 +95,7 @@ class Predictor:
         if record.mode == "sagemaker":
             raise EndpointError("reload: a SageMaker endpoint is replaced by deploying "
                                 "again (predictor.delete(), then job.deploy())")
+        model = Path(record.job_dir) / "artifacts" / "model.tar.gz"  # where the deploy had it
         if job is not None:
             if job.status != "Completed":
                 raise EndpointError(f"reload: job {job.name} is {job.status}, not Completed")
@@ -102,18 +103,10 @@ class Predictor:
             record.job, record.job_dir, record.job_mode = job.name, str(job.directory), job.mode
             if record.source is None:
                 record.script = job.spec.entry_script
-        model = Path(record.job_dir) / "artifacts" / "model.tar.gz"
         code = layout.job_code(Path(record.job_dir), record.job_mode)
         self.delete()
         record.status = "Creating"
-        if record.mode == "local":
-            from .local import start_local
-
-            start_local(record, self.folder, model, code)
-        else:
-            from .container import start_container
-
-            start_container(record, self.folder, model, code)
+        start_on_this_machine(record, self.folder, model, code)
         self.endpoint.refresh()
         return self
 
