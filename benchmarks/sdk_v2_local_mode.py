@@ -8,30 +8,14 @@ Standard library and the SDK only: this file is not imported by sm_notebook.
 """
 
 import json
-import logging
-import os
 import sys
-import tempfile
 import time
 
-CONFIG = """SchemaVersion: '1.0'
-SageMaker:
-  PythonSDK:
-    Modules:
-      TelemetryOptOut: true
-"""
+from sdk_v2_offline import offline_sdk  # beside this file: the runner's folder is on sys.path
 
 
 def main(image: str, code: str, data: str, out: str, repeat: int) -> None:
-    config = os.path.join(tempfile.mkdtemp(), "config.yaml")
-    with open(config, "w") as f:
-        f.write(CONFIG)  # no telemetry call home (there is no route out of here)
-    os.environ["SAGEMAKER_USER_CONFIG_OVERRIDE"] = config
-    os.environ["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local-mode")  # never sent anywhere
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local-mode")
-    logging.disable(logging.CRITICAL)
+    offline_sdk()
     from sagemaker.estimator import Estimator
     from sagemaker.local import LocalSession
 

@@ -15,7 +15,6 @@ is not imported by sm_notebook.
 """
 
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -23,12 +22,7 @@ import sys
 import tempfile
 import time
 
-CONFIG = """SchemaVersion: '1.0'
-SageMaker:
-  PythonSDK:
-    Modules:
-      TelemetryOptOut: true
-"""
+from sdk_v2_offline import offline_sdk  # beside this file: the runner's folder is on sys.path
 
 LABEL = "sm-notebook.benchmark"
 NETWORK = "sagemaker-local"  # the SDK's compose network
@@ -59,15 +53,7 @@ def main(image: str, tarball: str, code: str, data: str, repeat: int) -> None:
 
 def _measure(image: str, tarball: str, code: str, data: str, repeat: int) -> None:
     work = tempfile.mkdtemp()
-    config = os.path.join(work, "config.yaml")
-    with open(config, "w") as f:
-        f.write(CONFIG)  # no telemetry call home (there is no route out of here)
-    os.environ["SAGEMAKER_USER_CONFIG_OVERRIDE"] = config
-    os.environ["SAGEMAKER_SUPPRESS_V2_WARNING"] = "1"
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local-mode")  # never sent anywhere
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local-mode")
-    logging.disable(logging.CRITICAL)
+    offline_sdk(work)
     import sagemaker
     from sagemaker.deserializers import JSONDeserializer
     from sagemaker.local import LocalSession
