@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps: ``%%sm_tune`` (issue 15)."""
