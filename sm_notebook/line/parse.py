@@ -23,8 +23,8 @@ from .expand import PLACEHOLDER, ExpandedLine, expand_line
 from .grammar import OPTIONS, SPEC_OPTIONS, Option
 from .values import Reading, as_text, parse_duration
 
-__all__ = ["Defaults", "LaunchOptions", "build_spec", "parse_duration", "parse_line",
-           "stray_value"]
+__all__ = ["Defaults", "LaunchOptions", "build_spec", "parse_duration", "parse_expanded",
+           "parse_line", "stray_value"]
 
 
 @dataclass
@@ -56,7 +56,12 @@ def parse_line(line: str, cell: str, namespace: Mapping[str, Any], defaults: Def
                base: Path) -> tuple[TrainingSpec, LaunchOptions]:
     """The magic's line and cell → a validated spec and the launch options (with the
     validation notes); :class:`SpecError`, naming the option, on any bad input."""
-    expanded = expand_line(line, namespace)
+    return parse_expanded(expand_line(line, namespace), cell, defaults, base)
+
+
+def parse_expanded(expanded: ExpandedLine, cell: str, defaults: Defaults,
+                   base: Path) -> tuple[TrainingSpec, LaunchOptions]:
+    """An expanded line (``%%sm_tune``'s, its own options taken out) → a validated spec."""
     spec, launch = build_spec(parse_args(expanded), expanded, cell, defaults, base)
     launch.notes = spec.validate(base)
     check_cell(spec.cell, spec.entry_script)

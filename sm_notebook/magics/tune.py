@@ -1,0 +1,126 @@
+"""``%%sm_tune``: the cell swept over hyperparameter ranges.  Every ``%%sm_train`` option is
+the base of each trial; the tuning options (``tuning/line.py``) say what is ranged, what is
+optimised and how.  Local and container sweeps run on this machine through the same
+launch path as ``%%sm_train``, driven by a detached process (``tuning/driver.py``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, magics_class, no_var_expand
+
+from ..errors import SmNotebookError, SpecError
+
+if TYPE_CHECKING:
+    from ..tuning.sweep import Sweep
+    from .train import SmTrainMagics
+
+WAIT_TICK = 0.5  # seconds between looks at a sweep that --wait follows
+
+
+@magics_class
+class SmTuneMagics(Magics):
+    """Sweep a cell over hyperparameter ranges."""
+
+    def __init__(self, shell: Any, train: SmTrainMagics):
+        super().__init__(shell)
+        self.train = train
+
+    @cell_magic
+    @no_var_expand
+    def sm_tune(self, line: str, cell: str) -> Any:
+        """Sweep this cell over hyperparameter ranges::
+
+            %%sm_tune sweep --hp-range lr=log:1e-4:1e-1 --hp-range depth=int:2:8 \\
+                --objective Maximize:accuracy --metric accuracy='acc=([0-9.]+)' \\
+                --max-jobs 20 --max-parallel 2 --strategy bayesian --seed 1
+
+        Ranges: ``int:MIN:MAX``, ``float:MIN:MAX``, ``log:MIN:MAX``, ``cat:A,B,...``
+        (``--hp-ranges FILE.yaml|$dict`` for many); ``--strategy random|grid|bayesian|
+        hyperband``; every ``%%sm_train`` option is the base of each trial.
+        """
+        from ..line.expand import expand_line
+        from ..line.parse import parse_expanded
+        from ..tuning.line import split_tuning, tuning_options
+
+        base = Path.cwd()
+        try:
+            given, rest = split_tuning(expand_line(line, self.shell.user_ns))
+            spec, launch = parse_expanded(rest, cell, self.train.defaults(), base)
+            options = tuning_options(given, rest, [m.name for m in spec.metrics],
+                                     spec.hyperparameters, spec.mode == "sagemaker", base)
+            if spec.mode == "sagemaker":
+                raise SpecError("--mode", "sagemaker tuning jobs are not built yet",
+                                "--mode local or --mode container")
+            from ..tuning.search import search_for
+
+            search_for(options.strategy, options.ranges, options.max_jobs, options.seed,
+                       options.objective.maximize if options.objective else True)
+        except SpecError as exc:
+            raise UsageError(str(exc)) from None
+        if launch.dry_run:
+            return self.dry_run(spec, options)
+        launcher = self.train.launcher()
+        try:
+            first = dataclasses.replace(spec, job_name=None)
+            launcher.prepare(first, launch)  # the mode can run a trial: checked first
+            from ..tuning.sweep import start_sweep
+
+            sweep = start_sweep(spec, options, launcher, launcher.attach)
+        except SmNotebookError as exc:
+            raise UsageError(str(exc)) from None
+        if launch.variable:
+            self.shell.user_ns[launch.variable] = sweep
+        print(f"started {sweep.summary()}")
+        if launch.wait:
+            self.wait(sweep, quiet=launch.quiet)
+        return None
+
+    def dry_run(self, spec: Any, options: Any) -> None:
+        """The sweep's plan: its strategy, ranges and the first trials' values."""
+        from ..tuning.search import search_for
+
+        search = search_for(options.strategy, options.ranges, options.max_jobs, options.seed,
+                            options.objective.maximize)
+        print(f"{spec.mode} sweep: {options.strategy}, {options.max_jobs} trials, "
+              f"{options.max_parallel} at once, {options.objective.type} "
+              f"{options.objective.metric}")
+        for r in options.ranges:
+            print(f"  range  {r.describe()}")
+        if options.strategy in ("random", "grid"):
+            for number in range(1, min(options.max_jobs, 5) + 1):
+                values = search.suggest()
+                if values is None:
+                    break
+                print(f"  trial {number}: " + " ".join(f"{k}={v}" for k, v in values.items()))
+
+    def wait(self, sweep: Sweep, quiet: bool = False) -> None:
+        """Follow the sweep to its end, a line a trial as each ends; Ctrl-C stops it."""
+        said: set[int] = set()
+        try:
+            while True:
+                done = sweep.done
+                for trial in sweep.trial_list():
+                    if trial.number in said or trial.status in ("Pending", "InProgress"):
+                        continue
+                    said.add(trial.number)
+                    if not quiet:
+                        values = " ".join(f"{k}={v}" for k, v in trial.values.items())
+                        result = (f"{trial.objective:g}" if trial.objective is not None
+                                  else trial.failure_reason or "no objective")
+                        print(f"trial {trial.number} {trial.status}: {values} → {result}")
+                if done:
+                    break
+                time.sleep(WAIT_TICK)
+        except KeyboardInterrupt:
+            sweep.stop()
+            sweep.wait(timeout=120)
+            raise UsageError(f"interrupted; sweep {sweep.name} is {sweep.status}") from None
+        print(sweep.summary())
+
+
+__all__ = ["SmTuneMagics"]

@@ -1,0 +1,154 @@
+"""The sweep's driver: a detached process that runs the trials of a local or container
+sweep through the same launch path as ``%%sm_train``, at most ``max_parallel`` at once,
+tells the strategy each result and stops every running trial when asked.  Detached, so a
+kernel restart leaves the sweep running; a failed trial is a row that says why, and the
+sweep goes on.
+
+Usage: ``python -m sm_notebook.tuning.driver SWEEP_DIR``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ..errors import SmNotebookError
+from .objective import Objective, TuningOptions
+from .ranges import Range
+from .search import search_for
+from .sweep_dir import SweepDir, Trial
+
+POLL = 0.2  # seconds between looks at the running trials
+
+
+def options_from(data: dict[str, Any]) -> TuningOptions:
+    return TuningOptions(
+        ranges=[Range(**{**r, "values": tuple(r.get("values") or ())}) for r in data["ranges"]],
+        objective=Objective(**data["objective"]), max_jobs=data["max_jobs"],
+        max_parallel=data["max_parallel"], strategy=data["strategy"],
+        early_stopping=data["early_stopping"], warm_start=data["warm_start"],
+        seed=data["seed"])
+
+
+def final_objective(job: Any, metric: str) -> float | None:
+    """The objective's last logged value (SageMaker's final metric value), None if never."""
+    frame = job.metrics()
+    values = frame[frame["metric"] == metric]["value"] if len(frame) else []
+    return float(values.iloc[-1]) if len(values) else None
+
+
+class Driver:
+    def __init__(self, folder: SweepDir):
+        from .. import backends
+        from ..jobs import JobsFolder
+        from ..launch import Launcher
+        from ..spec import TrainingSpec
+
+        self.folder = folder
+        meta = folder.read_meta()
+        self.spec = TrainingSpec.from_dict(meta["spec"])
+        self.options = options_from(meta["tuning"])
+        settings = backends.Settings(**{k: (Path(v) if k == "kinds_cache" and v else v)
+                                        for k, v in meta["settings"].items()})
+        self.launcher = Launcher(JobsFolder(Path(meta["jobs_root"])), settings,
+                                 region=meta.get("region"), base=Path(meta["base"]))
+        assert self.options.objective is not None
+        self.objective = self.options.objective
+        self.search = search_for(self.options.strategy, self.options.ranges,
+                                 self.options.max_jobs, self.options.seed,
+                                 self.objective.maximize)
+        self.trials: list[Trial] = []
+        self.running: dict[int, Any] = {}  # trial number → its Job
+        self.exhausted = False  # the strategy has no more trials to give
+
+    def run(self) -> str:
+        self.folder.update_meta(status="InProgress")
+        while True:
+            if self.folder.stop_requested:
+                return self.stop_all()
+            self.launch_free_slots()
+            self.collect_ended()
+            self.folder.write_trials(self.trials)
+            if not self.running and self.exhausted:
+                return "Completed"
+            time.sleep(POLL)
+
+    def launch_free_slots(self) -> None:
+        while len(self.running) < self.options.max_parallel and not self.exhausted:
+            values = self.search.suggest()
+            if values is None:
+                self.exhausted = True
+                return
+            self.launch(values)
+
+    def launch(self, values: dict[str, Any]) -> None:
+        from ..line.parse import LaunchOptions
+
+        number = len(self.trials) + 1
+        name = f"{self.folder.name}-{number:03d}"
+        trial = Trial(number, name, values, started=time.time())
+        self.trials.append(trial)
+        spec = dataclasses.replace(self.spec, job_name=name, hyperparameters={
+            **self.spec.hyperparameters, **values})
+        try:
+            job = self.launcher.launch(spec, LaunchOptions())
+            job.start()
+        except SmNotebookError as exc:
+            self.end(trial, "Failed", None, str(exc))
+            return
+        trial.status = "InProgress"
+        self.running[number] = job
+
+    def collect_ended(self) -> None:
+        for number, job in list(self.running.items()):
+            if not job.done:
+                continue
+            del self.running[number]
+            trial = self.trials[number - 1]
+            objective = final_objective(job, self.objective.metric)
+            status, reason = job.status, job.failure_reason
+            if status == "Completed" and objective is None:
+                status, reason = "Failed", f"the objective {self.objective.metric} was never logged"
+            self.end(trial, status, objective, reason)
+
+    def end(self, trial: Trial, status: str, objective: float | None,
+            reason: str | None) -> None:
+        trial.status, trial.objective, trial.ended = status, objective, time.time()
+        trial.failure_reason = reason
+        self.search.tell(trial.values, objective if status == "Completed" else None)
+
+    def stop_all(self) -> str:
+        self.folder.update_meta(status="Stopping")
+        for job in self.running.values():
+            job.stop()
+        for number, job in list(self.running.items()):
+            job.wait()
+            trial = self.trials[number - 1]
+            self.end(trial, "Stopped", final_objective(job, self.objective.metric), None)
+        self.running.clear()
+        for trial in self.trials:
+            if trial.status == "Pending":
+                trial.status = "Stopped"
+        self.folder.write_trials(self.trials)
+        return "Stopped"
+
+
+def main(argv: list[str]) -> int:
+    folder = SweepDir(Path(argv[1]))
+    try:
+        status = Driver(folder).run()
+    except Exception as exc:  # the sweep says why it ended; the trace goes to its log
+        traceback.print_exc()
+        folder.update_meta(status="Failed", failure_reason=f"{type(exc).__name__}: {exc}",
+                           ended=time.time())
+        return 1
+    folder.update_meta(status=status, ended=time.time())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

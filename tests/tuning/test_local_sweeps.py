@@ -1,0 +1,128 @@
+"""Local sweeps of real jobs through %%sm_tune in a real IPython shell: random with trials
+in parallel, grid, Bayesian repeating with its seed, a failing trial, stop all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from IPython.core.error import UsageError
+from sklearn.datasets import load_iris
+
+SKLEARN = (Path(__file__).resolve().parents[1] / "data" / "aws_style" /
+           "sklearn_decision_tree.py").read_text()
+METRIC = "--metric train_accuracy='train_accuracy=([0-9.]+)' --objective Maximize:train_accuracy"
+QUADRATIC = """import argparse
+parser = argparse.ArgumentParser()
+parser.add_argument("--x", type=float)
+parser.add_argument("--fail", default="no")
+args, _ = parser.parse_known_args()
+if args.fail == "yes":
+    raise SystemExit("asked to fail")
+print(f"score={-(args.x - 2) ** 2:.6f}")
+"""
+
+
+@pytest.fixture
+def iris(run_dir: Path) -> Path:
+    folder = run_dir / "iris"
+    folder.mkdir()
+    data = load_iris()
+    (folder / "iris.csv").write_text("".join(
+        ",".join([str(label), *map(str, row)]) + "\n"
+        for label, row in zip(data.target, data.data, strict=True)))
+    return folder
+
+
+def tune(ip, line: str, cell: str):
+    ip.run_cell_magic("sm_tune", f"sweep {line} --wait", cell)
+    return ip.user_ns["sweep"]
+
+
+def test_a_random_sweep_of_an_aws_style_script_runs_every_trial_and_finds_the_best(ip, iris):
+    sweep = tune(ip, f"--job-name leaves --input train=iris --hp-range max_leaf_nodes=int:2:40 "
+                 f"{METRIC} --strategy random --max-jobs 8 --max-parallel 2 --seed 4",
+                 SKLEARN)
+    assert sweep.status == "Completed"
+    trials = sweep.trials()
+    assert list(trials.trial) == list(range(1, 9)) and set(trials.status) == {"Completed"}
+    assert trials.objective.notna().all() and trials.max_leaf_nodes.between(2, 40).all()
+    assert list(trials.job) == [f"leaves-{n:03d}" for n in range(1, 9)]
+    best = trials.loc[trials.objective.idxmax()]
+    assert trials.best.sum() == 1 and trials.loc[trials.best, "job"].item() == best.job
+    assert sweep.best.name == best.job and sweep.best.status == "Completed"
+    assert sweep.best.spec.hyperparameters["max_leaf_nodes"] == best.max_leaf_nodes
+    assert len(sweep.jobs) == 8
+
+
+def test_a_grid_sweep_runs_every_point_once(ip):
+    sweep = tune(ip, "--job-name grid --hp-range x=int:0:3 --hp-range fail=cat:no,maybe "
+                 "--metric score='score=([-0-9.]+)' --objective Maximize:score --strategy grid "
+                 "--max-jobs 8 --max-parallel 2", QUADRATIC)
+    trials = sweep.trials()
+    assert sorted(zip(trials.x, trials.fail)) == [(x, f) for x in range(4)
+                                                  for f in ("maybe", "no")]
+    assert sweep.best_trial().values["x"] == 2
+
+
+def test_a_bayesian_sweep_with_a_seed_repeats_exactly(ip):
+    line = ("--hp-range x=float:-5:5 --metric score='score=([-0-9.]+)' --objective "
+            "Maximize:score --strategy bayesian --max-jobs 6 --max-parallel 1 --seed 11")
+    first = tune(ip, f"--job-name bayes-a {line}", QUADRATIC).trials()
+    again = tune(ip, f"--job-name bayes-b {line}", QUADRATIC).trials()
+    assert list(first.x) == list(again.x) and list(first.objective) == list(again.objective)
+
+
+def test_a_failing_trial_is_a_row_saying_why_and_the_sweep_goes_on(ip):
+    sweep = tune(ip, "--job-name failing --hp-range fail=cat:no,yes --hp x=1 "
+                 "--metric score='score=([-0-9.]+)' --objective Maximize:score "
+                 "--strategy grid --max-jobs 2", QUADRATIC)
+    rows = sweep.trials().set_index("fail")
+    assert rows.loc["no", "status"] == "Completed" and rows.loc["no", "objective"] == -1.0
+    assert rows.loc["yes", "status"] == "Failed"
+    assert "asked to fail" in rows.loc["yes", "failure_reason"]
+    assert sweep.status == "Completed" and sweep.best.name == rows.loc["no", "job"]
+
+
+def test_stop_stops_every_running_trial_and_launches_no_more(ip):
+    slow = "import time\nprint('score=1')\ntime.sleep(60)\n"
+    ip.run_cell_magic("sm_tune", "sweep --job-name stopping --hp-range x=int:1:9 --metric "
+                      "score='score=([-0-9.]+)' --objective Maximize:score --strategy random "
+                      "--max-jobs 6 --max-parallel 2", slow)
+    sweep = ip.user_ns["sweep"]
+    import time
+
+    deadline = time.monotonic() + 30
+    while sum(t.status == "InProgress" for t in sweep.trial_list()) < 2:
+        assert time.monotonic() < deadline, sweep.trials()
+        time.sleep(0.1)
+    sweep.stop()
+    assert sweep.wait(timeout=60) == "Stopped"
+    trials = sweep.trials()
+    assert len(trials) == 2 and set(trials.status) == {"Stopped"}
+    assert all(job.status == "Stopped" for job in sweep.jobs)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("--hp-range x=int:5:1 --metric s='s=(.*)' --objective Maximize:s",
+     r"^--hp-range: x: the range is empty or inverted"),
+    ("--hp-range x=int:1:5 --metric s='s=(.*)' --objective Maximize:t",
+     r"^--objective: 't' is not a defined metric \(defined: s\)"),
+    ("--hp-range x=int:1:5 --metric s='s=(.*)'", r"^--objective: a sweep needs an objective"),
+    ("--hp-range x=int:1:5 --hp x=2 --metric s='s=(.*)' --objective Maximize:s",
+     r"^--hp-range: x is both fixed \(--hp\) and ranged"),
+    ("--hp-range x=int:1:5 --metric s='s=(.*)' --objective Maximize:s --max-jobs 2 "
+     "--max-parallel 3", r"^--max-parallel: 3 is above --max-jobs 2"),
+    ("--hp-range x=int:1:9 --metric s='s=(.*)' --objective Maximize:s --strategy grid "
+     "--max-jobs 4", r"^--max-jobs: the grid has 9 points, more than --max-jobs 4"),
+    ("--hp-range x=cat:a --metric s='s=(.*)' --objective Maximize:s",
+     r"^--hp-range: x: a category list needs two values"),
+    ("--hp-range x=int:1:5 --metric s='s=(.*)' --objective Maximize:s --strategy genetic",
+     r"^--strategy: 'genetic' is not one of random, grid, bayesian, hyperband"),
+    ("--hp-range x=int:1:5 --metric s='s=(.*)' --objective Maximize:s --colour red",
+     r"^--colour: unknown option"),
+])
+def test_bad_input_is_one_usage_error_and_creates_nothing(ip, jobs_dir, line, message):
+    with pytest.raises(UsageError, match=message):
+        ip.run_cell_magic("sm_tune", f"sweep {line}", QUADRATIC)
+    assert not (jobs_dir / ".sweeps").exists() and "sweep" not in ip.user_ns
