@@ -38,7 +38,7 @@ from .version import __version__
 #: columns of ``%sm_jobs``, in order
 JOB_COLUMNS = ["name", "mode", "status", "secondary_status", "created", "duration",
                "instance_type", "instance_count", "cost_usd", "model_artifacts",
-               "failure_reason", "directory"]
+               "failure_reason", "directory", "sweep"]
 
 
 class JobNotFound(SmNotebookError):
@@ -263,6 +263,9 @@ class Launcher:
         jobs made elsewhere (``AccountJobsError`` when it cannot)."""
         filters = filters or {}
         rows = self.jobs.records()
+        trials = sweep_of_trials(self.jobs.root)
+        for row in rows:
+            row["sweep"] = trials.get(row["name"])
         mode = filters.get("mode")
         backend = self.account_jobs(mode) if mode in modes.MODES else None
         if backend is not None:  # every job of the account, not only ours
@@ -274,6 +277,17 @@ class Launcher:
         for key, value in filters.items():
             rows = [r for r in rows if str(r.get(key)) == value]
         return rows
+
+
+def sweep_of_trials(root: Path) -> dict[str, str]:
+    """Each trial job's sweep, from the sweeps' own records (``.sweeps``)."""
+    from .tuning.sweep_dir import SWEEPS, SweepDir
+
+    found: dict[str, str] = {}
+    for path in sorted((root / SWEEPS).iterdir()) if (root / SWEEPS).is_dir() else ():
+        for trial in SweepDir(path).read_trials():
+            found[trial.job] = path.name
+    return found
 
 
 __all__ = ["JOB_COLUMNS", "AccountJobsError", "BackendFactory", "JobNotFound", "Launcher",

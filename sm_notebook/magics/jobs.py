@@ -13,6 +13,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from ..checks import check_job_name
 from ..errors import SmNotebookError, SpecError
 from ..serving.record import ENDPOINTS
+from ..tuning.sweep_dir import SWEEPS
 
 if TYPE_CHECKING:
 
@@ -49,9 +50,9 @@ class SmJobsMagics(Magics):
 
     @line_magic
     def sm_attach(self, line: str) -> Any:
-        """Follow a job again (after a kernel restart): ``job = %sm_attach NAME``; an
-        endpoint's predictor: ``predictor = %sm_attach --endpoint NAME`` (or a NAME that
-        only an endpoint has; see %sm_endpoints)."""
+        """Follow a job again (after a kernel restart): ``job = %sm_attach NAME``; a sweep:
+        ``sweep = %sm_attach SWEEP``; an endpoint's predictor: ``predictor = %sm_attach
+        --endpoint NAME`` (or a NAME that only an endpoint has; see %sm_endpoints)."""
         name = line.strip()
         endpoint = name.startswith("--endpoint")
         name = name.removeprefix("--endpoint").strip() if endpoint else name
@@ -62,6 +63,9 @@ class SmJobsMagics(Magics):
             check_job_name("%sm_attach", name)
         except SpecError as exc:
             raise UsageError(str(exc)) from None
+        sweep = self.train.registry.root / SWEEPS / name
+        if not endpoint and sweep.is_dir() and not (self.train.registry.root / name).is_dir():
+            return self.attach_sweep(sweep)
         folder = self.train.registry.root / ENDPOINTS / name
         if endpoint or (name not in self.train.jobs and not (
                 self.train.registry.root / name).is_dir() and folder.is_dir()):
@@ -102,6 +106,17 @@ class SmJobsMagics(Magics):
             message = str(exc)
             raise UsageError(message if message.startswith("%sm_compare")
                              else f"%sm_compare: {message}") from None
+
+    def attach_sweep(self, folder: Path) -> Any:
+        """A sweep again, from its folder (its driver kept running)."""
+        from ..tuning.sweep import Sweep
+
+        try:
+            sweep = Sweep(folder, self.train.launcher().attach)
+        except SmNotebookError as exc:
+            raise UsageError(f"%sm_attach: {exc}") from None
+        print(f"attached to {sweep.summary()}")
+        return sweep
 
     def already_followed(self, job: Job) -> None:
         if job.done:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class, no_var_expand
 
+from .. import modes
 from ..errors import SmNotebookError, SpecError
 
 if TYPE_CHECKING:
@@ -51,10 +52,11 @@ class SmTuneMagics(Magics):
         try:
             given, rest = split_tuning(expand_line(line, self.shell.user_ns))
             spec, launch = parse_expanded(rest, cell, self.train.defaults(), base)
+            on_service = not modes.get(spec.mode).on_this_machine  # a tuning job's limits
             options = tuning_options(given, rest, [m.name for m in spec.metrics],
-                                     spec.hyperparameters, spec.mode == "sagemaker", base)
-            if spec.mode == "sagemaker":
-                raise SpecError("--mode", "sagemaker tuning jobs are not built yet",
+                                     spec.hyperparameters, on_service, base)
+            if on_service:
+                raise SpecError("--mode", f"{spec.mode} tuning jobs are not built yet",
                                 "--mode local or --mode container")
             from ..tuning.search import search_for
 

@@ -184,7 +184,7 @@ def test_jobs_are_listed_newest_first_with_status_and_duration(ip):
     assert list(frame.columns) == ["name", "mode", "status", "secondary_status", "created",
                                    "duration", "instance_type", "instance_count",
                                    "cost_usd", "model_artifacts", "failure_reason",
-                                   "directory"]
+                                   "directory", "sweep"]
     assert frame["cost_usd"].isna().all()  # local jobs: nothing billed
     assert frame["name"].tolist() == ["second-job", "first-job"]
     assert frame["status"].tolist() == ["Failed", "Completed"]

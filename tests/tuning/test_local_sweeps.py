@@ -60,7 +60,7 @@ def test_a_grid_sweep_runs_every_point_once(ip):
                  "--metric score='score=([-0-9.]+)' --objective Maximize:score --strategy grid "
                  "--max-jobs 8 --max-parallel 2", QUADRATIC)
     trials = sweep.trials()
-    assert sorted(zip(trials.x, trials.fail)) == [(x, f) for x in range(4)
+    assert sorted(zip(trials.x, trials.fail, strict=True)) == [(x, f) for x in range(4)
                                                   for f in ("maybe", "no")]
     assert sweep.best_trial().values["x"] == 2
 
@@ -126,3 +126,25 @@ def test_bad_input_is_one_usage_error_and_creates_nothing(ip, jobs_dir, line, me
     with pytest.raises(UsageError, match=message):
         ip.run_cell_magic("sm_tune", f"sweep {line}", QUADRATIC)
     assert not (jobs_dir / ".sweeps").exists() and "sweep" not in ip.user_ns
+
+
+def test_a_sweep_outlives_a_kernel_restart_and_is_attached_listed_and_finished(run_dir):
+    from tests.kernel import Kernel
+
+    kernel = Kernel(run_dir)
+    try:
+        kernel.run("%%sm_tune sweep --job-name restarted --hp-range x=int:0:3 --metric "
+                   "score='score=([-0-9.]+)' --objective Maximize:score --strategy grid "
+                   "--max-jobs 4 --max-parallel 1\nimport time; time.sleep(1)\n" + QUADRATIC)
+        kernel.manager.restart_kernel(now=True)  # the sweep's driver is not the kernel's
+        kernel.client.wait_for_ready(timeout=120)
+        kernel.run("%load_ext sm_notebook")
+        said = kernel.run("sweep = %sm_attach restarted\nprint(sweep.wait(timeout=120))\n"
+                          "print(sweep.best.spec.hyperparameters['x'])\n"
+                          "frame = %sm_jobs\n"
+                          "print(sorted(frame[frame.sweep == 'restarted'].name))")
+    finally:
+        kernel.close()
+    lines = said.strip().splitlines()
+    assert lines[0].startswith("attached to sweep restarted · ")
+    assert lines[1:] == ["Completed", "2", str([f"restarted-{n:03d}" for n in range(1, 5)])]
