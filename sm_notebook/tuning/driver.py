@@ -20,6 +20,7 @@ from ..errors import SmNotebookError
 from .objective import Objective, TuningOptions
 from .ranges import Range
 from .search import search_for
+from .stopping import halving_stop, median_stop
 from .sweep_dir import SweepDir, Trial
 
 POLL = 0.2  # seconds between looks at the running trials
@@ -34,11 +35,21 @@ def options_from(data: dict[str, Any]) -> TuningOptions:
         seed=data["seed"])
 
 
+def objective_curve(job: Any, metric: str) -> list[tuple[float, float]]:
+    """The objective as logged: ``(step, value)``, the value's order where no step."""
+    frame = job.metrics()
+    if not len(frame):
+        return []
+    rows = frame[frame["metric"] == metric]
+    steps = rows["step"] if "step" in rows and rows["step"].notna().all() else range(
+        1, len(rows) + 1)
+    return [(float(s), float(v)) for s, v in zip(steps, rows["value"], strict=True)]
+
+
 def final_objective(job: Any, metric: str) -> float | None:
     """The objective's last logged value (SageMaker's final metric value), None if never."""
-    frame = job.metrics()
-    values = frame[frame["metric"] == metric]["value"] if len(frame) else []
-    return float(values.iloc[-1]) if len(values) else None
+    curve = objective_curve(job, metric)
+    return curve[-1][1] if curve else None
 
 
 class Driver:
@@ -71,6 +82,7 @@ class Driver:
             if self.folder.stop_requested:
                 return self.stop_all()
             self.launch_free_slots()
+            self.stop_the_worse()
             self.collect_ended()
             self.folder.write_trials(self.trials)
             if not self.running and self.exhausted:
@@ -103,15 +115,43 @@ class Driver:
         trial.status = "InProgress"
         self.running[number] = job
 
+    def stop_the_worse(self) -> None:
+        """Early stopping and successive halving, on each running trial's curve."""
+        rule = ("median" if self.options.early_stopping == "auto" else None) or (
+            "halving" if self.options.strategy == "hyperband" else None)
+        if rule is None:
+            return
+        maximize = self.objective.maximize
+        for number, job in self.running.items():
+            trial = self.trials[number - 1]
+            if trial.stopped_early:
+                continue
+            trial.steps = [list(p) for p in objective_curve(job, self.objective.metric)]
+            curve = [(s, v) for s, v in trial.steps]
+            if rule == "median":
+                completed = [[(s, v) for s, v in t.steps] for t in self.trials
+                             if t.status == "Completed"]
+                why = median_stop(curve, completed, maximize)
+            else:
+                others = [[(s, v) for s, v in t.steps] for t in self.trials
+                          if t.number != number and t.steps]
+                why = halving_stop(curve, others, maximize)
+            if why:
+                trial.stopped_early, trial.failure_reason = True, why
+                job.stop()
+
     def collect_ended(self) -> None:
         for number, job in list(self.running.items()):
             if not job.done:
                 continue
             del self.running[number]
             trial = self.trials[number - 1]
-            objective = final_objective(job, self.objective.metric)
+            trial.steps = [list(p) for p in objective_curve(job, self.objective.metric)]
+            objective = trial.steps[-1][1] if trial.steps else None
             status, reason = job.status, job.failure_reason
-            if status == "Completed" and objective is None:
+            if trial.stopped_early:
+                status, reason = "Stopped", trial.failure_reason
+            elif status == "Completed" and objective is None:
                 status, reason = "Failed", f"the objective {self.objective.metric} was never logged"
             self.end(trial, status, objective, reason)
 

@@ -124,9 +124,11 @@ class Sweep:
                  "duration_s": None if t.started is None or t.ended is None
                  else round(t.ended - t.started, 1),
                  "best": best is not None and t.number == best.number,
-                 "failure_reason": t.failure_reason} for t in self.trial_list()]
+                 "stopped_early": t.stopped_early, "failure_reason": t.failure_reason}
+                for t in self.trial_list()]
         return pd.DataFrame(rows, columns=["trial", "job", "status", *names, "objective",
-                                           "duration_s", "best", "failure_reason"])
+                                           "duration_s", "best", "stopped_early",
+                                           "failure_reason"])
 
     def best_trial(self) -> Trial | None:
         done = [t for t in self.trial_list() if t.status == "Completed"

@@ -148,3 +148,40 @@ def test_a_sweep_outlives_a_kernel_restart_and_is_attached_listed_and_finished(r
     lines = said.strip().splitlines()
     assert lines[0].startswith("attached to sweep restarted · ")
     assert lines[1:] == ["Completed", "2", str([f"restarted-{n:03d}" for n in range(1, 5)])]
+
+
+CLIMB = """import argparse, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--x", type=float)
+args, _ = parser.parse_known_args()
+for step in range(1, 9):
+    print(f"step {step} score={args.x * step}", flush=True)
+    time.sleep(0.25)
+"""
+
+
+def test_early_stopping_auto_stops_trials_below_the_median_of_the_completed(ip):
+    sweep = tune(ip, "--job-name median --hp-range x=cat:5,4,3,1,0 --metric "
+                 "score='score=([-0-9.]+)' --objective Maximize:score --strategy grid "
+                 "--max-jobs 5 --early-stopping auto", CLIMB)
+    rows = sweep.trials().set_index("x")
+    assert list(rows.loc[["5", "4", "3"], "status"]) == ["Completed"] * 3
+    assert list(rows.loc[["1", "0"], "status"]) == ["Stopped"] * 2
+    assert rows.loc["1", "stopped_early"] and "worse than the median" in rows.loc[
+        "1", "failure_reason"]
+    stopped = [t for t in sweep.trial_list() if t.stopped_early]
+    assert all(len(t.steps) < 8 for t in stopped)  # stopped before their last step
+    assert sweep.best_trial().values["x"] == "5"
+
+
+def test_hyperband_halves_the_trials_at_each_rung(ip):
+    sweep = tune(ip, "--job-name halving --hp-range x=int:0:9 --metric "
+                 "score='score=([-0-9.]+)' --objective Maximize:score --strategy hyperband "
+                 "--max-jobs 5 --seed 3", CLIMB)
+    trials = sweep.trial_list()
+    assert len(trials) == 5 and trials[0].status == "Completed"  # nothing to halve against
+    early = [t for t in trials if t.stopped_early]
+    assert early and all(t.status == "Stopped" and len(t.steps) < 8 for t in early)
+    assert all("outside the top" in t.failure_reason for t in early)
+    best_reached = max(t.steps[-1][1] for t in trials)
+    assert sweep.best_trial().objective == best_reached  # the best is never halved away
