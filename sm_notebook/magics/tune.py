@@ -62,6 +62,12 @@ class SmTuneMagics(Magics):
 
             search_for(options.strategy, options.ranges, options.max_jobs, options.seed,
                        options.objective.maximize if options.objective else True)
+            capacity = None
+            if modes.get(spec.mode).hosts_share_machine:  # every trial's containers here
+                from ..tuning.capacity import check_parallel_memory
+
+                capacity = check_parallel_memory(spec.effective_instance_type,
+                                                 spec.instance_count, options.max_parallel)
         except SpecError as exc:
             raise UsageError(str(exc)) from None
         if launch.dry_run:
@@ -77,6 +83,8 @@ class SmTuneMagics(Magics):
             raise UsageError(str(exc)) from None
         if launch.variable:
             self.shell.user_ns[launch.variable] = sweep
+        if capacity:
+            print(f"note: {capacity}")
         print(f"started {sweep.summary()}")
         if launch.wait:
             self.wait(sweep, quiet=launch.quiet)
