@@ -86,6 +86,10 @@ class SmTuneMagics(Magics):
         if capacity:
             print(f"note: {capacity}")
         print(f"started {sweep.summary()}")
+        if not launch.quiet:
+            from ..ui.sweep_view import show
+
+            show(sweep, self.train)
         if launch.wait:
             self.wait(sweep, quiet=launch.quiet)
         return None
