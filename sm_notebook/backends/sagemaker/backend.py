@@ -42,6 +42,17 @@ SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 SOURCEDIR_TARBALL = "sourcedir.tar.gz"
 
 
+@dataclasses.dataclass
+class Uploaded:
+    """What ``upload`` did: the spec to send, where, and what is already in S3."""
+
+    spec: TrainingSpec
+    region: str
+    bucket: str
+    uploaded: list[str]
+    notes: list[str]
+
+
 class SageMakerBackend:
     """Runs jobs on SageMaker; see the module docstring."""
 
@@ -146,6 +157,28 @@ class SageMakerBackend:
 
     # ---- launching -------------------------------------------------------------------------
     def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
+        upload = self.upload(spec, name, directory, base)
+        request = create_training_job_request(upload.spec, name, bucket=upload.bucket,
+                                              region=upload.region,
+                                              role=spec.role or self.role)
+        sagemaker = self.aws.client("sagemaker", upload.region)
+        with aws_errors("CreateTrainingJob failed", upload.uploaded):
+            sagemaker.create_training_job(**request)
+        folder = JobDir(directory)
+        folder.write_state(JobState(created=utc_now_iso(), message="Training job created",
+                                    extra={"region": upload.region, "bucket": upload.bucket}))
+        folder.log_file.touch()
+        notes = upload.notes
+        if self.live_tail:
+            notes.append("logs follow through CloudWatch Live Tail, which AWS bills per "
+                         "session-minute (%config SmTrainMagics.live_tail = False polls)")
+        return JobRef(name, directory, {"region": upload.region,
+                                        "instance_count": spec.instance_count}, notes)
+
+    def upload(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> Uploaded:
+        """The code (one ``sourcedir.tar.gz``) and local channels, uploaded under
+        ``s3://BUCKET/NAME/``, the bucket made when it is the default one; the spec with
+        its image resolved, for the request (a training job's, or a tuning job's)."""
         region = self.aws.region_of(spec)
         bucket = self.bucket_name(region)
         s3 = self.aws.client("s3", region)
@@ -178,21 +211,8 @@ class SageMakerBackend:
                 uploaded.append(uri)
         progress.done()
         image = images.resolve(spec.image or "", region, spec.effective_instance_type)
-        request = create_training_job_request(dataclasses.replace(spec, image=image), name,
-                                              bucket=bucket, region=region,
-                                              role=spec.role or self.role)
-        sagemaker = self.aws.client("sagemaker", region)
-        with aws_errors("CreateTrainingJob failed", uploaded):
-            sagemaker.create_training_job(**request)
-        folder = JobDir(directory)
-        folder.write_state(JobState(created=utc_now_iso(), message="Training job created",
-                                    extra={"region": region, "bucket": bucket}))
-        folder.log_file.touch()
-        if self.live_tail:
-            notes.append("logs follow through CloudWatch Live Tail, which AWS bills per "
-                         "session-minute (%config SmTrainMagics.live_tail = False polls)")
-        return JobRef(name, directory, {"region": region,
-                                        "instance_count": spec.instance_count}, notes)
+        return Uploaded(dataclasses.replace(spec, image=image), region, bucket, uploaded,
+                        notes)
 
     def attach(self, name: str, directory: Path) -> JobRef:
         folder = JobDir(directory)
