@@ -55,13 +55,14 @@ class SmTuneMagics(Magics):
             on_service = not modes.get(spec.mode).on_this_machine  # a tuning job's limits
             options = tuning_options(given, rest, [m.name for m in spec.metrics],
                                      spec.hyperparameters, on_service, base)
-            if on_service:
-                raise SpecError("--mode", f"{spec.mode} tuning jobs are not built yet",
-                                "--mode local or --mode container")
             from ..tuning.search import search_for
 
             search_for(options.strategy, options.ranges, options.max_jobs, options.seed,
                        options.objective.maximize if options.objective else True)
+            if on_service and spec.job_name:
+                from ..backends.sagemaker.tuning import check_name
+
+                check_name(spec.job_name)  # before anything is uploaded
             capacity = None
             if modes.get(spec.mode).hosts_share_machine:  # every trial's containers here
                 from ..tuning.capacity import check_parallel_memory
@@ -71,14 +72,15 @@ class SmTuneMagics(Magics):
         except SpecError as exc:
             raise UsageError(str(exc)) from None
         if launch.dry_run:
-            return self.dry_run(spec, options)
+            return self.dry_run(spec, options, on_service)
         launcher = self.train.launcher()
         try:
             first = dataclasses.replace(spec, job_name=None)
-            launcher.prepare(first, launch)  # the mode can run a trial: checked first
+            prepared = launcher.prepare(first, launch)  # a trial can run: checked first
             from ..tuning.sweep import start_sweep
 
-            sweep = start_sweep(spec, options, launcher, launcher.attach)
+            sweep = start_sweep(spec, options, launcher, launcher.attach,
+                                service=prepared.backend if on_service else None)
         except SmNotebookError as exc:
             raise UsageError(str(exc)) from None
         if launch.variable:
@@ -94,9 +96,19 @@ class SmTuneMagics(Magics):
             self.wait(sweep, quiet=launch.quiet)
         return None
 
-    def dry_run(self, spec: Any, options: Any) -> None:
-        """The sweep's plan: its strategy, ranges and the first trials' values."""
+    def dry_run(self, spec: Any, options: Any, on_service: bool) -> None:
+        """The sweep's plan: its strategy, ranges and the first trials' values (on the
+        service: the CreateHyperParameterTuningJob request, checked)."""
         from ..tuning.search import search_for
+
+        if on_service:
+            from ..backends.sagemaker.tuning import plan_text
+
+            try:
+                print(plan_text(self.service_request(spec, options)))
+            except SpecError as exc:
+                raise UsageError(str(exc)) from None
+            return
 
         search = search_for(options.strategy, options.ranges, options.max_jobs, options.seed,
                             options.objective.maximize)
@@ -111,6 +123,23 @@ class SmTuneMagics(Magics):
                 if values is None:
                     break
                 print(f"  trial {number}: " + " ".join(f"{k}={v}" for k, v in values.items()))
+
+    def service_request(self, spec: Any, options: Any) -> dict[str, Any]:
+        """The tuning job a dry run shows (placeholders for the bucket and the role)."""
+        from ..backends.sagemaker.request import PLACEHOLDER_BUCKET, create_training_job_request
+        from ..backends.sagemaker.tuning import tuning_request
+        from ..catalog import images
+        from ..tuning.sweep import sweep_name
+
+        name = sweep_name(spec)
+        region = spec.region or "<region>"
+        if spec.image and spec.region and images.is_alias(spec.image):
+            spec = dataclasses.replace(spec, image=images.resolve(
+                spec.image, spec.region, spec.effective_instance_type))
+        training = create_training_job_request(
+            spec, name, bucket=PLACEHOLDER_BUCKET.format(region=region, account="<account>"),
+            region=region, role=spec.role)
+        return tuning_request(name, training, options)[0]
 
     def wait(self, sweep: Sweep, quiet: bool = False) -> None:
         """Follow the sweep to its end, a line a trial as each ends; Ctrl-C stops it."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -46,8 +47,9 @@ def sweep_name(spec: TrainingSpec, now: datetime | None = None) -> str:
 
 
 def start_sweep(spec: TrainingSpec, options: TuningOptions, launcher: Any,
-                attach: Callable[[str], Job]) -> Sweep:
-    """The sweep's folder, and its driver started detached; the handle."""
+                attach: Callable[[str], Job], service: Any = None) -> Sweep:
+    """The sweep's folder, and its driver started detached (or, given the backend that
+    checked it, ``service``, a SageMaker tuning job created); the handle."""
     root = launcher.jobs.root / SWEEPS
     name = sweep_name(spec)
     path = root / name
@@ -64,6 +66,14 @@ def start_sweep(spec: TrainingSpec, options: TuningOptions, launcher: Any,
                        jobs_root=str(launcher.jobs.root), base=str(launcher.base),
                        region=launcher.region, created=time.time(), status="Starting")
     folder.write_trials([])
+    if service:
+        try:
+            region, notes = service.submit_tuning(spec, options, name, path, launcher.base)
+        except BaseException:  # nothing half made: the service has no tuning job
+            shutil.rmtree(path, ignore_errors=True)
+            raise
+        folder.update_meta(service=True, region=region, status="InProgress", notes=notes)
+        return Sweep(path, attach)
     fd = os.open(folder.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with open(fd, "wb") as log:
         driver = subprocess.Popen([sys.executable, "-m", "sm_notebook.tuning.driver",
@@ -84,6 +94,11 @@ class Sweep:
         if not meta:
             raise SmNotebookError(f"no sweep in {path}")
         self.options = meta["tuning"]
+        self.service = None
+        if meta.get("service"):  # a SageMaker tuning job: the service keeps its state
+            from .service_sweep import ServiceTrials
+
+            self.service = ServiceTrials(meta["name"], meta["region"], self.options["ranges"])
 
     @property
     def name(self) -> str:
@@ -96,6 +111,8 @@ class Sweep:
     @property
     def status(self) -> str:
         """Starting, InProgress, Stopping, Completed, Stopped or Failed (its driver gone)."""
+        if self.service is not None:
+            return self.service.status()
         meta = self.folder.read_meta()
         status = meta.get("status", "Starting")
         if status not in ENDED and not processes.running(meta.get("pid"), meta.get("identity")):
@@ -110,7 +127,7 @@ class Sweep:
         return self.status in ENDED
 
     def trial_list(self) -> list[Trial]:
-        return self.folder.read_trials()
+        return self.service.trials() if self.service is not None else self.folder.read_trials()
 
     def trials(self) -> pd.DataFrame:
         """One row a trial: its job, status, each hyperparameter, the objective, the
@@ -162,7 +179,10 @@ class Sweep:
 
     def stop(self) -> None:
         """Stop every running trial (SIGTERM, then SIGKILL, as a job's stop) and launch no
-        more."""
+        more (a tuning job: ``StopHyperParameterTuningJob``)."""
+        if self.service is not None:
+            self.service.stop()
+            return
         self.folder.request_stop()
 
     def wait(self, timeout: float | None = None) -> str:

@@ -175,6 +175,19 @@ class SageMakerBackend:
         return JobRef(name, directory, {"region": upload.region,
                                         "instance_count": spec.instance_count}, notes)
 
+    def submit_tuning(self, spec: TrainingSpec, options: Any, name: str, directory: Path,
+                      base: Path) -> tuple[str, list[str]]:
+        """A tuning job of ``spec``'s trials (``tuning.py``): its region and the notes."""
+        from .tuning import TuningJobs, tuning_request
+
+        upload = self.upload(spec, name, directory, base)
+        training = create_training_job_request(upload.spec, name, bucket=upload.bucket,
+                                               region=upload.region,
+                                               role=spec.role or self.role)
+        request, notes = tuning_request(name, training, options)
+        TuningJobs(self.aws, upload.region).create(request, upload.uploaded)
+        return upload.region, upload.notes + notes
+
     def upload(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> Uploaded:
         """The code (one ``sourcedir.tar.gz``) and local channels, uploaded under
         ``s3://BUCKET/NAME/``, the bucket made when it is the default one; the spec with
