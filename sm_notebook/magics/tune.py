@@ -59,6 +59,8 @@ class SmTuneMagics(Magics):
 
             search_for(options.strategy, options.ranges, options.max_jobs, options.seed,
                        options.objective.maximize if options.objective else True)
+            if not on_service:
+                self.check_parents(options.warm_start, options.strategy)
             if on_service and spec.job_name:
                 from ..backends.sagemaker.tuning import check_name
 
@@ -95,6 +97,21 @@ class SmTuneMagics(Magics):
         if launch.wait:
             self.wait(sweep, quiet=launch.quiet)
         return None
+
+    def check_parents(self, parents: list[str], strategy: str) -> None:
+        """``--warm-start`` names earlier sweeps of this jobs directory (Bayesian search
+        starts from what they learnt)."""
+        from ..tuning.sweep_dir import SWEEPS
+
+        root = self.train.registry.root / SWEEPS
+        for parent in parents:
+            if not (root / parent / "sweep.json").is_file():
+                known = sorted(p.name for p in root.iterdir()) if root.is_dir() else []
+                raise SpecError("--warm-start", f"no sweep {parent!r} here (sweeps: "
+                                f"{', '.join(known) or 'none'})", "earlier sweeps' names")
+        if parents and strategy != "bayesian":
+            raise SpecError("--warm-start", f"a {strategy} search does not learn from "
+                            "earlier sweeps", "--strategy bayesian with --warm-start")
 
     def dry_run(self, spec: Any, options: Any, on_service: bool) -> None:
         """The sweep's plan: its strategy, ranges and the first trials' values (on the

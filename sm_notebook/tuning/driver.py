@@ -73,6 +73,10 @@ class Driver:
                                  self.options.max_jobs, self.options.seed,
                                  self.objective.maximize)
         self.trials: list[Trial] = []
+        for parent in self.options.warm_start:  # what the parents learnt, told first
+            for trial in SweepDir(folder.path.parent / parent).read_trials():
+                if trial.status == "Completed" and trial.objective is not None:
+                    self.search.warm(trial.values, trial.objective)
         self.running: dict[int, Any] = {}  # trial number → its Job
         self.exhausted = False  # the strategy has no more trials to give
 

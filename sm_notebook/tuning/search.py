@@ -73,6 +73,9 @@ class Search:
     def tell(self, values: dict[str, Any], objective: float | None) -> None:
         """A trial's result (random search learns nothing from it)."""
 
+    def warm(self, values: dict[str, Any], objective: float) -> None:
+        """A parent sweep's result, known before the first trial (``--warm-start``)."""
+
 
 class GridSearch(Search):
     def __init__(self, ranges: list[Range], max_jobs: int, seed: int | None = None):
@@ -116,6 +119,31 @@ class BayesianSearch(Search):
         if r.kind == "int":
             return trial.suggest_int(r.name, int(r.low), int(r.high), log=log)
         return trial.suggest_float(r.name, r.low, r.high, log=log)
+
+    def warm(self, values: dict[str, Any], objective: float) -> None:
+        """A parent's trial, added to the study as if it had run here."""
+        dists = self._distributions()
+        params = {k: v for k, v in values.items() if k in dists}
+        if len(params) != len(dists):
+            return  # a parent without one of the ranges says nothing of this space
+        try:
+            self.study.add_trial(self.optuna.trial.create_trial(
+                params=params, distributions=dists, value=objective))
+        except ValueError:
+            return  # a value outside this sweep's ranges
+
+    def _distributions(self) -> dict[str, Any]:
+        d = self.optuna.distributions
+        out: dict[str, Any] = {}
+        for r in self.ranges:
+            log = r.scaling == "Logarithmic"
+            if r.kind == "cat":
+                out[r.name] = d.CategoricalDistribution(list(r.values))
+            elif r.kind == "int":
+                out[r.name] = d.IntDistribution(int(r.low), int(r.high), log=log)
+            else:
+                out[r.name] = d.FloatDistribution(r.low, r.high, log=log)
+        return out
 
     def tell(self, values: dict[str, Any], objective: float | None) -> None:
         trial = self.asked.pop(_key(values), None)

@@ -185,3 +185,19 @@ def test_hyperband_halves_the_trials_at_each_rung(ip):
     assert all("outside the top" in t.failure_reason for t in early)
     best_reached = max(t.steps[-1][1] for t in trials)
     assert sweep.best_trial().objective == best_reached  # the best is never halved away
+
+
+def test_a_warm_started_bayesian_sweep_starts_from_its_parent_s_results(ip):
+    line = ("--hp-range x=float:-5:5 --metric score='score=([-0-9.]+)' --objective "
+            "Maximize:score --strategy bayesian --seed 2")
+    parent = tune(ip, f"--job-name parent {line} --max-jobs 6", QUADRATIC)
+    cold = tune(ip, f"--job-name cold {line} --max-jobs 2", QUADRATIC).trials()
+    warm = tune(ip, f"--job-name warm {line} --max-jobs 2 --warm-start parent",
+                QUADRATIC).trials()
+    assert list(warm.x) != list(cold.x)  # the parent's six results changed the search
+    assert parent.status == "Completed"
+    with pytest.raises(UsageError, match=r"^--warm-start: no sweep 'orphan' here \(sweeps: "):
+        ip.run_cell_magic("sm_tune", f"sweep {line} --warm-start orphan", QUADRATIC)
+    with pytest.raises(UsageError, match=r"^--warm-start: a random search does not learn"):
+        ip.run_cell_magic("sm_tune", f"sweep {line.replace('bayesian', 'random')} "
+                          "--warm-start parent", QUADRATIC)
