@@ -16,7 +16,7 @@ from .search import STRATEGIES
 #: flag → (takes several, the accepted form)
 FLAGS: dict[str, tuple[bool, str]] = {
     "--hp-range": (True, "NAME=int:MIN:MAX|float:MIN:MAX|log:MIN:MAX|cat:A,B,..."),
-    "--hp-ranges": (False, "FILE.yaml or $dict of NAME: range"),
+    "--hp-ranges": (True, "FILE.yaml or $dict of NAME: range"),
     "--objective": (False, "Maximize|Minimize:METRIC"),
     "--max-jobs": (False, "a whole number ≥ 1"),
     "--max-parallel": (False, "a whole number ≥ 1"),

@@ -150,6 +150,23 @@ def test_a_sweep_outlives_a_kernel_restart_and_is_attached_listed_and_finished(r
     assert lines[1:] == ["Completed", "2", str([f"restarted-{n:03d}" for n in range(1, 5)])]
 
 
+SERVABLE = """import argparse
+
+
+def model_fn(model_dir):
+    return 1
+
+
+def predict_fn(data, model):
+    return "served"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--x", type=float)
+    args, _ = parser.parse_known_args()
+    print(f"score={-(args.x - 2) ** 2:.6f}")
+"""
 CLIMB = """import argparse, time
 parser = argparse.ArgumentParser()
 parser.add_argument("--x", type=float)
@@ -201,3 +218,22 @@ def test_a_warm_started_bayesian_sweep_starts_from_its_parent_s_results(ip):
     with pytest.raises(UsageError, match=r"^--warm-start: a random search does not learn"):
         ip.run_cell_magic("sm_tune", f"sweep {line.replace('bayesian', 'random')} "
                           "--warm-start parent", QUADRATIC)
+
+
+def test_ranges_from_a_dict_or_a_yaml_file_and_the_best_trial_deploys(ip, run_dir):
+    ip.user_ns["space"] = {"x": "int:1:3"}
+    (run_dir / "space.yaml").write_text('fail: ["no", maybe]\n')  # YAML: a bare no is False
+    sweep = tune(ip, "--job-name spaces --hp-ranges $space --hp-ranges space.yaml "
+                 "--metric score='score=([-0-9.]+)' --objective Maximize:score "
+                 "--strategy grid --max-jobs 6 --max-parallel 2", SERVABLE)
+    assert sorted(zip(sweep.trials().x, sweep.trials().fail, strict=True)) == [
+        (x, f) for x in (1, 2, 3) for f in ("maybe", "no")]
+    predictor = sweep.best.deploy()  # the best trial's model, served by its handlers
+    try:
+        assert predictor.predict([1]) == "served"
+    finally:
+        predictor.delete()
+    with pytest.raises(UsageError, match=r"^--hp-ranges: 'absent.yaml' is neither a dict nor "
+                                         r"a file"):
+        ip.run_cell_magic("sm_tune", "sweep --hp-ranges absent.yaml --metric s='s=(.*)' "
+                          "--objective Maximize:s", QUADRATIC)
