@@ -86,6 +86,21 @@ def run_dir(jobs_dir: Path) -> Path:
     return Path(os.getcwd())
 
 
+@pytest.fixture
+def iris(run_dir: Path) -> Path:
+    """The iris data set as AWS's examples lay it out: a CSV, the label first, in
+    ``data/train`` of the test's working directory."""
+    from sklearn.datasets import load_iris
+
+    folder = run_dir / "data" / "train"
+    folder.mkdir(parents=True)
+    data = load_iris()
+    (folder / "iris.csv").write_text("".join(
+        ",".join([str(label), *map(str, row)]) + "\n"
+        for label, row in zip(data.target, data.data, strict=True)))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """moto's AWS API server in this process, reached over HTTP by plain boto3."""

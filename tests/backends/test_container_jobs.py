@@ -21,7 +21,6 @@ from pathlib import Path
 import docker
 import pytest
 from IPython.core.error import UsageError
-from sklearn.datasets import load_iris
 
 from sm_notebook.backends.container.backend import ContainerBackend
 from sm_notebook.backends.container.docker_run import docker_run_groups, render_docker_run
@@ -46,17 +45,6 @@ def engine():
     networks = client.networks.list(filters={"label": LABEL})
     assert (leftovers, networks) == ([], [])
     assert {v.name for v in client.volumes.list()} <= volumes
-
-
-@pytest.fixture
-def iris(run_dir: Path) -> Path:
-    folder = run_dir / "data" / "train"
-    folder.mkdir(parents=True)
-    data = load_iris()
-    (folder / "iris.csv").write_text("".join(
-        ",".join([str(label), *map(str, row)]) + "\n"
-        for label, row in zip(data.target, data.data, strict=True)))
-    return folder
 
 
 def train(ip, line: str, cell: str):

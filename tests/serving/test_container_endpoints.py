@@ -86,14 +86,9 @@ def test_the_seed_xgboost_script_is_trained_locally_and_served_locally_and_in_a_
     assert "POST /invocations 200" in "\n".join(served.logs().message)  # kept after delete
 
 
-def test_an_aws_style_sklearn_script_with_only_model_fn_serves_with_the_defaults(ip, run_dir):
-    folder = run_dir / "iris"
-    folder.mkdir()
+def test_an_aws_style_sklearn_script_with_only_model_fn_serves_with_the_defaults(ip, iris):
     data = load_iris()
-    (folder / "iris.csv").write_text("".join(
-        ",".join([str(label), *map(str, row)]) + "\n"
-        for label, row in zip(data.target, data.data, strict=True)))
-    job = train(ip, f"--mode container --image {PLAIN} --input train=iris "
+    job = train(ip, f"--mode container --image {PLAIN} --input train=data/train "
                 "--hp max_leaf_nodes=30",
                 (DATA / "sklearn_decision_tree.py").read_text())
     predictor = job.deploy()  # the job's own mode and image

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from IPython.core.error import UsageError
-from sklearn.datasets import load_iris
 
 SKLEARN = (Path(__file__).resolve().parents[1] / "data" / "aws_style" /
            "sklearn_decision_tree.py").read_text()
@@ -23,25 +22,15 @@ print(f"score={-(args.x - 2) ** 2:.6f}")
 """
 
 
-@pytest.fixture
-def iris(run_dir: Path) -> Path:
-    folder = run_dir / "iris"
-    folder.mkdir()
-    data = load_iris()
-    (folder / "iris.csv").write_text("".join(
-        ",".join([str(label), *map(str, row)]) + "\n"
-        for label, row in zip(data.target, data.data, strict=True)))
-    return folder
-
-
 def tune(ip, line: str, cell: str):
     ip.run_cell_magic("sm_tune", f"sweep {line} --wait", cell)
     return ip.user_ns["sweep"]
 
 
 def test_a_random_sweep_of_an_aws_style_script_runs_every_trial_and_finds_the_best(ip, iris):
-    sweep = tune(ip, f"--job-name leaves --input train=iris --hp-range max_leaf_nodes=int:2:40 "
-                 f"{METRIC} --strategy random --max-jobs 8 --max-parallel 2 --seed 4",
+    sweep = tune(ip, "--job-name leaves --input train=data/train --hp-range "
+                 f"max_leaf_nodes=int:2:40 {METRIC} --strategy random --max-jobs 8 "
+                 "--max-parallel 2 --seed 4",
                  SKLEARN)
     assert sweep.status == "Completed"
     trials = sweep.trials()
