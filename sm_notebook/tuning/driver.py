@@ -23,7 +23,7 @@ from .search import search_for
 from .stopping import halving_stop, median_stop
 from .sweep_dir import SweepDir, Trial
 
-POLL = 0.2  # seconds between looks at the running trials
+POLL = 0.05  # seconds between looks at the running trials
 
 
 def options_from(data: dict[str, Any]) -> TuningOptions:
@@ -85,9 +85,9 @@ class Driver:
         while True:
             if self.folder.stop_requested:
                 return self.stop_all()
-            self.launch_free_slots()
+            self.collect_ended()  # first: a slot freed now is filled in the same tick
             self.stop_the_worse()
-            self.collect_ended()
+            self.launch_free_slots()
             self.folder.write_trials(self.trials)
             if not self.running and self.exhausted:
                 return "Completed"
