@@ -116,6 +116,9 @@ class SmJobsMagics(Magics):
         except SmNotebookError as exc:
             raise UsageError(f"%sm_attach: {exc}") from None
         print(f"attached to {sweep.summary()}")
+        from ..ui.sweep_view import show
+
+        show(sweep, self.train)
         return sweep
 
     def already_followed(self, job: Job) -> None:

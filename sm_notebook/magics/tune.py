@@ -93,7 +93,7 @@ class SmTuneMagics(Magics):
         if not launch.quiet:
             from ..ui.sweep_view import show
 
-            show(sweep, self.train)
+            show(sweep, self.train, blocking=launch.wait)
         if launch.wait:
             self.wait(sweep, quiet=launch.quiet)
         return None

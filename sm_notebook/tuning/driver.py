@@ -24,6 +24,7 @@ from .stopping import halving_stop, median_stop
 from .sweep_dir import SweepDir, Trial
 
 POLL = 0.05  # seconds between looks at the running trials
+CURVES_EVERY = 1.0  # seconds between reads of the running trials' curves, without a rule
 
 
 def options_from(data: dict[str, Any]) -> TuningOptions:
@@ -44,12 +45,6 @@ def objective_curve(job: Any, metric: str) -> list[tuple[float, float]]:
     steps = rows["step"] if "step" in rows and rows["step"].notna().all() else range(
         1, len(rows) + 1)
     return [(float(s), float(v)) for s, v in zip(steps, rows["value"], strict=True)]
-
-
-def final_objective(job: Any, metric: str) -> float | None:
-    """The objective's last logged value (SageMaker's final metric value), None if never."""
-    curve = objective_curve(job, metric)
-    return curve[-1][1] if curve else None
 
 
 class Driver:
@@ -79,6 +74,7 @@ class Driver:
                     self.search.warm(trial.values, trial.objective)
         self.running: dict[int, Any] = {}  # trial number → its Job
         self.exhausted = False  # the strategy has no more trials to give
+        self.curves_read = 0.0
 
     def run(self) -> str:
         self.folder.update_meta(status="InProgress")
@@ -120,17 +116,20 @@ class Driver:
         self.running[number] = job
 
     def stop_the_worse(self) -> None:
-        """Early stopping and successive halving, on each running trial's curve."""
+        """Each running trial's per-step curve into trials.json (every tick under a
+        stopping rule, else once a second), and early stopping or successive halving."""
         rule = ("median" if self.options.early_stopping == "auto" else None) or (
             "halving" if self.options.strategy == "hyperband" else None)
-        if rule is None:
+        now = time.monotonic()
+        if rule is None and now - self.curves_read < CURVES_EVERY:
             return
+        self.curves_read = now
         maximize = self.objective.maximize
         for number, job in self.running.items():
             trial = self.trials[number - 1]
-            if trial.stopped_early:
-                continue
             trial.steps = [list(p) for p in objective_curve(job, self.objective.metric)]
+            if rule is None or trial.stopped_early:
+                continue
             curve = [(s, v) for s, v in trial.steps]
             if rule == "median":
                 completed = [[(s, v) for s, v in t.steps] for t in self.trials
@@ -172,7 +171,8 @@ class Driver:
         for number, job in list(self.running.items()):
             job.wait()
             trial = self.trials[number - 1]
-            self.end(trial, "Stopped", final_objective(job, self.objective.metric), None)
+            trial.steps = [list(p) for p in objective_curve(job, self.objective.metric)]
+            self.end(trial, "Stopped", trial.steps[-1][1] if trial.steps else None, None)
         self.running.clear()
         for trial in self.trials:
             if trial.status == "Pending":

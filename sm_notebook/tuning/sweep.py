@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import SmNotebookError
 from ..runtime import processes
 from .objective import TuningOptions
-from .sweep_dir import ENDED, SWEEPS, SweepDir, Trial
+from .sweep_dir import ENDED, SWEEPS, SweepDir, Trial, best_trial
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -148,12 +148,7 @@ class Sweep:
                                            "failure_reason"])
 
     def best_trial(self) -> Trial | None:
-        done = [t for t in self.trial_list() if t.status == "Completed"
-                and t.objective is not None]
-        if not done:
-            return None
-        pick = max if self.objective["type"] == "Maximize" else min
-        return pick(done, key=lambda t: t.objective)
+        return best_trial(self.trial_list(), self.objective["type"] == "Maximize")
 
     @property
     def best(self) -> Job | None:

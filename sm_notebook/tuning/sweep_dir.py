@@ -33,6 +33,14 @@ class Trial:
     steps: list[list[float]] = field(default_factory=list)  # [step, objective] as logged
 
 
+def best_trial(trials: list[Trial], maximize: bool) -> Trial | None:
+    """The best completed trial with an objective (the first of equals)."""
+    done = [t for t in trials if t.status == "Completed" and t.objective is not None]
+    if not done:
+        return None
+    return (max if maximize else min)(done, key=lambda t: t.objective)
+
+
 class SweepDir:
     def __init__(self, path: Path):
         self.path = path

@@ -20,6 +20,7 @@ from ..compare_runs import Run, differing
 from .chart_model import chart, fmt
 from .series import DEFAULT_MAX_POINTS, SeriesBuffer, Trace
 from .snapshot import Part, chart_bundle
+from .text import aligned
 from .theme import source_class, stylesheet
 
 CELL = "padding:2px 10px;text-align:left;white-space:nowrap"
@@ -91,9 +92,7 @@ def table_text(runs: Sequence[Run]) -> str:
     rows = [[run.name, run.status,
              *(_text(run.hyperparameters.get(h)) for h in (*changed, *same)),
              *(_number(run.final.get(m)) for m in metrics)] for run in runs]
-    widths = [max(len(str(c)) for c in column) for column in zip(heads, *rows, strict=True)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
-             for line in (heads, *rows)]
+    lines = aligned([heads, *rows])
     return "\n".join(lines + (["* differs between the jobs"] if changed else []))
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import modes
@@ -262,16 +263,22 @@ class Dashboard:
                 self.root.children = (widgets.HTML(snapshot.html()),)
         with contextlib.suppress(Exception):
             self.log_controls.close()
-        for widget in (self.figure, *self.chart.children, self.style, self.probe, self.header,
+        close_widgets((self.figure, *self.chart.children, self.style, self.probe, self.header,
                        self.timeline, self.chart, self.log, self.log_caption,
-                       self.stop_button, self.detach_button, self.controls, self.root):
-            if widget is not None and widget is not keep:
-                with contextlib.suppress(Exception):
-                    widget.close()
+                       self.stop_button, self.detach_button, self.controls, self.root), keep)
         self._finished.set()
 
     def wait_finished(self, timeout: float | None = None) -> bool:
         return self._finished.wait(timeout)
+
+
+def close_widgets(widgets: Iterable[Any], keep: Any = None) -> None:
+    """Close each widget but ``keep`` (None: all), whatever fails: a view that ends must
+    never raise."""
+    for widget in widgets:
+        if widget is not None and widget is not keep:
+            with contextlib.suppress(Exception):
+                widget.close()
 
 
 def preload_chart() -> None:

@@ -10,6 +10,8 @@ A change of the page's theme changes the template and the lines' colours in plac
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import plotly_figure
 from .chart_model import Chart
 
@@ -31,11 +33,7 @@ class LiveChart:
         theme_changed = dark is not None and dark != self.dark
         self.dark = self.dark if dark is None else dark
         spec = plotly_figure.figure(model, self.dark, smoothing, log_y)
-        fresh = [t for t in spec["data"] if t["uid"] not in self._uids]
-        if fresh:  # plotly batches no add_traces: before the batch
-            figure.add_traces(fresh)
-            self._uids += [t["uid"] for t in fresh]
-        drawn = dict(zip(self._uids, figure.data, strict=True))  # the widget sets its own uids
+        drawn, fresh = place(figure, self._uids, spec["data"])
         layout = spec["layout"]
         with figure.batch_update():
             for trace in spec["data"]:
@@ -59,4 +57,16 @@ class LiveChart:
 
     def close(self) -> None:
         self.figure.close()
+
+
+def place(figure: Any, uids: list[str], data: list[dict[str, Any]]
+          ) -> tuple[dict[str, Any], bool]:
+    """Add the traces of ``data`` that ``figure`` lacks (plotly batches no add_traces:
+    call it before the batch), their uids to ``uids``; each uid's drawn trace (the widget
+    sets its own uids), and whether any was added."""
+    fresh = [t for t in data if t["uid"] not in uids]
+    if fresh:
+        figure.add_traces(fresh)
+        uids += [t["uid"] for t in fresh]
+    return dict(zip(uids, figure.data, strict=True)), bool(fresh)
 

@@ -5,8 +5,8 @@ reopens without state reads "Error displaying widget: model not found" (its rend
 no fallback).  So a live dashboard is followed by this plain output, kept up to date
 every few seconds and hidden while the dashboard is drawn:
 
-- it names the job, its state when last updated, that it was saved while the job ran, and
-  ``job = %sm_attach NAME`` to bring the dashboard back;
+- it names the job (or the sweep: ``sweep_view.py``), its state when last updated, that
+  it was saved while the job ran, and ``job = %sm_attach NAME`` to bring it back;
 - its own stylesheet hides the widget output just before it when that output holds no
   dashboard (the error), so a reopened notebook shows the note alone;
 - a dashboard or a final state of the same job, anywhere on the page, hides it
@@ -28,16 +28,22 @@ if TYPE_CHECKING:
 
 def saved_note(job: Job, now: float | None = None) -> dict[str, Any]:
     """The note's output bundle (text and HTML)."""
+    return note_bundle(job.name, summary_line(job), f"job = %sm_attach {job.name}",
+                       "the job", now)
+
+
+def note_bundle(name: str, summary: str, attach: str, what: str,
+                now: float | None = None) -> dict[str, Any]:
+    """The note of ``what`` (the job, the sweep) named ``name``: its ``summary`` line when
+    saved, and the ``attach`` line that follows it again."""
     stamp = time.strftime("%H:%M:%S", time.localtime(now if now is not None else time.time()))
-    attach = f"job = %sm_attach {job.name}"
-    summary = summary_line(job)
-    text = (f"{summary}\nsaved while the job ran (its state at {stamp}); "
+    text = (f"{summary}\nsaved while {what} ran (its state at {stamp}); "
             f"to follow it again, run: {attach}")
-    note = saved_note_class(job.name)
+    note = saved_note_class(name)
     hide_error = (f".jp-OutputArea-child:has(+ .jp-OutputArea-child .{note})"
-                  ":not(:has(.smnb-dashboard)){display:none}")
+                  ":not(:has(.smnb-dashboard, .smnb-sweep)){display:none}")
     body = (f"<style>{hide_error}</style>{stylesheet()}"
             f'<div class="smnb-saved {note}"><div>{html.escape(summary)}</div>'
-            f'<div class="smnb-muted">saved while the job ran (its state at {stamp}); '
+            f'<div class="smnb-muted">saved while {what} ran (its state at {stamp}); '
             f"to follow it again, run <code>{html.escape(attach)}</code></div></div>")
     return {"text/plain": text, "text/html": body}

@@ -72,14 +72,19 @@ class Snapshot:
 def chart_bundle(model: Chart, dark: bool = False) -> dict[str, Any]:
     """The chart's output: plotly's JSON (the template spelled out, as plotly.js knows no
     template names), matplotlib's SVG, and the values as text."""
+    return plotly_bundle(plotly_figure.figure(model, dark), static_figure.svg(model),
+                         "\n".join(panel.heading for panel in model.panels))
+
+
+def plotly_bundle(spec: dict[str, Any], svg: str, text: str) -> dict[str, Any]:
+    """A figure's output: ``spec`` (plotly's dicts) as plotly's JSON with its template
+    spelled out, ``svg`` for viewers without plotly, ``text`` for text-only ones."""
     import plotly.graph_objects as go
     import plotly.io
 
-    spec = plotly_figure.figure(model, dark)
     figure = json.loads(plotly.io.to_json(go.Figure(spec), validate=False))
     return {PLOTLY_MIME: {**figure, "config": plotly_figure.CONFIG},
-            "image/svg+xml": static_figure.svg(model),
-            "text/plain": "\n".join(panel.heading for panel in model.panels)}
+            "image/svg+xml": svg, "text/plain": text}
 
 
 def final_snapshot(job: Job, log_lines: int = 200,

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from .chart_model import Chart
 
@@ -26,17 +29,8 @@ def svg(chart: Chart) -> str:
     """The chart as one ``<svg>`` element (``""`` when it has nothing to draw)."""
     if not chart.lines:
         return ""
-    import matplotlib
-    from matplotlib.backends.backend_svg import FigureCanvasSVG
-    from matplotlib.figure import Figure
-
     rows = len(chart.panels)
-    style = {"svg.fonttype": "none", "font.size": 9, "text.color": INK,
-             "axes.labelcolor": INK, "xtick.color": MUTED, "ytick.color": MUTED,
-             "axes.edgecolor": MUTED, "font.family": "sans-serif"}
-    with _RC_LOCK, matplotlib.rc_context(style):
-        figure = Figure(figsize=(WIDTH_IN, 0.6 + ROW_IN * rows), dpi=DPI, layout="constrained")
-        FigureCanvasSVG(figure)
+    with canvas(WIDTH_IN, 0.6 + ROW_IN * rows) as figure:
         axes = figure.subplots(rows, 1, sharex=True, squeeze=False)[:, 0]
         for ax, panel in zip(axes, chart.panels, strict=True):
             for line in panel.lines:
@@ -48,7 +42,30 @@ def svg(chart: Chart) -> str:
                 ax.legend(fontsize=8, frameon=False, title=chart.legend_note or None,
                           title_fontsize=8)
         axes[-1].set_xlabel(chart.x_title)
-        out = io.StringIO()
-        figure.savefig(out, format="svg", facecolor="white", metadata={"Date": None})
+        return to_svg(figure)
+
+
+@contextmanager
+def canvas(width_in: float, height_in: float) -> Iterator[Any]:
+    """A matplotlib ``Figure`` drawn in this module's style (ink on white, text kept as
+    text), for as long as the block lasts: matplotlib's settings are global, so one
+    figure is drawn at a time."""
+    import matplotlib
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    style = {"svg.fonttype": "none", "font.size": 9, "text.color": INK,
+             "axes.labelcolor": INK, "xtick.color": MUTED, "ytick.color": MUTED,
+             "axes.edgecolor": MUTED, "font.family": "sans-serif"}
+    with _RC_LOCK, matplotlib.rc_context(style):
+        figure = Figure(figsize=(width_in, height_in), dpi=DPI, layout="constrained")
+        FigureCanvasSVG(figure)
+        yield figure
+
+
+def to_svg(figure: Any) -> str:
+    """The figure as one ``<svg>`` element, on white."""
+    out = io.StringIO()
+    figure.savefig(out, format="svg", facecolor="white", metadata={"Date": None})
     text = out.getvalue()
     return text[text.index("<svg"):]

@@ -42,6 +42,13 @@ def compact_duration(seconds: float | None) -> str:
     return f"{s // 86400} d {s // 3600 % 24:02d} h"
 
 
+def aligned(lines: list[list[str]]) -> list[str]:
+    """Rows of cells as text lines, each column as wide as its widest cell."""
+    widths = [max(len(str(c)) for c in column) for column in zip(*lines, strict=True)]
+    return ["  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+            for line in lines]
+
+
 def latest_metrics(job: Job) -> dict[str, float]:
     """Each metric's last value (from the end of the points file: no reading them all)."""
     return job.latest_metrics()
