@@ -22,11 +22,13 @@ from . import (
     bench_ingestion,
     bench_load_ext,
     bench_serving,
+    bench_tuning,
     bench_ui,
 )
 from .common import Result
 
-BENCHMARKS = ("load_ext", "first_line", "ingestion", "container", "serving", "cloud_logs", "ui")
+BENCHMARKS = ("load_ext", "first_line", "ingestion", "container", "serving", "cloud_logs", "ui",
+              "tuning")
 COLUMNS = ("benchmark", "baseline", "median", "Δ vs baseline", "ratio", "target", "result")
 
 
@@ -91,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             "container": lambda: bench_container.run(5 if args.quick else repeat),
             "serving": lambda: bench_serving.run(5 if args.quick else repeat),
             "cloud_logs": lambda: [bench_cloud_logs.run(20 if args.quick else 60)],
-            "ui": lambda: bench_ui.run(8 if args.quick else 20, 15 if args.quick else 30)}
+            "ui": lambda: bench_ui.run(8 if args.quick else 20, 15 if args.quick else 30),
+            "tuning": lambda: bench_tuning.run(1 if args.quick else min(repeat, 3))}
     results = [r for name in BENCHMARKS if name in only for r in plan[name]()]
     print(table(results))
     print(f"({repeat} repeats per timing, {time.perf_counter() - began:.0f} s in all, "

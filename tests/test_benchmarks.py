@@ -25,6 +25,8 @@ BENCHMARKS = [
     "dashboard under a ~10,000 lines/s job: kernel `1+1`",
     "local mode: a line written → in a dashboard message",
     "dashboard: the chart after the first flush with lines",
+    "local sweep: 12 × 1 s trials, 2 at once, magic → Completed",
+    "sweep dashboard (50 trials, 5 at once): comm messages/s",
 ]
 
 
@@ -45,3 +47,6 @@ def test_the_quick_benchmark_run_measures_and_judges_every_target():
     assert "API calls per job-minute: sm_notebook" in run.stdout
     assert "through predictor.predict(); raw urllib POST p50" in run.stdout
     assert "UI traffic:" in run.stdout and "comm messages/s" in run.stdout
+    assert "local sweep: a trial, launched → seen ended by the driver" in run.stdout
+    assert "a trial's own job, start → end" in run.stdout
+    assert "sweep: Completed, 50 trials" in run.stdout
