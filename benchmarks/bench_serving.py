@@ -26,21 +26,19 @@ own cost is the difference).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from .bench_container import SDK_PYTHON
-from .common import Result, benchmark_shell, median, spread
+from .common import Result, benchmark_shell, median, scratch_dir, spread
 
 IMAGE = "smnb-test/sklearn:1"  # Debian's python3 and scikit-learn, no serving stack
 SERVE_IMAGE = "smnb-test/serving:1"  # the same with a `serve` of its own, as V2 needs
@@ -252,15 +250,10 @@ def _last_json(out: str) -> dict[str, Any]:
 
 
 def run(repeat: int) -> list[Result]:
-    cwd = os.getcwd()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            tmp_path = Path(tmp)
-            os.environ["SM_NOTEBOOK_JOBS_DIR"] = str(tmp_path / "jobs")
-            os.chdir(tmp_path)
+        with scratch_dir() as tmp_path:
             return _measure(benchmark_shell(), tmp_path, repeat)
     finally:
-        os.chdir(cwd)
         _remove_leftovers()
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .bench_ui import _exec_ms
-from .common import Result, benchmark_shell, median, spread
+from .common import IOPubReader, Result, benchmark_shell, median, scratch_dir, spread
 
 SWEEP_RATIO = 0.6
 TRIALS, PARALLEL, SLEEP_S = 12, 2, 1
@@ -138,15 +138,8 @@ def _timings(sweep: Any) -> dict[str, list[float]]:
 
 
 def run(repeat: int) -> list[Result]:
-    cwd = os.getcwd()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            tmp_path = Path(tmp)
-            os.environ["SM_NOTEBOOK_JOBS_DIR"] = str(tmp_path / "jobs")
-            os.chdir(tmp_path)
-            rows = _measure(benchmark_shell(), tmp_path, repeat)
-    finally:
-        os.chdir(cwd)
+    with scratch_dir() as tmp_path:
+        rows = _measure(benchmark_shell(), tmp_path, repeat)
     return [*rows, dashboard()]
 
 
@@ -212,42 +205,29 @@ def _results(bare: list[float], runs: list[float], sequential: list[float],
     return [throughput, overhead]
 
 
-class _Comms:
-    """Reads every IOPub message on a thread: the widgets' comm traffic while counting, the
-    final snapshot replacing them, and what the kernel printed."""
+class _Comms(IOPubReader):
+    """The widgets' comm traffic while counting, the final snapshot replacing them, and
+    what the kernel printed, from every IOPub message."""
 
     def __init__(self, client):
-        self.client = client
         self.counting = False
         self.sizes: list[int] = []  # each comm_msg (a widget's update), in bytes
         self.opened: list[int] = []  # each comm_open (a widget's first state)
         self.snapshot_at: float | None = None
         self.snapshot = threading.Event()
         self.printed: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(client)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                msg = self.client.get_iopub_msg(timeout=0.2)
-            except Exception:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            if self.counting and kind in ("comm_msg", "comm_open"):
-                size = len(json.dumps(content, default=str))
-                (self.sizes if kind == "comm_msg" else self.opened).append(size)
-            elif kind == "update_display_data" and "smnb-sweep-snapshot" in str(content):
-                if self.snapshot_at is None:
-                    self.snapshot_at = time.time()
-                self.snapshot.set()
-            elif kind == "stream":
-                self.printed.append(content.get("text", ""))
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def handle(self, kind: str, content: dict) -> None:
+        if self.counting and kind in ("comm_msg", "comm_open"):
+            size = len(json.dumps(content, default=str))
+            (self.sizes if kind == "comm_msg" else self.opened).append(size)
+        elif kind == "update_display_data" and "smnb-sweep-snapshot" in str(content):
+            if self.snapshot_at is None:
+                self.snapshot_at = time.time()
+            self.snapshot.set()
+        elif kind == "stream":
+            self.printed.append(content.get("text", ""))
 
 
 def dashboard() -> Result:

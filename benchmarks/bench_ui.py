@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from .common import Result, median, spread
+from .common import IOPubReader, Result, median, spread
 
 TARGET_EXEC_MS = 100.0
 TARGET_LINE_S = 0.5
@@ -36,11 +36,10 @@ while time.time() < end:
 """
 
 
-class _IOPub:
-    """Reads every IOPub message on a thread: comm traffic and line arrival times."""
+class _IOPub(IOPubReader):
+    """Comm traffic and line arrival times, from every IOPub message."""
 
     def __init__(self, client):
-        self.client = client
         self.comm_msgs = 0
         self.comm_bytes = 0
         self.first_seen: dict[str, float] = {}
@@ -49,38 +48,26 @@ class _IOPub:
         self.snapshot = threading.Event()
         self.counting = False
         self.printed: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        super().__init__(client)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                msg = self.client.get_iopub_msg(timeout=0.2)
-            except Exception:
-                continue
-            kind, content = msg["msg_type"], msg["content"]
-            now = time.time()
-            state = (content.get("data") or {}).get("state") or {}
-            if kind == "comm_open" and self.counting and "_widget_layout" in state \
-                    and self.chart_at is None:
-                self.chart_at = now  # plotly's FigureWidget: the chart is on its way
-            if kind == "comm_msg" and self.counting:
-                self.comm_msgs += 1
-                self.comm_bytes += len(json.dumps(content, default=str))
-                stamps = _WRITTEN.findall(str(state.get("value", "")))
-                if stamps and self.first_line_at is None:
-                    self.first_line_at = now
-                for stamp in stamps:
-                    self.first_seen.setdefault(stamp, now)
-            elif kind == "update_display_data" and "smnb-snapshot" in str(content):
-                self.snapshot.set()
-            elif kind == "stream":
-                self.printed.append(content.get("text", ""))
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def handle(self, kind: str, content: dict) -> None:
+        now = time.time()
+        state = (content.get("data") or {}).get("state") or {}
+        if kind == "comm_open" and self.counting and "_widget_layout" in state \
+                and self.chart_at is None:
+            self.chart_at = now  # plotly's FigureWidget: the chart is on its way
+        if kind == "comm_msg" and self.counting:
+            self.comm_msgs += 1
+            self.comm_bytes += len(json.dumps(content, default=str))
+            stamps = _WRITTEN.findall(str(state.get("value", "")))
+            if stamps and self.first_line_at is None:
+                self.first_line_at = now
+            for stamp in stamps:
+                self.first_seen.setdefault(stamp, now)
+        elif kind == "update_display_data" and "smnb-snapshot" in str(content):
+            self.snapshot.set()
+        elif kind == "stream":
+            self.printed.append(content.get("text", ""))
 
 
 def _exec_ms(client, code: str = "1+1") -> float:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
+import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -49,3 +55,43 @@ def benchmark_shell():
     if "sm_notebook" not in shell.extension_manager.loaded:
         shell.run_line_magic("load_ext", "sm_notebook")
     return shell
+
+
+@contextlib.contextmanager
+def scratch_dir() -> Iterator[Path]:
+    """A temporary working directory with its own jobs directory, left as it was after."""
+    cwd = os.getcwd()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp)
+            os.environ["SM_NOTEBOOK_JOBS_DIR"] = str(path / "jobs")
+            os.chdir(path)
+            yield path
+    finally:
+        os.chdir(cwd)
+
+
+class IOPubReader:
+    """Reads a kernel client's IOPub messages on a thread, handing each to ``handle``
+    (what a benchmark counts); ``stop()`` ends it."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.2)
+            except Exception:
+                continue
+            self.handle(msg["msg_type"], msg["content"])
+
+    def handle(self, kind: str, content: dict) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
