@@ -4,6 +4,7 @@ as the same :class:`~.sweep_dir.Trial` rows a local sweep's driver writes."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .sweep_dir import Trial
@@ -31,7 +32,10 @@ def typed(values: dict[str, str], ranges: list[dict[str, Any]]) -> dict[str, Any
 
 
 class ServiceTrials:
-    """The tuning job ``name`` in ``region``, asked each time (no state of its own)."""
+    """The tuning job ``name`` in ``region``, asked at most every ``ASK_EVERY`` seconds
+    (a dashboard refreshing twice a second must not throttle the account's API)."""
+
+    ASK_EVERY = 5.0
 
     def __init__(self, name: str, region: str, ranges: list[dict[str, Any]]):
         from ..backends.sagemaker.clients import AwsClients
@@ -39,14 +43,25 @@ class ServiceTrials:
 
         self.name, self.ranges = name, ranges
         self.jobs = TuningJobs(AwsClients(), region)
+        self._asked: dict[str, tuple[float, Any]] = {}
+
+    def _ask(self, what: str, call: Any) -> Any:
+        now = time.monotonic()
+        at, answer = self._asked.get(what, (-self.ASK_EVERY, None))
+        if now - at >= self.ASK_EVERY or answer is None:
+            answer = call()
+            self._asked[what] = (now, answer)
+        return answer
 
     def status(self) -> str:
-        status = self.jobs.describe(self.name)["HyperParameterTuningJobStatus"]
+        described = self._ask("status", lambda: self.jobs.describe(self.name))
+        status = described["HyperParameterTuningJobStatus"]
         return STATUSES.get(status, status)
 
     def trials(self) -> list[Trial]:
         rows = []
-        for number, summary in enumerate(self.jobs.trials(self.name), start=1):
+        for number, summary in enumerate(self._ask("trials", lambda: self.jobs.trials(
+                self.name)), start=1):
             final = summary.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
             rows.append(Trial(
                 number, summary["TrainingJobName"],
@@ -58,3 +73,4 @@ class ServiceTrials:
 
     def stop(self) -> None:
         self.jobs.stop(self.name)
+        self._asked.clear()
