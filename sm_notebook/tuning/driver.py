@@ -24,7 +24,8 @@ from .stopping import halving_stop, median_stop
 from .sweep_dir import SweepDir, Trial
 
 POLL = 0.05  # seconds between looks at the running trials
-CURVES_EVERY = 1.0  # seconds between reads of the running trials' curves, without a rule
+#: seconds between reads of the running trials' curves: under a stopping rule, and without
+CURVES_EVERY_RULED, CURVES_EVERY = 0.25, 1.0
 
 
 def options_from(data: dict[str, Any]) -> TuningOptions:
@@ -75,6 +76,7 @@ class Driver:
         self.running: dict[int, Any] = {}  # trial number → its Job
         self.exhausted = False  # the strategy has no more trials to give
         self.curves_read = 0.0
+        self.written: list[dict[str, Any]] | None = None
 
     def run(self) -> str:
         self.folder.update_meta(status="InProgress")
@@ -84,10 +86,17 @@ class Driver:
             self.collect_ended()  # first: a slot freed now is filled in the same tick
             self.stop_the_worse()
             self.launch_free_slots()
-            self.folder.write_trials(self.trials)
+            self.write_if_changed()
             if not self.running and self.exhausted:
                 return "Completed"
             time.sleep(POLL)
+
+    def write_if_changed(self) -> None:
+        """trials.json, when a trial changed since it was last written."""
+        now = [dataclasses.asdict(t) for t in self.trials]
+        if now != self.written:
+            self.folder.write_trials(self.trials)
+            self.written = now
 
     def launch_free_slots(self) -> None:
         while len(self.running) < self.options.max_parallel and not self.exhausted:
@@ -121,7 +130,7 @@ class Driver:
         rule = ("median" if self.options.early_stopping == "auto" else None) or (
             "halving" if self.options.strategy == "hyperband" else None)
         now = time.monotonic()
-        if rule is None and now - self.curves_read < CURVES_EVERY:
+        if now - self.curves_read < (CURVES_EVERY if rule is None else CURVES_EVERY_RULED):
             return
         self.curves_read = now
         maximize = self.objective.maximize
@@ -172,7 +181,9 @@ class Driver:
             job.wait()
             trial = self.trials[number - 1]
             trial.steps = [list(p) for p in objective_curve(job, self.objective.metric)]
-            self.end(trial, "Stopped", trial.steps[-1][1] if trial.steps else None, None)
+            ended = job.status if job.status in ("Completed", "Failed") else "Stopped"
+            self.end(trial, ended, trial.steps[-1][1] if trial.steps else None,
+                     job.failure_reason if ended == "Failed" else None)
         self.running.clear()
         for trial in self.trials:
             if trial.status == "Pending":
