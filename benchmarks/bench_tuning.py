@@ -31,6 +31,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sm_notebook.magics.tune import WAIT_TICK
+
 from .bench_ui import _exec_ms
 from .common import IOPubReader, Result, benchmark_shell, median, scratch_dir, spread
 
@@ -190,8 +192,8 @@ def _results(bare: list[float], runs: list[float], sequential: list[float],
         f"{median(timings['first']) * 1000:.0f} ms; a trial's job ended → seen by the "
         f"driver median {median(timings['seen']) * 1000:.0f} ms; seen → the next trial "
         f"launched in its slot median {median(timings['relaunch']) * 1000:.0f} ms",
-        "%%sm_tune --wait looks at the sweep every 0.5 s, so it returns up to 0.5 s after "
-        "Completed (not timed here: the handle is polled every 20 ms)"]
+        f"%%sm_tune --wait looks at the sweep every {WAIT_TICK:g} s, so it returns up to "
+        f"{WAIT_TICK:g} s after Completed (not timed here: the handle is polled every 20 ms)"]
     overhead = Result(
         "local sweep: a trial, launched → seen ended by the driver", median(ms(
             timings["trial"])), "ms", "ratio reported", True,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..tuning.sweep import Sweep
     from .train import SmTrainMagics
 
-WAIT_TICK = 0.5  # seconds between looks at a sweep that --wait follows
+WAIT_TICK = 0.1  # seconds between looks at a sweep that --wait follows (its files: cheap)
 
 
 @magics_class
