@@ -18,7 +18,7 @@ from tests.e2e.test_browser_dashboard import unreadable
 from tests.tuning.test_local_sweeps import CLIMB as CLIMB_QUICKLY
 
 #: a trial climbs to x × 8 after a pause: rows and curves come while others still run
-CLIMB = "import time\ntime.sleep(5)\n" + CLIMB_QUICKLY
+CLIMB = "import time\ntime.sleep(8)\n" + CLIMB_QUICKLY  # a wide window, on a busy machine too
 
 
 def tune(name: str, more: str = "") -> str:
