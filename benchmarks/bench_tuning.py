@@ -33,8 +33,7 @@ from typing import Any
 
 from sm_notebook.magics.tune import WAIT_TICK
 
-from .bench_ui import _exec_ms
-from .common import IOPubReader, Result, benchmark_shell, median, scratch_dir, spread
+from .common import IOPubReader, Result, benchmark_shell, exec_ms, median, scratch_dir, spread
 
 SWEEP_RATIO = 0.6
 TRIALS, PARALLEL, SLEEP_S = 12, 2, 1
@@ -217,7 +216,6 @@ class _Comms(IOPubReader):
         self.opened: list[int] = []  # each comm_open (a widget's first state)
         self.snapshot_at: float | None = None
         self.snapshot = threading.Event()
-        self.printed: list[str] = []
         super().__init__(client)
 
     def handle(self, kind: str, content: dict) -> None:
@@ -228,8 +226,6 @@ class _Comms(IOPubReader):
             if self.snapshot_at is None:
                 self.snapshot_at = time.time()
             self.snapshot.set()
-        elif kind == "stream":
-            self.printed.append(content.get("text", ""))
 
 
 def dashboard() -> Result:
@@ -243,22 +239,19 @@ def dashboard() -> Result:
         manager, client = start_new_kernel(kernel_name="python3", cwd=tmp, env=env)
         comms = _Comms(client)
         try:
-            _exec_ms(client, "%load_ext sm_notebook")
+            exec_ms(client, "%load_ext sm_notebook")
             comms.counting = True
             began = time.time()
-            _exec_ms(client, f"{DASHBOARD_LINE}\n{DASHBOARD_SCRIPT}")
+            exec_ms(client, f"{DASHBOARD_LINE}\n{DASHBOARD_SCRIPT}")
             comms.snapshot.wait(SNAPSHOT_TIMEOUT_S)
             elapsed = (comms.snapshot_at or time.time()) - began
             comms.counting = False
-            comms.printed.clear()
-            _exec_ms(client, "print('result', sweep.wait(timeout=60), len(sweep.trial_list()))")
-            time.sleep(0.5)
-            said = [t.split("result ", 1)[1] for t in comms.printed if "result " in t]
+            said = comms.answer("sweep.wait(timeout=60), len(sweep.trial_list())")
         finally:
             comms.stop()
             client.stop_channels()
             manager.shutdown_kernel(now=True)
-    status, count = [*(said[0].split() if said else []), "?", "?"][:2]
+    status, count = [*said, "?", "?"][:2]
     sizes = comms.sizes
     rate = len(sizes) / elapsed
     largest = max(sizes, default=0) / 1000

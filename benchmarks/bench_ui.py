@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 
-from .common import IOPubReader, Result, median, spread
+from .common import IOPubReader, Result, exec_ms, median, spread
 
 TARGET_EXEC_MS = 100.0
 TARGET_LINE_S = 0.5
@@ -47,7 +47,6 @@ class _IOPub(IOPubReader):
         self.chart_at: float | None = None  # the FigureWidget's comm opened
         self.snapshot = threading.Event()
         self.counting = False
-        self.printed: list[str] = []
         super().__init__(client)
 
     def handle(self, kind: str, content: dict) -> None:
@@ -66,18 +65,6 @@ class _IOPub(IOPubReader):
                 self.first_seen.setdefault(stamp, now)
         elif kind == "update_display_data" and "smnb-snapshot" in str(content):
             self.snapshot.set()
-        elif kind == "stream":
-            self.printed.append(content.get("text", ""))
-
-
-def _exec_ms(client, code: str = "1+1") -> float:
-    """From sending ``code`` to its execute_reply (IOPub is read by ``_IOPub``)."""
-    began = time.perf_counter()
-    msg_id = client.execute(code)
-    while True:
-        reply = client.get_shell_msg(timeout=60)
-        if reply["parent_header"].get("msg_id") == msg_id:
-            return (time.perf_counter() - began) * 1000
 
 
 def run(seconds: float = 10.0, samples: int = 20) -> list[Result]:
@@ -89,28 +76,25 @@ def run(seconds: float = 10.0, samples: int = 20) -> list[Result]:
         manager, client = start_new_kernel(kernel_name="python3", cwd=tmp, env=env)
         iopub = _IOPub(client)
         try:
-            _exec_ms(client, "%load_ext sm_notebook")
-            idle = [_exec_ms(client) for _ in range(samples)]
+            exec_ms(client, "%load_ext sm_notebook")
+            idle = [exec_ms(client) for _ in range(samples)]
             iopub.counting = True
             began = time.time()
-            _exec_ms(client, f"%%sm_train job --job-name bench-ui\n"
+            exec_ms(client, f"%%sm_train job --job-name bench-ui\n"
                              f"{SCRIPT.format(seconds=seconds)}")
             busy = []
             while time.time() - began < seconds * 0.9 and len(busy) < samples:
                 time.sleep(seconds / (samples + 2))
-                busy.append(_exec_ms(client))
+                busy.append(exec_ms(client))
             iopub.snapshot.wait(timeout=seconds + 60)
             elapsed = time.time() - began
             iopub.counting = False
-            iopub.printed.clear()
-            _exec_ms(client, "print('result', job.status, job.line_count)")
-            time.sleep(0.5)
-            lines = [t.split("result ", 1)[1] for t in iopub.printed if "result " in t]
+            said = iopub.answer("job.status, job.line_count")
         finally:
             iopub.stop()
             client.stop_channels()
             manager.shutdown_kernel(now=True)
-    status, count = [*lines[0].split(), "?", "0"][:2] if lines else ["?", "0"]
+    status, count = [*said, "?", "0"][:2]
     latencies = [seen - float(stamp) for stamp, seen in iopub.first_seen.items()]
     rate = int(count) / seconds if count.isdigit() else 0
     exec_result = Result(

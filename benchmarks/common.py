@@ -7,6 +7,7 @@ import os
 import statistics
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,12 +72,23 @@ def scratch_dir() -> Iterator[Path]:
         os.chdir(cwd)
 
 
+def exec_ms(client, code: str = "1+1") -> float:
+    """From sending ``code`` to its execute_reply (IOPub is read by an ``IOPubReader``)."""
+    began = time.perf_counter()
+    msg_id = client.execute(code)
+    while True:
+        reply = client.get_shell_msg(timeout=60)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return (time.perf_counter() - began) * 1000
+
+
 class IOPubReader:
-    """Reads a kernel client's IOPub messages on a thread, handing each to ``handle``
-    (what a benchmark counts); ``stop()`` ends it."""
+    """Reads a kernel client's IOPub messages on a thread, keeping what the kernel printed
+    and handing the rest to ``handle`` (what a benchmark counts); ``stop()`` ends it."""
 
     def __init__(self, client) -> None:
         self.client = client
+        self.printed: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -87,10 +99,21 @@ class IOPubReader:
                 msg = self.client.get_iopub_msg(timeout=0.2)
             except Exception:
                 continue
-            self.handle(msg["msg_type"], msg["content"])
+            if msg["msg_type"] == "stream":
+                self.printed.append(msg["content"].get("text", ""))
+            else:
+                self.handle(msg["msg_type"], msg["content"])
 
     def handle(self, kind: str, content: dict) -> None:
         raise NotImplementedError
+
+    def answer(self, expression: str) -> list[str]:
+        """The words the kernel prints for ``expression`` (what a run ended with)."""
+        self.printed.clear()
+        exec_ms(self.client, f"print('result', {expression})")
+        time.sleep(0.5)  # the stream message follows the reply
+        said = [t.split("result ", 1)[1] for t in self.printed if "result " in t]
+        return said[0].split() if said else []
 
     def stop(self) -> None:
         self._stop.set()
