@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath, PurePosixPath
 from typing import Any
 
+from . import distribution
 from . import hyperparameters as hp
 
 # Variables besides SM_* that the contract sets for every job; --env may not replace them.
@@ -148,6 +149,40 @@ class ScriptRun:
     log_level: int = DEFAULT_LOG_LEVEL
     hp_style: str = hp.DEFAULT_STYLE  # which SDK's hyperparameter forms the script gets
     shell_command: str | None = None  # --command: run instead of the entry script
+    driver: str | None = None  # a distributed driver's file: run instead of the entry script
+    driver_config: dict[str, Any] | None = None  # its SM_DISTRIBUTED_CONFIG
+
+    @classmethod
+    def launched(cls, launch: distribution.Launch | None, **fields: Any) -> ScriptRun:
+        """A host's run under a spec's distributed launch (torchrun, or a driver)."""
+        if launch is None:
+            return cls(**fields)
+        if launch.driver is None:
+            return cls(**fields, processes_per_host=launch.processes_per_host)
+        return cls(**fields, driver=launch.driver, driver_config=launch.config)
+
+    @property
+    def code_dir(self) -> PurePath:
+        """Where the code is: ``/opt/ml/code``, or the ``code`` channel under a driver, as
+        V3 lays it out."""
+        if self.driver is None:
+            return self.layout.code_dir
+        return self.layout.channel_dir(distribution.CODE_CHANNEL)
+
+    @property
+    def drivers_dir(self) -> PurePath:
+        """``SM_DISTRIBUTED_DRIVER_DIR``: the driver's folder in the ``sm_drivers`` channel."""
+        return self.layout.channel_dir(distribution.DRIVERS_CHANNEL) / \
+            distribution.DRIVERS_FOLDER
+
+    @property
+    def all_channels(self) -> dict[str, str | None]:
+        """The input channels, with a driver run's ``code`` and ``sm_drivers`` (V3 sends
+        them as channels, so the script sees them as such)."""
+        if self.driver is None:
+            return self.channels
+        return {**self.channels, distribution.CODE_CHANNEL: None,
+                distribution.DRIVERS_CHANNEL: None}
 
     @property
     def host_rank(self) -> int:
@@ -168,7 +203,7 @@ class ScriptRun:
         """The three JSON documents of ``input/config``, by file name."""
         return {
             "hyperparameters.json": hp.encode(self.hyperparameters, self.hp_style),
-            "inputdataconfig.json": input_data_config(self.channels),
+            "inputdataconfig.json": input_data_config(self.all_channels),
             "resourceconfig.json": self.cluster.resource_config(self.current_host),
         }
 
@@ -180,7 +215,8 @@ class ScriptRun:
         files = self.config_files()
         return {
             "additional_framework_parameters": self.framework_params,
-            "channel_input_dirs": {c: str(lay.channel_dir(c)) for c in sorted(self.channels)},
+            "channel_input_dirs": {c: str(lay.channel_dir(c))
+                                   for c in sorted(self.all_channels)},
             "current_host": self.current_host,
             "current_instance_group": GROUP_NAME,
             "current_instance_group_hosts": hosts,
@@ -204,7 +240,7 @@ class ScriptRun:
             "log_level": self.log_level,
             "master_hostname": self.master_host,
             "model_dir": str(lay.model_dir),
-            "module_dir": self.module_dir or str(lay.code_dir),
+            "module_dir": self.module_dir or str(self.code_dir),
             "module_name": _module_name(self.entry_point),
             "network_interface_name": self.cluster.network_interface,
             "num_cpus": self.num_cpus,
@@ -248,7 +284,7 @@ class ScriptRun:
             "SM_MODULE_DIR": te["module_dir"],
             "SM_FRAMEWORK_MODULE": self.framework_module or "",
             "SM_FRAMEWORK_PARAMS": val(self.framework_params),
-            "SM_CHANNELS": val(sorted(self.channels)),
+            "SM_CHANNELS": val(sorted(self.all_channels)),
             "SM_INPUT_DIR": str(lay.input_dir),
             "SM_INPUT_CONFIG_DIR": str(lay.config_dir),
             "SM_INPUT_DATA_DIR": str(lay.data_dir),
@@ -264,20 +300,23 @@ class ScriptRun:
             "SM_NUM_NEURONS": "0",
             "SM_LOG_LEVEL": str(self.log_level),
             # V3 ModelTrainer driver variables
-            "SM_SOURCE_DIR": str(lay.code_dir),
+            "SM_SOURCE_DIR": str(self.code_dir),
             "SM_ENTRY_SCRIPT": self.entry_point,
             "SM_MASTER_ADDR": self.master_host,
             "SM_MASTER_PORT": str(MASTER_PORT),
             "SM_HOST_COUNT": str(len(hosts)),
             "SM_CURRENT_HOST_RANK": str(self.host_rank),
         }
-        for name in self.channels:
+        for name in self.all_channels:
             env[f"SM_CHANNEL_{name.upper()}"] = str(lay.channel_dir(name))
         env.update(hp.to_env(self.hyperparameters, self.hp_style))
         if self.processes_per_host is not None:
             env["SM_DISTRIBUTED_CONFIG"] = json.dumps(
                 {"process_count_per_node": self.processes_per_host, "smp": None})
             env.update({"MASTER_ADDR": self.master_host, "MASTER_PORT": str(MASTER_PORT)})
+        if self.driver is not None:  # V3's driver variables
+            env["SM_DISTRIBUTED_DRIVER_DIR"] = str(self.drivers_dir)
+            env["SM_DISTRIBUTED_CONFIG"] = json.dumps(self.driver_config or {})
         if self.region:
             env.update({"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region})
         return env
@@ -292,6 +331,7 @@ class ScriptRun:
 
         - ``--command``: the user's shell command, in bash where the image has it (as V3's
           ``SourceCode(command=...)``), with no arguments appended;
+        - a distributed driver: Python runs it, with no arguments (as V3's ``sm_train.sh``);
         - ``.py``: Python, or torchrun for a distributed launch;
         - ``.sh``: bash (sh where there is none), with the arguments as its parameters;
         - anything else: run as a program (the caller makes it executable, as the
@@ -300,6 +340,8 @@ class ScriptRun:
         args = self.user_args
         if self.shell_command is not None:
             return [*_BASH_OR_SH, "-c", self.shell_command]
+        if self.driver is not None:
+            return [python, str(self.drivers_dir / self.driver)]
         if self.processes_per_host is not None:
             launcher = [python, "-m", "torch.distributed.run",
                         f"--nnodes={len(self.cluster.hosts)}",
@@ -367,7 +409,8 @@ def run_from_config(config_dir: Path, job_name: str, num_cpus: int, num_gpus: in
                      channels=channels, num_cpus=num_cpus, num_gpus=num_gpus, region=region,
                      processes_per_host=launch.get("processes_per_host"),
                      hp_style=launch.get("hp_style") or "v2",
-                     shell_command=launch.get("command"))
+                     shell_command=launch.get("command"), driver=launch.get("driver"),
+                     driver_config=launch.get("driver_config"))
 
 
 def _module_name(entry_point: str) -> str:

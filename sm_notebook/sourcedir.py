@@ -8,15 +8,18 @@ out (V2 ships them all).
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import shutil
 import stat
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import distribution
 from .cellscript import script_text
-from .contract import needs_exec_bit
+from .contract import ScriptRun, needs_exec_bit
 from .errors import SmNotebookError, SpecError
 from .spec import TrainingSpec, resolve_path
 
@@ -52,6 +55,8 @@ class CodeFiles:
     files: list[tuple[Path, str, int]] = field(default_factory=list)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # option → links not followed
     size: int = 0
+    limit: int = MAX_CODE  # bytes: more is refused, with ``too_big`` as the accepted form
+    too_big: str = f"code under {MAX_CODE >> 20} MB; data belongs in --input"
 
     def notes(self) -> list[str]:
         notes = []
@@ -100,26 +105,33 @@ class _Walk:
                     self.add(Path(entry.path), f"{rel}/{entry.name}", inside)
         elif stat.S_ISREG(st.st_mode):
             self.code.size += st.st_size
-            if self.code.size > MAX_CODE:
-                raise SpecError(self.option, f"the code comes to over {MAX_CODE >> 20} MB "
-                                f"(reached at {rel}), and it is copied into every job",
-                                f"code under {MAX_CODE >> 20} MB; data belongs in --input")
+            if self.code.size > self.code.limit:
+                raise SpecError(self.option, f"the code comes to over {self.code.limit >> 20} "
+                                f"MB (reached at {rel}), and it is copied into every job",
+                                self.code.too_big)
             self.code.files.append((path, rel, st.st_size))
         else:
             raise SpecError(self.option, f"{rel} is {_special(st.st_mode)}; devices, FIFOs "
                             "and sockets are never copied", "regular files and folders")
 
 
+def _walk_folder(code: CodeFiles, option: str, folder: Path) -> None:
+    """Every entry of ``folder`` at the root of ``code``, the ignored names left out."""
+    root = tree_root(option, folder)
+    walk = _Walk(code, option, root)
+    for entry in sorted(root.iterdir()):
+        if not is_ignored(entry):
+            walk.add(entry, entry.name, frozenset({root}))
+
+
 def collect(spec: TrainingSpec, base: Path) -> CodeFiles:
     """What ``--source-dir`` and ``--dependencies`` put into the code directory, checked
-    before anything is created (``SpecError`` naming the option)."""
+    before anything is created (``SpecError`` naming the option), the driver's folder
+    too."""
     code = CodeFiles()
+    collect_driver(spec, base)
     if spec.source_dir:
-        root = tree_root("--source-dir", resolve_path(base, spec.source_dir))
-        walk = _Walk(code, "--source-dir", root)
-        for entry in sorted(root.iterdir()):
-            if not is_ignored(entry):
-                walk.add(entry, entry.name, frozenset({root}))
+        _walk_folder(code, "--source-dir", resolve_path(base, spec.source_dir))
     for dep in spec.dependencies:
         path = resolve_path(base, dep)  # named by the user: followed when it is a link
         root = tree_root("--dependencies", path)
@@ -169,6 +181,59 @@ def lay_out(spec: TrainingSpec, base: Path, dest: Path) -> list[str]:
                      f"({rel}: {size >> 20} MB), shipped with every job; "
                      "data belongs in --input")
     return notes
+
+
+def collect_driver(spec: TrainingSpec, base: Path) -> CodeFiles:
+    """The files of ``distributed_drivers/``: a driver's folder (walked as the code is,
+    and refused when it is bigger than a folder of drivers), or sm_notebook's MPI
+    driver; nothing under torchrun, which runs the entry script."""
+    code = CodeFiles(limit=distribution.DRIVER_FOLDER_MAX, too_big=(
+        f"a driver in a folder of its own, under {distribution.DRIVER_FOLDER_MAX >> 20} MB "
+        "(the whole folder is shipped, as V3 ships driver_dir)"))
+    if spec.distribution == distribution.MPI:
+        runtime = Path(__file__).resolve().parent / "runtime"
+        code.files = [(runtime / name, name, (runtime / name).stat().st_size)
+                      for name in distribution.MPI_FILES]
+    elif distribution.is_driver(spec.distribution):
+        driver = resolve_path(base, str(spec.distribution))
+        _walk_folder(code, "--distributed", driver.parent)
+    return code
+
+
+def lay_out_run(spec: TrainingSpec, base: Path, run: ScriptRun, key: str | None = None
+                ) -> list[str]:
+    """A host's code (and a driver run's ``sm_drivers`` channel) where its run has them;
+    the notes of :func:`lay_out`.  ``key``: the one an MPI run's hosts share."""
+    lay_out_drivers(spec, base, Path(run.layout.channel_dir(distribution.DRIVERS_CHANNEL)),
+                    key)
+    return lay_out(spec, base, Path(run.code_dir))
+
+
+def lay_out_drivers(spec: TrainingSpec, base: Path, channel: Path, key: str | None = None
+                    ) -> None:
+    """The ``sm_drivers`` channel of a driver run, as V3 lays it out: the driver's folder
+    as ``distributed_drivers/`` and the config as ``distributed.json`` (an MPI run also
+    gets the key its hosts' launch service asks for: ``key``, else a new one)."""
+    launch = spec.launch
+    if launch is None or launch.driver is None:
+        return
+    code = collect_driver(spec, base)
+    folder = channel / distribution.DRIVERS_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    for sub in code.folders:
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for source, rel, size in code.files:
+        copy_file(source, folder / rel, size)
+    (channel / distribution.CONFIG_FILE).write_text(json.dumps(launch.config))
+    if spec.distribution == distribution.MPI:
+        key_file = channel / distribution.MPI_KEY_FILE
+        key_file.touch(mode=0o600)
+        key_file.write_text(key or new_key())
+
+
+def new_key() -> str:
+    """A key for the hosts of one MPI run (``runtime/mpi_exec.py``)."""
+    return secrets.token_hex(32)
 
 
 def ships_requirements(spec: TrainingSpec, base: Path) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import checks, modes
+from . import checks, distribution, modes
 from . import hyperparameters as hp
 from .checks import JOB_NAME_RE, local_path, resolve_path
 from .contract import CONTRACT_ENV
@@ -23,7 +23,7 @@ from .secrets import holds_credential, is_secret_name, is_secret_value
 IMAGE_KINDS = ("toolkit", "plain", "own")  # AWS's toolkit | Python only | its own `train`
 FRAME_PREFIX = "dataframe:"  # a channel source standing for a DataFrame (--input NAME=$df)
 
-DISTRIBUTIONS = ("torchrun",)
+DISTRIBUTIONS = distribution.BUILT_IN  # or the path of a driver (distribution.py)
 DEFAULT_ENTRY_SCRIPT = "train.py"
 
 CHANNEL_RE = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")
@@ -89,7 +89,8 @@ class TrainingSpec:
     volume_gb: int | None = None
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     channels: list[Channel] = field(default_factory=list)
-    distribution: str | None = None
+    distribution: str | None = None  # torchrun, mpi or a driver's .py file
+    distribution_config: dict[str, Any] | None = None
     processes_per_host: int | None = None
     max_run: int | None = None
     spot: bool = False
@@ -163,9 +164,16 @@ class TrainingSpec:
                    for line in self.cell.splitlines())
 
     @property
+    def launch(self) -> distribution.Launch | None:
+        """The distributed launch (None: the entry script runs by itself)."""
+        return distribution.launch_of(self.distribution, self.distribution_config,
+                                      self.processes_per_host)
+
+    @property
     def launched_processes(self) -> int | None:
-        """Processes per host under torchrun (1 unless given); None: no distributed launch."""
-        return (self.processes_per_host or 1) if self.distribution else None
+        """Processes per host under torchrun (1 unless given); None: no torchrun launch."""
+        launch = self.launch
+        return launch.processes_per_host if launch and launch.driver is None else None
 
     @property
     def has_code(self) -> bool:
@@ -282,19 +290,19 @@ class TrainingSpec:
         if self.volume_gb is not None:
             checks.check_positive("--volume-gb", self.volume_gb, maximum=16384,
                             why="SageMaker's largest training volume is 16,384 GB")
-        if self.distribution is not None:
-            checks.check_choice("--distributed", self.distribution, DISTRIBUTIONS)
         if self.processes_per_host is not None:
             checks.check_positive("--processes-per-host", self.processes_per_host, maximum=1024)
             if self.distribution is None:
                 raise SpecError("--processes-per-host", "only applies to a distributed launch",
-                                "--distributed torchrun --processes-per-host N")
+                                "--distributed torchrun|mpi|DRIVER.py --processes-per-host N")
         if self.python is not None and not mode.takes_python:
             where = _modes_where("takes_python")
             raise SpecError("--python", f"only applies in {' or '.join(where)} mode, not "
                             f"{self.mode}", " or ".join(f"--mode {m}" for m in where))
 
     def _validate_code(self, base: Path, mode: modes.Mode) -> None:
+        distribution.check(self.distribution, self.distribution_config,
+                           self.processes_per_host, base)
         if not ENTRY_RE.match(self.entry_script) or len(
                 self.entry_script.encode()) > checks.NAME_MAX:
             raise SpecError("--entry-script", f"invalid file name {self.entry_script!r}",
@@ -354,6 +362,11 @@ class TrainingSpec:
                                 "NAME=PATH with a name of letters, digits and .-_")
             if ch.name in seen:
                 raise SpecError("--input", f"channel {ch.name!r} given twice")
+            if distribution.is_driver(self.distribution) and ch.name in (
+                    distribution.CODE_CHANNEL, distribution.DRIVERS_CHANNEL):
+                raise SpecError("--input", f"channel {ch.name!r} holds the code or the "
+                                "drivers of a driver run (as V3 lays it out)",
+                                "another channel name")
             seen.add(ch.name)
             if ch.is_s3:
                 if not S3_RE.match(ch.source):

@@ -11,6 +11,7 @@ command -v dockerd >/dev/null || apt_packages+=(docker.io)  # container mode: a 
 command -v debootstrap >/dev/null || apt_packages+=(debootstrap)  # test images, no registry
 [ -x /bin/busybox ] || apt_packages+=(busybox-static)       # the bring-your-own test image
 command -v docker-registry >/dev/null || apt_packages+=(docker-registry)  # image pull tests
+command -v mpirun >/dev/null || apt_packages+=(openmpi-bin)   # --distributed mpi, local mode
 [ -x /usr/bin/chromium ] || apt_packages+=(chromium)        # JupyterLab tests (Playwright)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   apt-get update -qq

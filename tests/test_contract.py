@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from sm_notebook import contract
+from sm_notebook import contract, distribution
 from sm_notebook import hyperparameters as hp
 from sm_notebook.contract import Cluster, Layout, ScriptRun
 
@@ -286,6 +286,48 @@ def test_torchrun_on_several_hosts_names_algo_1_as_master():
     assert env["SM_DISTRIBUTED_CONFIG"] == '{"process_count_per_node": 4, "smp": null}'
     assert run.training_env()["distribution_hosts"] == ["algo-1", "algo-2"]
     assert two_host_run("algo-1", processes_per_host=4).command()[7] == "--node_rank=0"
+
+
+def test_a_driver_runs_instead_of_the_entry_script_with_v3s_layout_and_variables():
+    launch = distribution.launch_of("./custom_drivers/driver.py",
+                                    {"process_count_per_node": 2, "note": "x"}, None)
+    run = ScriptRun.launched(
+        launch, job_name="job-1", cluster=Cluster("ml.m5.xlarge", 2), current_host="algo-2",
+        entry_point="entry_script.py", hyperparameters={"epochs": 3},
+        channels={"train": None}, num_cpus=4)
+    assert run.command("python3") == [
+        "python3", "/opt/ml/input/data/sm_drivers/distributed_drivers/driver.py"]
+    env = run.environment()
+    assert {key: env[key] for key in (
+        "SM_DISTRIBUTED_DRIVER_DIR", "SM_DISTRIBUTED_CONFIG", "SM_SOURCE_DIR", "SM_ENTRY_SCRIPT",
+        "SM_MODULE_DIR", "SM_CHANNELS", "SM_CHANNEL_CODE", "SM_CHANNEL_SM_DRIVERS", "SM_HPS",
+        "SM_HOST_COUNT", "SM_CURRENT_HOST_RANK", "SM_MASTER_ADDR", "SM_MASTER_PORT")} == {
+        "SM_DISTRIBUTED_DRIVER_DIR": "/opt/ml/input/data/sm_drivers/distributed_drivers",
+        "SM_DISTRIBUTED_CONFIG": '{"process_count_per_node": 2, "note": "x"}',
+        "SM_SOURCE_DIR": "/opt/ml/input/data/code", "SM_ENTRY_SCRIPT": "entry_script.py",
+        "SM_MODULE_DIR": "/opt/ml/input/data/code",
+        "SM_CHANNELS": '["code","sm_drivers","train"]',
+        "SM_CHANNEL_CODE": "/opt/ml/input/data/code",
+        "SM_CHANNEL_SM_DRIVERS": "/opt/ml/input/data/sm_drivers", "SM_HPS": '{"epochs": 3}',
+        "SM_HOST_COUNT": "2", "SM_CURRENT_HOST_RANK": "1", "SM_MASTER_ADDR": "algo-1",
+        "SM_MASTER_PORT": "7777"}
+    assert "MASTER_ADDR" not in env  # torchrun's: a driver sets up its own launch
+    assert sorted(run.config_files()["inputdataconfig.json"]) == ["code", "sm_drivers", "train"]
+
+
+@pytest.mark.parametrize(("kind", "config", "processes", "expected"), [
+    ("torchrun", None, None, {"process_count_per_node": 1, "smp": None}),
+    ("torchrun", {"process_count_per_node": 4}, None, {"process_count_per_node": 4,
+                                                        "smp": None}),
+    ("mpi", None, 2, {"process_count_per_node": 2, "mpi_additional_options": None}),
+    ("mpi", {"mpi_additional_options": ["-x", "NCCL_DEBUG"]}, None,
+     {"process_count_per_node": None, "mpi_additional_options": ["-x", "NCCL_DEBUG"]}),
+    ("d/driver.py", {"anything": [1]}, 3, {"anything": [1], "process_count_per_node": 3}),
+], ids=["torchrun", "torchrun-config", "mpi", "mpi-options", "driver"])
+def test_each_launch_has_the_config_v3_would_write(kind, config, processes, expected):
+    launch = distribution.launch_of(kind, config, processes)
+    assert launch.config == expected
+    assert launch.driver == {"torchrun": None, "mpi": "mpi_driver.py"}.get(kind, "driver.py")
 
 
 def test_a_program_entry_point_gets_its_arguments_without_a_shell_parsing_them():

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import contract, sourcedir
+from .. import contract, distribution, sourcedir
 from ..cellscript import script_text
 from ..errors import SpecError
 from ..jobdir import JobDir, write_json
@@ -52,6 +52,10 @@ class LocalBackend(FollowsSupervisedFolder):
         python = self.python_for(spec)
         if spec.python is not None:
             _check_interpreter(python)
+        if spec.distribution == distribution.MPI and shutil.which("mpirun") is None:
+            raise SpecError("--distributed", "mpi runs mpirun, which is not on this machine's "
+                            "PATH", "Open MPI installed here (apt-get install openmpi-bin), "
+                            "or --mode container with an image that has it")
         req = spec.requirements_path(base)
         if req is not None:
             missing = missing_requirements(req, python)
@@ -64,7 +68,8 @@ class LocalBackend(FollowsSupervisedFolder):
 
     def script_run(self, spec: TrainingSpec, name: str, directory: Path) -> contract.ScriptRun:
         layout = contract.Layout(directory / "opt" / "ml")
-        return contract.ScriptRun(
+        return contract.ScriptRun.launched(
+            spec.launch,
             job_name=name,
             cluster=contract.Cluster(spec.effective_instance_type, 1, network_interface="lo"),
             current_host=HOST,
@@ -75,7 +80,6 @@ class LocalBackend(FollowsSupervisedFolder):
             num_cpus=os.cpu_count() or 1,
             num_gpus=gpu_count(),
             region=spec.region,
-            processes_per_host=spec.launched_processes,
             hp_style=spec.hp_style,
             shell_command=spec.command,
         )
@@ -92,14 +96,17 @@ class LocalBackend(FollowsSupervisedFolder):
         lines = [
             f"local process job {name}",
             f"  job directory  {directory}",
-            f"  code           {run.layout.code_dir}/{spec.entry_script} (the cell)"
+            f"  code           {run.code_dir}/{spec.entry_script} (the cell)"
             + (f" + {spec.source_dir}" if spec.source_dir else ""),
         ]
         lines += downloads
         for ch in spec.channels:
             lines.append(f"  input          {ch.name}: {resolve_path(base, ch.source)} → "
                          f"{run.layout.channel_dir(ch.name)} (linked)")
-        lines += [f"  command        (cd {run.layout.code_dir} && "
+        if run.driver is not None:
+            lines.append(f"  driver         {run.drivers_dir}/{run.driver} ({spec.distribution}"
+                         f"), config {env['SM_DISTRIBUTED_CONFIG']}")
+        lines += [f"  command        (cd {run.code_dir} && "
                   f"{contract.render_command(argv)})",
                   f"  environment    {len(env)} variables, e.g. SM_MODEL_DIR="
                   f"{env['SM_MODEL_DIR']}, SM_HPS={env['SM_HPS']}",
@@ -117,7 +124,7 @@ class LocalBackend(FollowsSupervisedFolder):
         layout = run.layout
         for d in layout.directories():
             Path(d).mkdir(parents=True, exist_ok=True)
-        notes = sourcedir.lay_out(spec, base, Path(layout.code_dir))
+        notes = sourcedir.lay_out_run(spec, base, run)
         for ch in spec.channels:
             _stage_channel(resolve_path(base, ch.source), Path(layout.channel_dir(ch.name)))
         contract.write_config_files(run, Path(layout.config_dir))
@@ -125,7 +132,7 @@ class LocalBackend(FollowsSupervisedFolder):
         write_json(folder.run_file, {
             "job_name": name,
             "argv": run.command(self.python_for(spec)),
-            "cwd": str(layout.code_dir),
+            "cwd": str(run.code_dir),
             "env": self.environment(spec, run),
             "entry_point": spec.entry_script,
             "layout_roots": {HOST: str(layout.root)},

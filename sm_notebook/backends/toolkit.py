@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from .. import distribution
 from .. import hyperparameters as hp
 from ..spec import TrainingSpec
 
@@ -19,8 +20,8 @@ def runs_image_train(spec: TrainingSpec, kind: str | None) -> bool:
     (bring your own: no Python needed), or AWS's toolkit under ``--hp-style v2``, as the V2
     SDK has it run.  Everything else runs through sm_notebook's launcher, as V3's
     ``ModelTrainer`` bypasses the toolkit's ``train`` with its own driver: toolkit images
-    under v3, plain images, and a ``--command``."""
-    if spec.command is not None:
+    under v3, plain images, a ``--command`` and a distributed driver."""
+    if spec.command is not None or distribution.is_driver(spec.distribution):
         return False
     return kind == "own" or (kind == "toolkit" and spec.hp_style == "v2")
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..distribution import CONFIG_EXPECTED
+from ..distribution import EXPECTED as DISTRIBUTED_EXPECTED
 from ..spec import DEFAULT_ENTRY_SCRIPT, DISTRIBUTIONS
 from . import values as v
 from .values import Kind
@@ -149,11 +151,19 @@ OPTIONS: list[Option] = [
     Option("--output", "where model.tar.gz and output.tar.gz go: a directory or an s3:// "
            "URI", v.TEXT, "PATH", "output",
            form=_advanced("output", "text", "output", "a directory or s3://bucket/prefix")),
-    Option("--distributed", "launcher for distributed training: torchrun", v.TEXT, "KIND",
-           "distribution", form=_advanced("distribution", "choice", "distributed",
-                                          choices=_DISTRIBUTION_CHOICES)),
-    Option("--processes-per-host", "processes per host for --distributed", v.INT, "N",
-           "processes_per_host"),
+    Option("--distributed", "launcher for distributed training: torchrun, mpi (mpirun "
+           "across the hosts), or a driver of your own, PATH.py, run on every host instead "
+           "of the entry script (V3's DistributedConfig; its folder is shipped)", v.TEXT,
+           "KIND", "distribution", expected=DISTRIBUTED_EXPECTED,
+           form=_advanced("distribution", "combo", "distributed",
+                          "torchrun, mpi or ./drivers/driver.py",
+                          choices=_DISTRIBUTION_CHOICES)),
+    Option("--distribution-config", "the launch's config as a JSON object or a $dict "
+           "(SM_DISTRIBUTED_CONFIG, distributed.json), e.g. "
+           "'{\"process_count_per_node\": 2}'", v.JSON_OBJECT, "JSON", "distribution_config",
+           expected=CONFIG_EXPECTED),
+    Option("--processes-per-host", "processes per host for --distributed (its config's "
+           "process_count_per_node)", v.INT, "N", "processes_per_host"),
     Option("--region", "AWS region", v.TEXT, "REGION", "region"),
     Option("--job-name", "exact job name (unique)", v.TEXT, "NAME", "job_name"),
     Option("--base-job-name", "prefix of a generated, timestamped job name", v.TEXT, "NAME",

@@ -143,6 +143,27 @@ METRICS = Kind(_metrics, lambda metrics: [f"{m.name}={m.regex}" for m in metrics
                repeated=True)
 
 
+def _json_object(r: Reading, raw: str) -> dict[str, Any]:
+    """A JSON object written on the line, or a ``$dict`` of the notebook's."""
+    value = r.line.resolve(raw)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if not isinstance(value, str):
+        raise SpecError(r.option, f"a {type(value).__name__} is not a JSON object", r.expected)
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise SpecError(r.option, f"invalid JSON at column {exc.colno}: {exc.msg}",
+                        r.expected) from None
+    if not isinstance(parsed, dict):
+        raise SpecError(r.option, f"{value} is a JSON {type(parsed).__name__}, not an object",
+                        r.expected)
+    return parsed
+
+
+JSON_OBJECT = Kind(_json_object, lambda value: [json.dumps(value, separators=(",", ":"))])
+
+
 # ---- hyperparameters: --hps (a file or a dict), then each --hp over it -------------------
 
 def hp_text(value: Any) -> str:

@@ -1,9 +1,10 @@
 """Entry point for plain images (Python only, no SageMaker training toolkit).
 
 In container mode it is mounted read-only and run as ``python3 launcher.py -- ARGV...``:
-the ``SM_*`` environment is already set by sm_notebook; it installs
-``/opt/ml/code/requirements.txt`` when there is one, then replaces itself with ARGV (the
-entry script and its hyperparameter arguments), so signals reach the script directly.
+the ``SM_*`` environment is already set by sm_notebook; it installs the code's
+``requirements.txt`` (in ``$SM_SOURCE_DIR``: ``/opt/ml/code``, or a driver run's code
+channel) when there is one, then replaces itself with ARGV (the entry script and its
+hyperparameter arguments, or the driver), so signals reach it directly.
 
 On SageMaker (``python3 launcher.py --sagemaker``, the job's ``ContainerEntrypoint``) it
 arrives in the ``code`` channel with ``sourcedir.tar.gz`` and a copy of sm_notebook's
@@ -35,14 +36,14 @@ def fail(reason: str) -> NoReturn:
     sys.exit(reason)
 
 
-def install_requirements() -> None:
-    requirements = os.path.join(CODE_DIR, "requirements.txt")
+def install_requirements(code_dir: str) -> None:
+    requirements = os.path.join(code_dir, "requirements.txt")
     if not os.path.isfile(requirements):
         return
     print("sm_notebook: installing requirements.txt", flush=True)
     env = {**os.environ, "PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     done = subprocess.run([sys.executable, "-m", "pip", "install", "-r", requirements],
-                          cwd=CODE_DIR, env=env, check=False)
+                          cwd=code_dir, env=env, check=False)
     if done.returncode != 0:
         fail(f"ClientError: pip install -r requirements.txt failed (exit code {done.returncode})")
 
@@ -60,27 +61,30 @@ def unpack(archive: str, target: str) -> None:
         fail(f"ClientError: sourcedir.tar.gz: {exc}")
 
 
-def sagemaker_command() -> list[str]:
-    """Unpack the code and set the contract's environment, as the toolkit does."""
+def sagemaker_command() -> tuple[list[str], str]:
+    """Unpack the code and set the contract's environment, as the toolkit does; the
+    command and the folder it runs in (a driver run's code is the code channel's files,
+    as V3 uploads them)."""
     sys.path.insert(0, CODE_CHANNEL)
     from pathlib import Path
 
     from sm_notebook_contract.contract import LAUNCH_FILE, needs_exec_bit, run_from_config
 
-    archive = os.path.join(CODE_CHANNEL, "sourcedir.tar.gz")
-    if os.path.isfile(archive):
-        unpack(archive, CODE_DIR)
     settings = Path(CODE_CHANNEL, LAUNCH_FILE)
     launch = json.loads(settings.read_text()) if settings.is_file() else None
     run = run_from_config(Path(CONFIG_DIR), os.environ.get("TRAINING_JOB_NAME", "job"),
                           num_cpus=os.cpu_count() or 1, num_gpus=gpu_count(),
                           region=os.environ.get("AWS_REGION"), launch=launch)
-    entry = Path(CODE_DIR, run.entry_point)
+    code_dir = str(run.code_dir)
+    archive = os.path.join(CODE_CHANNEL, "sourcedir.tar.gz")
+    if os.path.isfile(archive):
+        unpack(archive, code_dir)
+    entry = Path(code_dir, run.entry_point)
     if run.shell_command is None and needs_exec_bit(run.entry_point) and entry.is_file():
         make_executable(entry)
     os.environ.update(run.environment())
     os.environ["PYTHONUNBUFFERED"] = "1"
-    return run.command(sys.executable)
+    return run.command(sys.executable), code_dir
 
 
 def make_executable(path: "os.PathLike[str]") -> None:
@@ -103,13 +107,14 @@ def gpu_count() -> int:
 
 def main(argv: list[str]) -> None:
     if argv[1:] == ["--sagemaker"]:
-        command = sagemaker_command()
-    elif "--" in argv:
+        command, code_dir = sagemaker_command()
+    elif "--" in argv:  # the environment is set: the code is where it says
         command = argv[argv.index("--") + 1:]
+        code_dir = os.environ.get("SM_SOURCE_DIR") or CODE_DIR
     else:
         sys.exit("usage: launcher.py -- COMMAND [ARGS...] | launcher.py --sagemaker")
-    install_requirements()
-    os.chdir(CODE_DIR)
+    install_requirements(code_dir)
+    os.chdir(code_dir)
     os.execvp(command[0], command)
 
 

@@ -140,6 +140,10 @@ class TrainingForm:
             return w.Checkbox(value, description=spec.label)
         if spec.widget == "choice":
             return w.Dropdown(options=list(spec.choices), value=value, description=spec.label)
+        if spec.widget == "combo":  # suggestions, and any other text (a driver's path)
+            return w.Combobox(value=value, options=[v for _, v in spec.choices if v],
+                              description=spec.label, placeholder=spec.placeholder,
+                              ensure_option=False, **wide)
         make = w.Textarea if spec.widget == "lines" else w.Text
         return make(value, description=spec.label, placeholder=spec.placeholder, **wide)
 

@@ -67,7 +67,7 @@ class FormValues:
     metrics: str = ""  # NAME=REGEX, a line each
     role: str = ""
     output: str = ""
-    distribution: str = ""  # "" or torchrun
+    distribution: str = ""  # "", torchrun, mpi or a driver's path
     wait: bool = False
     extra: str = ""  # the line's other options, verbatim
 

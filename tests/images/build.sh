@@ -6,6 +6,7 @@
 #   smnb-test/byo:2      busybox and a `train` of its own: a bring-your-own image, tiny
 #   smnb-test/serving:1  the plain image plus a `serve` of its own (a serving stack)
 #   smnb-test/xgboost:1  the plain image plus XGBoost's CPU wheel
+#   smnb-test/mpi:1      Debian's python3, Open MPI and mpi4py (--distributed mpi)
 # The base comes from debootstrap; Python wheels are fetched on the host from PyPI (or
 # pip's configured find-links) and installed inside with --no-index. An image that already
 # exists is kept, so a second run takes seconds. Needs root, debootstrap, busybox-static
@@ -18,17 +19,22 @@ trap 'rm -rf "$work"' EXIT
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
 
-if ! have smnb-test/sklearn:1; then
-  debootstrap --variant=minbase \
-    --include=python3,python3-numpy,python3-pandas,python3-sklearn,python3-pip,ca-certificates \
-    bookworm "$work/rootfs" > "$work/debootstrap.log" 2>&1 \
-    || { tail -20 "$work/debootstrap.log"; exit 1; }
-  rm -rf "$work/rootfs/var/cache/apt/archives/"*.deb "$work/rootfs/var/lib/apt/lists/"*
-  tar -C "$work/rootfs" -c . | docker import \
+bootstrap() {  # IMAGE PACKAGES: a Debian base of these packages, imported as IMAGE
+  local image=$1 packages=$2 root="$work/rootfs-${1//[\/:]/-}"
+  have "$image" && return 0
+  debootstrap --variant=minbase --include="$packages" bookworm "$root" \
+    > "$work/debootstrap.log" 2>&1 || { tail -20 "$work/debootstrap.log"; exit 1; }
+  rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
+  tar -C "$root" -c . | docker import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' --change 'WORKDIR /opt/ml/code' \
-    - smnb-test/sklearn:1 > /dev/null
-fi
+    - "$image" > /dev/null
+  rm -rf "$root"
+}
+
+bootstrap smnb-test/sklearn:1 \
+  python3,python3-numpy,python3-pandas,python3-sklearn,python3-pip,ca-certificates
+bootstrap smnb-test/mpi:1 python3,openmpi-bin,python3-mpi4py
 
 build_with_wheels() {  # IMAGE DOCKERFILE PIP-WHEEL-ARGS...
   local image=$1 dockerfile=$2; shift 2

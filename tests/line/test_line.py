@@ -335,6 +335,7 @@ SAMPLES = {  # a value of each kind of option, as the spec holds it
     values.METRICS: [MetricDefinition("loss", "loss=([0-9.]+)")],
     values.HYPERPARAMETERS: {"lr": 0.1, "name": "two words", "layers": [64, 32]},
     values.CHANNELS: [Channel("train", "data/train", "text/csv"), Channel("val", "v")],
+    values.JSON_OBJECT: {"process_count_per_node": 2, "note": "two words"},
 }
 
 

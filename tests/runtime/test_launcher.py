@@ -21,7 +21,7 @@ def code_channel(tmp_path: Path, archive: Path) -> Path:
     launch = tmp_path / "launch.json"
     launch.write_text("{}")
     channel = tmp_path / "channel"
-    for source, name in plain_code_channel(archive, launch):
+    for source, name in plain_code_channel([(archive, "sourcedir.tar.gz")], launch):
         (channel / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, channel / name)
     return channel

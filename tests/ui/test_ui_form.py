@@ -136,3 +136,22 @@ def test_an_image_alias_shows_the_image_it_stands_for_in_the_region(
     assert form.launch_button.disabled
     form.image.value = "my-registry/my-image:1"  # any image name stands for itself
     assert form.marks["image"].value == "" and not form.launch_button.disabled
+
+
+def test_the_distributed_field_suggests_the_launchers_and_takes_a_drivers_path(
+        ip, interactive, run_dir):
+    (run_dir / "drivers").mkdir()
+    (run_dir / "drivers" / "driver.py").write_text("print('driver')\n")
+    form = open_form(ip, interactive, "job --form --distributed ./drivers/driver.py "
+                                      "--distribution-config '{\"process_count_per_node\": 2}'")
+    assert form.distribution.value == "./drivers/driver.py"
+    assert list(form.distribution.options) == ["torchrun", "mpi"]
+    assert not form.launch_button.disabled
+    assert "--distribution-config '{\"process_count_per_node\":2}'" in form.line
+
+    form.distribution.value = "./drivers/missing.py"
+    assert "--distributed: ./drivers/missing.py does not exist" in form.marks[
+        "distribution"].value
+    assert form.launch_button.disabled
+    form.distribution.value = "mpi"
+    assert not form.launch_button.disabled and "--distributed mpi" in form.line

@@ -15,6 +15,7 @@ mode, handing the job to a warm spare supervisor when one is ready.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -131,9 +132,10 @@ class ContainerBackend(FollowsSupervisedFolder):
             self.check_names_free(name, contract.host_names(spec.instance_count))
         folder, sizing = JobDir(directory), self.sizing(spec)
         roots, plans, notes = {}, {}, []
+        key = sourcedir.new_key()  # an MPI run's hosts share one
         for host in contract.host_names(spec.instance_count):
             root = host_root(directory, host)
-            notes = self.lay_out_host(spec, name, host, root, base, kind)
+            notes = self.lay_out_host(spec, name, host, root, base, kind, key)
             roots[host] = str(root)
             plans[host] = container_plan(spec, name, host, root, base, kind, sizing)
         output_dir = spec.output and str(resolve_path(base, spec.output.removeprefix("file://")))
@@ -148,16 +150,17 @@ class ContainerBackend(FollowsSupervisedFolder):
         return self.follower.start(directory, "Starting the containers", notes)
 
     def lay_out_host(self, spec: TrainingSpec, name: str, host: str, root: Path, base: Path,
-                     kind: str | None) -> list[str]:
+                     kind: str | None, key: str | None = None) -> list[str]:
         """One host's ``/opt/ml`` tree: its folders, the code, the config files (and the
         hyperparameters as V2 stores them when the image's ``train`` reads them)."""
-        run = host_run(spec, name, host, self.sizing(spec))
-        layout = contract.Layout(root)
+        run = dataclasses.replace(host_run(spec, name, host, self.sizing(spec)),
+                                  layout=contract.Layout(root))
+        layout = run.layout
         for d in layout.directories():
             Path(d).mkdir(parents=True, exist_ok=True)
         for ch in spec.channels:
             Path(layout.channel_dir(ch.name)).mkdir(parents=True, exist_ok=True)
-        notes = sourcedir.lay_out(spec, base, Path(layout.code_dir))
+        notes = sourcedir.lay_out_run(spec, base, run, key)
         contract.write_config_files(run, Path(layout.config_dir))
         if runs_image_train(spec, kind):  # the code reaches `train` as V2 delivers it
             stored = sagemaker_hyperparameters(spec, name, "/opt/ml/code", spec.region)

@@ -20,12 +20,11 @@ LAUNCHER_IN_CONTAINER = "/opt/sm_notebook/launcher.py"
 def host_run(spec: TrainingSpec, name: str, host: str, sizing: Sizing) -> contract.ScriptRun:
     """The SageMaker contract of one host of the job (its ``SM_*`` environment, configs)."""
     cluster = contract.Cluster(spec.effective_instance_type, spec.instance_count)
-    return contract.ScriptRun(
-        job_name=name, cluster=cluster, current_host=host, entry_point=spec.entry_script,
-        hyperparameters=spec.hyperparameters, channels=spec.channel_names,
-        num_cpus=sizing.cpus, num_gpus=sizing.gpus, region=spec.region,
-        processes_per_host=spec.launched_processes,
-        hp_style=spec.hp_style, shell_command=spec.command)
+    return contract.ScriptRun.launched(
+        spec.launch, job_name=name, cluster=cluster, current_host=host,
+        entry_point=spec.entry_script, hyperparameters=spec.hyperparameters,
+        channels=spec.channel_names, num_cpus=sizing.cpus, num_gpus=sizing.gpus,
+        region=spec.region, hp_style=spec.hp_style, shell_command=spec.command)
 
 
 def container_plan(spec: TrainingSpec, name: str, host: str, root: Path, base: Path,
@@ -47,7 +46,7 @@ def container_plan(spec: TrainingSpec, name: str, host: str, root: Path, base: P
             mounts.append([str(LAUNCHER), LAUNCHER_IN_CONTAINER, "ro"])
     return {"name": f"{name}-{host}", "host": host, "image": spec.image, "command": command,
             "entrypoint": entrypoint, "environment": {**environment, **spec.environment},
-            "mounts": mounts, "working_dir": "/opt/ml/code", "gpus": sizing.gpu_request,
+            "mounts": mounts, "working_dir": str(run.code_dir), "gpus": sizing.gpu_request,
             "shm_size": "1g", "mem_limit": sizing.memory, "memswap_limit": sizing.memory,
             "nano_cpus": sizing.nano_cpus, "instance_type": spec.effective_instance_type}
 

@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from ... import sourcedir
+from ... import distribution, sourcedir
 from ...catalog import images
 from ...clock import utc_now_iso
 from ...contract import LAUNCH_FILE
@@ -31,6 +31,7 @@ from .request import (
     code_s3_uri,
     create_training_job_request,
     describe_plan,
+    drivers_s3_uri,
     launch_settings,
     plain_code_s3_uri,
     uses_launcher,
@@ -202,13 +203,21 @@ class SageMakerBackend:
         tarball = sourcedir.make_tarball(code_dir, directory / SOURCEDIR_TARBALL)
         if code_in_channel(spec):  # the code channel: the code (and the launcher)
             channel = plain_code_s3_uri(bucket, name)
-            files = (plain_code_channel(tarball, _launch_file(spec, directory))
-                     if uses_launcher(spec) else [(tarball, SOURCEDIR_TARBALL)])
+            code = files_under(code_dir, "") if distribution.is_driver(spec.distribution) \
+                else [(tarball, SOURCEDIR_TARBALL)]  # a driver's code lies as files, as V3's
+            files = (plain_code_channel(code, _launch_file(spec, directory))
+                     if uses_launcher(spec) else code)
             uploads = [(path, f"{channel.removeprefix(f's3://{bucket}/')}/{relative}", channel)
                        for path, relative in files]
         else:
             uri = code_s3_uri(bucket, name)
             uploads = [(tarball, uri.removeprefix(f"s3://{bucket}/"), uri)]
+        if distribution.is_driver(spec.distribution):
+            drivers = directory / distribution.DRIVERS_CHANNEL
+            sourcedir.lay_out_drivers(spec, base, drivers)
+            uri = drivers_s3_uri(bucket, name)
+            uploads += [(path, key, uri) for path, key in files_under(
+                drivers, uri.removeprefix(f"s3://{bucket}/"))]
         for channel in spec.channels:
             if not channel.is_s3:
                 uri = channel_s3_uri(channel.source, bucket, name, channel.name)

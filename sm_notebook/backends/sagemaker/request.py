@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ... import contract
+from ... import contract, distribution
 from ...catalog import images
 from ...spec import TrainingSpec
 from ..toolkit import runs_image_train, sagemaker_hyperparameters
@@ -37,8 +37,16 @@ def launch_settings(spec: TrainingSpec) -> dict[str, Any]:
     """What the launcher needs besides the ``input/config`` files (``contract.LAUNCH_FILE``
     in the code channel): under v3 the hyperparameters carry no ``sagemaker_*`` keys, as
     V3 sends none and they would reach ``SM_HPS``."""
+    launch = spec.launch
+    driver = launch.driver if launch else None
     return {"entry_point": spec.entry_script, "hp_style": spec.hp_style,
-            "processes_per_host": spec.launched_processes, "command": spec.command}
+            "processes_per_host": spec.launched_processes, "command": spec.command,
+            "driver": driver, "driver_config": launch.config if launch and driver else None}
+
+
+def drivers_s3_uri(bucket: str, name: str) -> str:
+    """Where a driver run's ``sm_drivers`` channel is uploaded."""
+    return f"s3://{bucket}/{name}/input/{distribution.DRIVERS_CHANNEL}"
 
 
 def code_in_channel(spec: TrainingSpec) -> bool:
@@ -99,6 +107,9 @@ def create_training_job_request(spec: TrainingSpec, name: str, *, bucket: str, r
         algorithm["ContainerArguments"] = ["--sagemaker"]
     if code_in_channel(spec):
         channels.append(_channel(PLAIN_CODE_CHANNEL, plain_code_s3_uri(bucket, name), None))
+    if distribution.is_driver(spec.distribution):  # V3's channel of the drivers
+        channels.append(_channel(distribution.DRIVERS_CHANNEL, drivers_s3_uri(bucket, name),
+                                 None))
     if spec.subnets:
         request["VpcConfig"] = {"Subnets": list(spec.subnets),
                                 "SecurityGroupIds": list(spec.security_groups)}
@@ -147,8 +158,13 @@ def describe_plan(spec: TrainingSpec, name: str, base: Path) -> str:
                                           role=spec.role)
     code = (f"{plain_code_s3_uri(bucket, name)}/sourcedir.tar.gz" if code_in_channel(spec)
             else code_s3_uri(bucket, name))
+    if distribution.is_driver(spec.distribution):  # the files themselves, as V3 has them
+        code = f"{plain_code_s3_uri(bucket, name)}/"
     uploads = [f"upload  {code}  (the cell"
                + (f" + {spec.source_dir}" if spec.source_dir else "") + ")"]
+    if distribution.is_driver(spec.distribution):
+        uploads.append(f"upload  {drivers_s3_uri(bucket, name)}/  ({spec.distribution}, "
+                       f"{distribution.CONFIG_FILE})")
     uploads += [f"upload  {channel_s3_uri(c.source, bucket, name, c.name)}  ({c.source})"
                 for c in spec.channels if not c.is_s3]
     return "\n".join([*uploads, "CreateTrainingJob " + json.dumps(request, indent=2)])

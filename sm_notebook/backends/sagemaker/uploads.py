@@ -10,15 +10,15 @@ from pathlib import Path
 from .request import LAUNCHER_NAME
 
 CONTRACT_MODULES = ("contract.py", "hyperparameters.py", "errors.py", "secrets.py",
-                    "artifacts.py")
+                    "artifacts.py", "distribution.py", "checks.py")
 
 
-def plain_code_channel(tarball: Path, launch: Path) -> list[tuple[Path, str]]:
-    """What a job run by sm_notebook's launcher gets in its code channel: the code, the
-    launcher and its settings, and sm_notebook's contract modules (pure, standard library)
-    for the launcher to use."""
+def plain_code_channel(code: list[tuple[Path, str]], launch: Path) -> list[tuple[Path, str]]:
+    """What a job run by sm_notebook's launcher gets in its code channel: the code
+    (``sourcedir.tar.gz``, or a driver run's files), the launcher and its settings, and
+    sm_notebook's contract modules (pure, standard library) for the launcher to use."""
     package = Path(__file__).resolve().parents[2]
-    files = [(tarball, "sourcedir.tar.gz"), (launch, launch.name),
+    files = [*code, (launch, launch.name),
              (package / "runtime" / "launcher.py", LAUNCHER_NAME),
              (package / "runtime" / "__init__.py", "sm_notebook_contract/__init__.py")]
     return files + [(package / module, f"sm_notebook_contract/{module}")
@@ -27,10 +27,11 @@ def plain_code_channel(tarball: Path, launch: Path) -> list[tuple[Path, str]]:
 
 def files_under(source: Path, prefix: str) -> list[tuple[Path, str]]:
     """(file, key) for a local input: a file under its own name, a folder's files below
-    the channel's prefix with their relative paths."""
+    the channel's prefix with their relative paths (an empty prefix: those paths)."""
+    lead = f"{prefix}/" if prefix else ""
     if source.is_file():
-        return [(source, f"{prefix}/{source.name}")]
-    return [(path, f"{prefix}/{path.relative_to(source).as_posix()}")
+        return [(source, f"{lead}{source.name}")]
+    return [(path, f"{lead}{path.relative_to(source).as_posix()}")
             for path in sorted(source.rglob("*")) if path.is_file()]
 
 
