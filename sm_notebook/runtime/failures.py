@@ -13,6 +13,7 @@ from pathlib import Path
 OWN_LINE_PREFIX = "sm_notebook: "  # lines the supervisors write themselves
 
 _RANK_PREFIX = re.compile(r"^\[(?:default)?rank\d+\]:\s?")
+_MPI_TAG = re.compile(r"\[\d+,(\d+)\]<(?:stdout|stderr|stddiag)>:")  # mpirun --tag-output
 _FRAME = re.compile(r'\s*File "(.+)", line (\d+)')
 _SYNTAX_ERROR = re.compile(r"^(SyntaxError|IndentationError|TabError): ")
 
@@ -23,6 +24,7 @@ def failure_from_traceback(lines: list[str], entry_point: str) -> str | None:
     torchrun prefixes a worker's lines with ``[rankN]:`` and then prints its own launcher
     traceback, so the last traceback through the entry script wins over a later one.
     """
+    lines = _one_rank(lines)
     lines = [_RANK_PREFIX.sub("", line) for line in lines]
     starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent")]
     if not starts:
@@ -42,6 +44,22 @@ def failure_from_traceback(lines: list[str], entry_point: str) -> str | None:
         if m and Path(m.group(1)).name == entry_point:
             where = f"{entry_point}, line {m.group(2)}"
     return f"{error} ({where})" if where else error
+
+
+def _one_rank(lines: list[str]) -> list[str]:
+    """Under ``mpirun --tag-output`` the ranks' lines interleave, each tagged
+    ``[1,RANK]<stderr>:`` (inside a line too, where a write was split): the lines of the
+    first rank with a traceback, untagged (all of them, untagged, when none has one)."""
+    ranks: dict[str, list[str]] = {}
+    for line in lines:
+        tag = _MPI_TAG.search(line)
+        if tag is not None:
+            ranks.setdefault(tag.group(1), []).append(_MPI_TAG.sub("", line))
+    if not ranks:
+        return lines
+    failing = [rank for rank, said in ranks.items()
+               if any(line.startswith("Traceback (most recent") for line in said)]
+    return ranks[failing[0]] if failing else [_MPI_TAG.sub("", line) for line in lines]
 
 
 def _syntax_error(lines: list[str]) -> str | None:

@@ -6,7 +6,10 @@ exit status, as ssh does.  V3's MPI driver needs sshd and shared keys in the ima
 needs only Python.  Each worker runs ``mpi_exec.py serve``, a small service on the job's
 network; the master's ``mpirun`` is given ``mpi_exec.py`` as its agent.  Every request
 carries the job's key (``mpi.key`` in the ``sm_drivers`` channel, new for each job, which
-only the job's hosts hold), and a command runs only for a request that has it.
+only the job's hosts hold), and a command runs only for a request that has it.  The
+service listens on the job's own network (a container's or a training instance's), which
+is why it does not bind to 127.0.0.1; it never runs on this machine itself, where a local
+job's ranks are all started by mpirun directly.
 
 Frames: one JSON line asks; the answer is frames of a kind byte (``o`` stdout, ``e``
 stderr, ``x`` the exit status), a 4-byte length and the bytes.  When the agent goes
@@ -148,12 +151,13 @@ def connect(host: str, timeout: float, port: int = PORT) -> socket.socket:
             time.sleep(0.2)
 
 
-def ask(host: str, op: str, timeout: float = CONNECT_TIMEOUT, command: str = "") -> int:
+def ask(host: str, op: str, timeout: float = CONNECT_TIMEOUT, command: str = "",
+        port: int = PORT, key: str | None = None) -> int:
     """Send one request to ``host``; relay what comes back; its exit status."""
-    with connect(host, timeout) as conn:
+    with connect(host, timeout, port) as conn:
         conn.settimeout(None)
-        conn.sendall(json.dumps({"key": job_key(), "op": op, "command": command}).encode()
-                     + b"\n")
+        request = {"key": key or job_key(), "op": op, "command": command}
+        conn.sendall(json.dumps(request).encode() + b"\n")
         while True:
             try:
                 kind, size = HEADER.unpack(read_exact(conn, HEADER.size))

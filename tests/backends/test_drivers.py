@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from IPython.core.error import UsageError
 
+from sm_notebook.errors import JobFailedError
 from tests.backends.test_container_jobs import PLAIN, engine  # noqa: F401  (a fixture)
 
 V3_EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "aws_examples" / "v3_custom_driver"
@@ -169,3 +170,12 @@ def test_bad_driver_input_is_one_line_and_nothing_is_created(ip, driver_dir, job
         ip.run_cell_magic("sm_train", f"job {line}", ENTRY)
     assert str(caught.value) == message
     assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
+
+
+def test_a_failing_mpi_rank_fails_the_job_with_its_own_error_and_line(ip):
+    cell = MPI_CELL + "if world.Get_rank() == 2:\n    raise ValueError('rank 2 broke')\n"
+    with pytest.raises(JobFailedError, match=r"ValueError: rank 2 broke \(train.py, line 11\)"):
+        ip.run_cell_magic("sm_train", f"job --mode container --image {MPI_IMAGE} "
+                          "--instance-count 2 --distributed mpi --processes-per-host 2 --wait",
+                          cell)
+    assert ip.user_ns["job"].status == "Failed"
