@@ -108,6 +108,9 @@ def removed_on_failure(path: Path, what: str) -> Iterator[None]:
 
 #: ``factory(mode, settings)`` → a backend (``backends.get``; tests hand in a fake)
 BackendFactory = Callable[[str, backends.Settings], Backend]
+#: ``sources(spec)`` → the spec its sources give and what came from them
+#: (``backends.resolve_sources``: a JumpStart model; tests hand in a fake)
+SpecSources = Callable[[TrainingSpec], tuple[TrainingSpec, list[str]]]
 
 
 class Launcher:
@@ -117,9 +120,11 @@ class Launcher:
 
     def __init__(self, jobs: JobsFolder, settings: backends.Settings | None = None,
                  log_window: int = DEFAULT_LOG_WINDOW, region: str | None = None,
-                 base: Path | None = None, factory: BackendFactory = backends.get):
+                 base: Path | None = None, factory: BackendFactory = backends.get,
+                 sources: SpecSources = backends.resolve_sources):
         self.jobs = jobs
         self.factory = factory
+        self.sources = sources
         self.settings = settings or backends.Settings()
         self.log_window = log_window
         self.region = region
@@ -134,7 +139,7 @@ class Launcher:
         """What the job still needs before it can launch, as ``(option, reason)``."""
         mode = modes.get(spec.mode)
         out = []
-        if mode.needs_image and not spec.image:
+        if mode.needs_image and not spec.image and spec.jumpstart is None:
             out.append(("--image", f"{spec.mode} mode needs an image"))
         if mode.needs_role and not (spec.role or self.settings.role) \
                 and not self.own_role_available(spec.mode):
@@ -154,10 +159,20 @@ class Launcher:
             return None
         return images.resolve(spec.image, region, spec.effective_instance_type)
 
+    def resolved(self, spec: TrainingSpec) -> tuple[TrainingSpec, list[str]]:
+        """The spec with what its sources give (a JumpStart model's image, code,
+        channels...) and checked again; what came from them and the new notes."""
+        resolved, taken = self.sources(spec)
+        if resolved is spec:
+            return spec, []
+        return resolved, taken + resolved.validate(self.base)
+
     def dry_run(self, spec: TrainingSpec, options: LaunchOptions) -> Iterator[str]:
         """The ``--dry-run`` text, a block at a time (nothing is created); ``SpecError``
         when the backend cannot plan the spec."""
         mode = modes.get(spec.mode)
+        spec, taken = self.resolved(spec)
+        options = dataclasses.replace(options, notes=[*options.notes, *taken])
         sourcedir.collect(spec, self.base)  # special files, /, ~ and size: refused here too
         name = self.jobs.new_name(spec) if mode.names_job_in_dry_run else (
             spec.job_name or "<generated at launch>")
@@ -182,10 +197,11 @@ class Launcher:
                 progress: Progress = no_progress) -> Prepared:
         """Preflight and a name: ``SpecError`` for input the mode cannot run, before
         anything is created."""
+        spec, taken = self.resolved(spec)
         sourcedir.collect(spec, self.base)  # the code's trees, checked before anything exists
         backend = self.backend(spec.mode)
         backend.on_progress = progress  # pulls, uploads, downloads
-        notes = options.notes + backend.preflight(spec, self.base)
+        notes = options.notes + taken + backend.preflight(spec, self.base)
         return Prepared(spec, self.jobs.new_name(spec), backend, notes, options.frames or {})
 
     def start(self, prepared: Prepared) -> Job:

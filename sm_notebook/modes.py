@@ -75,7 +75,9 @@ LOCAL = Mode(
     s3_output=False,
     unavailable={"--spot": _MANAGED, "--max-wait": _MANAGED, "--checkpoint-s3": _MANAGED,
                  "--keep-alive": _MANAGED, "--subnets": _VPC, "--security-groups": _VPC,
-                 "--network-isolation": _VPC},
+                 "--network-isolation": _VPC,
+                 "--jumpstart": "--mode sagemaker, or --mode container (a JumpStart model "
+                                "trains in its own image, which a local process has not)"},
     describes_instance_only=True,
     ignored=("--image", "--image-kind", "--volume-gb", "--role"),
     ignored_because="the script runs as a process on this machine",

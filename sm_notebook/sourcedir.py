@@ -130,7 +130,7 @@ def collect(spec: TrainingSpec, base: Path) -> CodeFiles:
     too."""
     code = CodeFiles()
     collect_driver(spec, base)
-    if spec.source_dir:
+    if spec.source_dir and not spec.source_in_s3:  # an S3 one is fetched into the job
         _walk_folder(code, "--source-dir", resolve_path(base, spec.source_dir))
     for dep in spec.dependencies:
         path = resolve_path(base, dep)  # named by the user: followed when it is a link
@@ -240,7 +240,8 @@ def ships_requirements(spec: TrainingSpec, base: Path) -> bool:
     """Whether the laid-out code will hold a ``requirements.txt`` (to install first)."""
     if spec.requirements_path(base) is not None:
         return True
-    if spec.source_dir and (resolve_path(base, spec.source_dir) / "requirements.txt").is_file():
+    if spec.source_dir and not spec.source_in_s3 and (
+            resolve_path(base, spec.source_dir) / "requirements.txt").is_file():
         return True
     return any(Path(dep).name == "requirements.txt" and resolve_path(base, dep).is_file()
                for dep in spec.dependencies)

@@ -13,12 +13,10 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import checks, distribution, modes
+from . import checks, distribution, labels, modes
 from . import hyperparameters as hp
 from .checks import JOB_NAME_RE, local_path, resolve_path
-from .contract import CONTRACT_ENV
 from .errors import SpecError
-from .secrets import holds_credential, is_secret_name, is_secret_value
 
 IMAGE_KINDS = ("toolkit", "plain", "own")  # AWS's toolkit | Python only | its own `train`
 FRAME_PREFIX = "dataframe:"  # a channel source standing for a DataFrame (--input NAME=$df)
@@ -27,7 +25,6 @@ DISTRIBUTIONS = distribution.BUILT_IN  # or the path of a driver (distribution.p
 DEFAULT_ENTRY_SCRIPT = "train.py"
 
 CHANNEL_RE = re.compile(r"^[A-Za-z0-9\.\-_]{1,64}$")
-ENV_KEY_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]{0,511}$")
 INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9\-]+$")
 ROLE_RE = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")  # botocore's
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -38,6 +35,8 @@ CONTENT_TYPE_MAX = 256  # botocore: ContentType, pattern .*
 METRIC_NAME_MAX = 255  # botocore: MetricName, pattern .+
 MAX_RUN_WHY = "SageMaker stops a training job after at most 28 days (2,419,200 s)"
 ENTRY_RE = re.compile(r"^\w[\w.\-]*$")
+JUMPSTART_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}(@[A-Za-z0-9.*\-]{1,64})?$")
+JUMPSTART_EXPECTED = "MODEL_ID or MODEL_ID@VERSION, such as xgboost-classification-model@2.1.0"
 #: fields whose values may hold line breaks (a prompt, a JSON setting, a script)
 MULTILINE_FIELDS = ("hyperparameters", "environment", "command")
 #: the option that sets a field, where it is not the field's name (``--keep-alive``)
@@ -111,6 +110,9 @@ class TrainingSpec:
     python: str | None = None
     hp_style: str = hp.DEFAULT_STYLE  # whose hyperparameter forms the script gets: v3 | v2
     command: str | None = None  # a shell command run instead of the entry script (V3)
+    jumpstart: str | None = None  # MODEL_ID[@VERSION]: the model gives what is not set
+    hub: str | None = None  # a private hub of --jumpstart models (default: the public one)
+    accept_eula: bool = False  # the gated --jumpstart model's license is accepted
 
     # ---- serialisation -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -179,7 +181,14 @@ class TrainingSpec:
     def has_code(self) -> bool:
         """Something of ours to run: a cell, a --source-dir or a --command (an image with
         a ``train`` of its own needs none, as V2's generic Estimator sends none)."""
-        return self.has_script or self.source_dir is not None or self.command is not None
+        return (self.has_script or self.source_dir is not None or self.command is not None
+                or self.jumpstart is not None)
+
+    @property
+    def source_in_s3(self) -> bool:
+        """``--source-dir`` is a ``sourcedir.tar.gz`` in S3 (as V3's ``SourceCode`` takes,
+        and a JumpStart model's training script is): fetched when the job is made."""
+        return self.source_dir is not None and self.source_dir.startswith("s3://")
 
     @property
     def effective_instance_type(self) -> str:
@@ -213,32 +222,8 @@ class TrainingSpec:
         self._validate_stopping()
         self._validate_aws(mode)
         self._validate_names(mode)
-        checks.check_mapping("--env", self.environment, ENV_KEY_RE, 100, 512,
-                          "a name of letters, digits and _ not starting with a digit")
-        for key, value in self.environment.items():
-            if key.startswith("SM_") or key in CONTRACT_ENV:
-                raise SpecError("--env", f"{key} is set by the SageMaker contract",
-                                "a variable the contract does not set (not SM_*); use --hp, "
-                                "--input or --instance-type to change what it describes")
-            if is_secret_name(key) or is_secret_value(value):
-                raise SpecError("--env", f"{key} looks like a credential; the environment is "
-                                "stored in the job description in clear",
-                                f"no credentials: {mode.secrets_from}")
-        checks.check_mapping("--tag", self.tags, re.compile(r"^.{1,128}$"), 50, 256,
-                          "KEY=VALUE with a key of 1-128 characters")
-        for key, value in self.tags.items():
-            if holds_credential(key, value) or is_secret_value(key):
-                raise SpecError("--tag", f"{key} looks like a credential; tags are stored "
-                                "and shown in clear", f"no credentials: {mode.secrets_from}")
-        for key, value in self.tags.items():
-            bad = next((c for c in key + value if not checks.tag_character(c)), None)
-            if bad is not None:
-                raise SpecError("--tag", f"{key}: {bad!r} is not allowed in a tag (AWS's tag "
-                                "pattern)", "KEY=VALUE of letters, digits, spaces and _.:/=+-@")
-        for key in self.tags:
-            if key.lower().startswith("aws:"):
-                raise SpecError("--tag", f"{key!r}: the aws: prefix is reserved by AWS",
-                                "a tag key not starting with aws:")
+        labels.check_environment(self.environment, mode.secrets_from)
+        labels.check_tags(self.tags, mode.secrets_from)
         checks.check_metrics(self.metrics, METRIC_NAME_MAX)
         return self._mode_notes(mode)
 
@@ -322,7 +307,13 @@ class TrainingSpec:
                 raise SpecError("--command", "runs instead of the entry script, so it cannot "
                                 "be launched with --distributed", "one of --command or "
                                 "--distributed")
-        if self.source_dir is not None:
+        self._validate_jumpstart()
+        if self.source_in_s3:
+            if not (S3_RE.match(str(self.source_dir)) and str(self.source_dir).endswith(
+                    ".tar.gz")):
+                raise SpecError("--source-dir", f"invalid S3 source {self.source_dir!r}",
+                                "a directory, or s3://bucket/key/sourcedir.tar.gz")
+        elif self.source_dir is not None:
             src = local_path("--source-dir", base, self.source_dir)
             if not src.is_dir():
                 raise SpecError("--source-dir", f"{self.source_dir} is not a directory",
@@ -342,12 +333,26 @@ class TrainingSpec:
             raise SpecError("--requirements", f"{self.requirements} does not exist",
                             "a requirements.txt file (relative to the notebook or --source-dir)")
 
+    def _validate_jumpstart(self) -> None:
+        if self.hub is not None:
+            checks.check_service_text("--hub", "hub name", self.hub, 63)
+        if self.jumpstart is not None:
+            if not JUMPSTART_RE.match(self.jumpstart):
+                raise SpecError("--jumpstart", f"invalid model id {self.jumpstart!r}",
+                                JUMPSTART_EXPECTED)
+            return
+        for option in ("--hub", "--accept-eula"):
+            if self.value_of(option):
+                raise SpecError(option, "only applies to a JumpStart model",
+                                f"--jumpstart MODEL_ID {option}"
+                                + (" NAME" if option == "--hub" else ""))
+
     def requirements_path(self, base: Path) -> Path | None:
         """The requirements file, found beside the notebook or in ``--source-dir``."""
         if self.requirements is None:
             return None
         candidates = [local_path("--requirements", base, self.requirements)]
-        if self.source_dir:
+        if self.source_dir and not self.source_in_s3:
             candidates.append(local_path("--requirements", base, str(resolve_path(
                 base, self.source_dir) / self.requirements)))
         return next((c for c in candidates if c.is_file()), None)

@@ -32,7 +32,8 @@ PURE = ("sm_notebook.spec", "sm_notebook.modes", "sm_notebook.hyperparameters",
         "sm_notebook.jobsframe", "sm_notebook.serving.payload", "sm_notebook.ui.endpoint_text",
         "sm_notebook.tuning.ranges", "sm_notebook.tuning.objective", "sm_notebook.tuning.search",
         "sm_notebook.tuning.stopping", "sm_notebook.tuning.sweep_dir", "sm_notebook.tuning.line",
-        "sm_notebook.tuning.capacity")
+        "sm_notebook.tuning.capacity", "sm_notebook.distribution", "sm_notebook.jumpstart",
+        "sm_notebook.labels")
 CLOUD_AND_ENGINE = ("boto3", "botocore", "docker")
 FRONTEND = ("IPython", "ipywidgets", "plotly", "anywidget", "traitlets", "matplotlib")
 #: who may import them (serving/ and tuning/ will join the backends)

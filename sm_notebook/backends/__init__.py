@@ -10,6 +10,7 @@ import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..spec import TrainingSpec
 from .base import Backend
 
 #: mode name → (module, class); a new place to run is one line here and one module
@@ -18,6 +19,23 @@ _BACKENDS: dict[str, tuple[str, str]] = {
     "container": ("sm_notebook.backends.container.backend", "ContainerBackend"),
     "sagemaker": ("sm_notebook.backends.sagemaker.backend", "SageMakerBackend"),
 }
+
+
+#: spec field → (module, function): where a spec's other values come from when it is set
+#: (``--jumpstart``: the model's hub document); each gives ``(spec, what it took)``
+_SOURCES: dict[str, tuple[str, str]] = {
+    "jumpstart": ("sm_notebook.backends.sagemaker.hub", "resolve_jumpstart"),
+}
+
+
+def resolve_sources(spec: TrainingSpec) -> tuple[TrainingSpec, list[str]]:
+    """The spec with what its sources give, and a line for each value taken from one."""
+    taken: list[str] = []
+    for name, (module, function) in _SOURCES.items():
+        if getattr(spec, name) is not None:
+            spec, more = getattr(importlib.import_module(module), function)(spec)
+            taken += more
+    return spec, taken
 
 
 @dataclass(frozen=True)
@@ -42,4 +60,4 @@ def get(mode: str, settings: Settings | None = None) -> Backend:
     return backend_class(mode).from_settings(settings or Settings())
 
 
-__all__ = ["Backend", "Settings", "backend_class", "get"]
+__all__ = ["Backend", "Settings", "backend_class", "get", "resolve_sources"]

@@ -23,7 +23,7 @@ from ..runtime.failures import OPT_ML, OPT_ML_HINT
 from ..runtime.launcher import gpu_count
 from ..spec import TrainingSpec, resolve_path
 from .base import JobRef, Progress, no_progress
-from .s3_inputs import as_planned, download_channels, planned_downloads
+from .s3_inputs import as_planned, download_channels, fetch_source, planned_downloads
 from .supervised import FollowsSupervisedFolder, SupervisedFolder
 
 SUPERVISOR = Path(__file__).resolve().parent.parent / "runtime" / "supervisor.py"
@@ -119,6 +119,7 @@ class LocalBackend(FollowsSupervisedFolder):
     # ---- running -------------------------------------------------------------------------
     def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
         spec = download_channels(spec, directory, self.on_progress)  # S3 channels first
+        spec = fetch_source(spec, directory, self.on_progress)
         folder = JobDir(directory)
         run = self.script_run(spec, name, directory)
         layout = run.layout

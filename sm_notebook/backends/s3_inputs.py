@@ -58,6 +58,37 @@ def download_channels(spec: TrainingSpec, directory: Path,
     return dataclasses.replace(spec, channels=channels)
 
 
+def fetch_source(spec: TrainingSpec, directory: Path,
+                 report: Callable[..., None]) -> TrainingSpec:
+    """An S3 ``--source-dir`` (a ``sourcedir.tar.gz``, as V3's ``SourceCode`` takes and a
+    JumpStart model's training script is) downloaded and extracted into ``<job>/source``,
+    by sm_notebook's safe extraction; the code is then laid out from there as from any
+    folder."""
+    if not spec.source_in_s3:
+        return spec
+    import boto3
+
+    from ..artifacts import safe_extract
+
+    uri = str(spec.source_dir)
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    directory.mkdir(parents=True, exist_ok=True)
+    archive, target = directory / "source.tar.gz", directory / "source"
+    with aws_errors(f"--source-dir: could not download {uri}"):
+        boto3.Session(region_name=spec.region).client("s3").download_file(
+            bucket, key, str(archive))
+    safe_extract(archive, target)  # ArchiveError for an archive reaching outside
+    report(f"downloaded {uri}: {archive.stat().st_size / 1e6:,.1f} MB", final=True)
+    return dataclasses.replace(spec, source_dir=str(target))
+
+
+def planned_source(spec: TrainingSpec, directory: Path) -> list[str]:
+    """The ``--dry-run`` line for an S3 ``--source-dir``."""
+    if not spec.source_in_s3:
+        return []
+    return [f"  download       {spec.source_dir} → {directory / 'source'} (extracted)"]
+
+
 def _planned(s3: Any, uri: str, what: str) -> list[tuple[str, tuple[str, ...], int]]:
     """``(key, path below the channel, size)`` of every object under the URI's prefix (an
     exact key is one file under its own name); keys that would leave the channel are

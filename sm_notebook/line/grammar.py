@@ -17,7 +17,7 @@ from typing import Any
 
 from ..distribution import CONFIG_EXPECTED
 from ..distribution import EXPECTED as DISTRIBUTED_EXPECTED
-from ..spec import DEFAULT_ENTRY_SCRIPT, DISTRIBUTIONS
+from ..spec import DEFAULT_ENTRY_SCRIPT, DISTRIBUTIONS, JUMPSTART_EXPECTED
 from . import values as v
 from .values import Kind
 
@@ -173,6 +173,16 @@ OPTIONS: list[Option] = [
     Option("--command", "a shell command run in the code directory instead of the entry "
            "script, with the full SM_* environment (V3's SourceCode(command=...); no cell "
            "needed)", v.TEXT, "CMD", "command"),
+    Option("--jumpstart", "a JumpStart model to train: its image, training script (the "
+           "cell, when given, replaces it), default hyperparameters, instance type, metrics, "
+           "model and dataset channels, each overridden by your options (container and "
+           "sagemaker modes; %sm_jumpstart lists them)", v.TEXT, "MODEL_ID[@VERSION]",
+           "jumpstart", expected=JUMPSTART_EXPECTED,
+           form=_advanced("jumpstart", "combo", "JumpStart model", "a model id", wide=True)),
+    Option("--hub", "the private hub --jumpstart models come from (default: SageMaker's "
+           "public hub)", v.TEXT, "NAME", "hub"),
+    Option("--accept-eula", "accept the end-user license of a gated --jumpstart model",
+           v.FLAG, field="accept_eula"),
     Option("--spot", "use managed spot capacity (sagemaker mode)", v.FLAG, field="spot",
            form=_advanced("spot", "check", "managed spot")),
     Option("--subnets", "VPC subnets of the job, comma-separated (with --security-groups)",

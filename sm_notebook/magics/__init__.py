@@ -1,6 +1,6 @@
 """The magics, one ``Magics`` class per family: training (``%%sm_train``), jobs
-(``%sm_jobs``, ``%sm_attach``), serving (``%sm_deploy``, ``%sm_endpoints``) and tuning
-(``%%sm_tune``).
+(``%sm_jobs``, ``%sm_attach``), serving (``%sm_deploy``, ``%sm_endpoints``), tuning
+(``%%sm_tune``) and JumpStart models (``%sm_jumpstart``).
 
 ``register`` adds every family and the HTML view of a job to a shell; ``unregister``
 takes them away again.
@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from .jobs import SmJobsMagics
+from .jumpstart import SmJumpStartMagics
 from .serve import SmServeMagics
 from .train import SmTrainMagics
 from .tune import SmTuneMagics
 
-FAMILIES = (SmTrainMagics, SmJobsMagics, SmServeMagics, SmTuneMagics)
+FAMILIES = (SmTrainMagics, SmJobsMagics, SmServeMagics, SmTuneMagics, SmJumpStartMagics)
 JOB_TYPE = ("sm_notebook.job", "Job")  # where the HTML formatter finds the handle's class
 
 
@@ -26,6 +27,7 @@ def register(shell: Any) -> SmTrainMagics:
     shell.register_magics(SmJobsMagics(shell, train))
     shell.register_magics(SmServeMagics(shell, train))
     shell.register_magics(SmTuneMagics(shell, train))
+    shell.register_magics(SmJumpStartMagics(shell, train))
     html = shell.display_formatter.formatters["text/html"]
     html.for_type_by_name(*JOB_TYPE, job_html)
     return train
@@ -50,5 +52,5 @@ def unregister(shell: Any) -> None:
     shell.display_formatter.formatters["text/html"].pop(".".join(JOB_TYPE), None)
 
 
-__all__ = ["SmJobsMagics", "SmServeMagics", "SmTrainMagics", "SmTuneMagics", "register",
-           "unregister"]
+__all__ = ["SmJobsMagics", "SmJumpStartMagics", "SmServeMagics", "SmTrainMagics",
+           "SmTuneMagics", "register", "unregister"]

@@ -38,14 +38,19 @@ def fail(reason: str) -> NoReturn:
 
 def install_requirements(code_dir: str) -> None:
     requirements = os.path.join(code_dir, "requirements.txt")
-    if not os.path.isfile(requirements):
-        return
+    if not os.path.isfile(requirements) or not _names_packages(requirements):
+        return  # none, or only blank lines and comments (a model's placeholder)
     print("sm_notebook: installing requirements.txt", flush=True)
     env = {**os.environ, "PIP_BREAK_SYSTEM_PACKAGES": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     done = subprocess.run([sys.executable, "-m", "pip", "install", "-r", requirements],
                           cwd=code_dir, env=env, check=False)
     if done.returncode != 0:
         fail(f"ClientError: pip install -r requirements.txt failed (exit code {done.returncode})")
+
+
+def _names_packages(requirements: str) -> bool:
+    with open(requirements, errors="replace") as listed:
+        return any(line.strip() and not line.lstrip().startswith("#") for line in listed)
 
 
 def unpack(archive: str, target: str) -> None:

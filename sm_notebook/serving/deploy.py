@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .. import modes
+from ..labels import ENV_KEY_RE
 from ..secrets import is_secret_name, is_secret_value, mask_env
-from ..spec import ENV_KEY_RE
 from . import layout
 from .endpoints import start_on_this_machine
 from .local import check_free, now

@@ -68,6 +68,7 @@ class FormValues:
     role: str = ""
     output: str = ""
     distribution: str = ""  # "", torchrun, mpi or a driver's path
+    jumpstart: str = ""  # a JumpStart model id (the picker suggests the hub's)
     wait: bool = False
     extra: str = ""  # the line's other options, verbatim
 

@@ -28,7 +28,13 @@ from ...runtime.container_supervisor import LABEL, assign_addresses, free_subnet
 from ...runtime.launcher import gpu_count
 from ...spec import TrainingSpec, no_code_error, resolve_path
 from ..base import JobRef, Progress, no_progress
-from ..s3_inputs import as_planned, download_channels, planned_downloads
+from ..s3_inputs import (
+    as_planned,
+    download_channels,
+    fetch_source,
+    planned_downloads,
+    planned_source,
+)
 from ..supervised import FollowsSupervisedFolder, SupervisedFolder
 from ..toolkit import runs_image_train, sagemaker_hyperparameters
 from .docker_run import container_plan, docker_run_groups, host_run, render_docker_run
@@ -127,6 +133,7 @@ class ContainerBackend(FollowsSupervisedFolder):
 
     def submit(self, spec: TrainingSpec, name: str, directory: Path, base: Path) -> JobRef:
         spec = download_channels(with_resolved_image(spec), directory, self.on_progress)
+        spec = fetch_source(spec, directory, self.on_progress)
         kind = self.images.kind(spec)
         if spec.job_name:  # generated names are unique to the millisecond
             self.check_names_free(name, contract.host_names(spec.instance_count))
@@ -215,7 +222,7 @@ class ContainerBackend(FollowsSupervisedFolder):
                  f"  job directory  {directory}"]
         if sizing.note:
             lines.append(f"  resources      {sizing.note}")
-        lines += planned_downloads(spec, directory)
+        lines += planned_downloads(spec, directory) + planned_source(spec, directory)
         lines += [render_docker_run(docker_run_groups(plan, network)) for plan in plans.values()]
         return "\n".join(lines)
 

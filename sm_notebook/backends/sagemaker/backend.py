@@ -21,6 +21,7 @@ from ...jobdir import JobDir, JobState, write_json
 from ...spec import TrainingSpec, no_code_error, resolve_path
 from ..aws import aws_errors, reason
 from ..base import Batch, JobRef, Progress, no_progress
+from ..s3_inputs import fetch_source
 from .clients import AwsClients
 from .description import check_instance_type, job_row, spec_from_description, state_from
 from .follow import JobFollower
@@ -199,7 +200,8 @@ class SageMakerBackend:
         notes = [f"created bucket s3://{bucket}"] if self.ensure_bucket(s3, bucket, region) \
             else []
         code_dir = directory / "code"
-        notes += sourcedir.lay_out(spec, base, code_dir)
+        fetched = fetch_source(spec, directory, self.on_progress)  # an S3 --source-dir
+        notes += sourcedir.lay_out(fetched, base, code_dir)
         tarball = sourcedir.make_tarball(code_dir, directory / SOURCEDIR_TARBALL)
         if code_in_channel(spec):  # the code channel: the code (and the launcher)
             channel = plain_code_s3_uri(bucket, name)

@@ -101,7 +101,7 @@ def create_training_job_request(spec: TrainingSpec, name: str, *, bucket: str, r
         "StoppingCondition": stopping,
     }
     channels = [_channel(c.name, channel_s3_uri(c.source, bucket, name, c.name),
-                         c.content_type) for c in spec.channels]
+                         c.content_type, accept_eula=spec.accept_eula) for c in spec.channels]
     if uses_launcher(spec):  # sm_notebook's launcher, from the code channel
         algorithm["ContainerEntrypoint"] = ["python3", f"{PLAIN_CODE_DIR}/{LAUNCHER_NAME}"]
         algorithm["ContainerArguments"] = ["--sagemaker"]
@@ -129,9 +129,15 @@ def create_training_job_request(spec: TrainingSpec, name: str, *, bucket: str, r
     return request
 
 
-def _channel(name: str, uri: str, content_type: str | None) -> dict[str, Any]:
-    channel: dict[str, Any] = {"ChannelName": name, "DataSource": {"S3DataSource": {
-        "S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}}}
+def _channel(name: str, uri: str, content_type: str | None, accept_eula: bool = False
+             ) -> dict[str, Any]:
+    """An S3 input channel; ``accept_eula``: a gated JumpStart model's license accepted, so
+    the service lets the job read its artifacts (V3's ``ModelAccessConfig``)."""
+    source: dict[str, Any] = {"S3DataType": "S3Prefix", "S3Uri": uri,
+                              "S3DataDistributionType": "FullyReplicated"}
+    if accept_eula:
+        source["ModelAccessConfig"] = {"AcceptEula": True}
+    channel: dict[str, Any] = {"ChannelName": name, "DataSource": {"S3DataSource": source}}
     if content_type:
         channel["ContentType"] = content_type
     return channel
