@@ -253,3 +253,40 @@ def check_metrics(metrics: list[Any], name_limit: int) -> None:
             raise SpecError("--metric", f"{m.name}: the regex has no capture group",
                             "a regex whose first group captures the number, "
                             "e.g. loss='loss: ([0-9.]+)'")
+
+
+def check_jumpstart(model: str | None, hub: str | None, accept_eula: bool,
+                    model_re: re.Pattern[str], expected: str) -> None:
+    """``--jumpstart`` is a model id (the hub is asked later); ``--hub`` and
+    ``--accept-eula`` go with it."""
+    if hub is not None:
+        check_service_text("--hub", "hub name", hub, 63)
+    if model is not None:
+        if not model_re.match(model):
+            raise SpecError("--jumpstart", f"invalid model id {model!r}", expected)
+        return
+    for option, given in (("--hub", hub is not None), ("--accept-eula", accept_eula)):
+        if given:
+            raise SpecError(option, "only applies to a JumpStart model",
+                            f"--jumpstart MODEL_ID {option}"
+                            + (" NAME" if option == "--hub" else ""))
+
+
+def check_queue(queue: str | None, priority: int | None, share: str | None,
+                timeout: int | None) -> None:
+    """``--queue`` and what goes with it (whether the queue exists is asked later)."""
+    if queue is None:
+        for option, value in (("--priority", priority), ("--share", share),
+                              ("--queue-timeout", timeout)):
+            if value is not None:
+                raise SpecError(option, "only applies to a job in a Batch queue",
+                                f"--queue NAME {option} ...")
+        return
+    check_service_text("--queue", "queue", queue, 255)
+    if priority is not None:
+        check_positive("--priority", priority, minimum=0, maximum=9999)
+    if share is not None:
+        check_service_text("--share", "share identifier", share, 255)
+    if timeout is not None:
+        check_positive("--queue-timeout", timeout, minimum=60,
+                       why="Batch's shortest attempt duration is 60 s")

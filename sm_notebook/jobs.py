@@ -254,6 +254,7 @@ def row(folder: JobDir, now: float, interrupted: str | None = None) -> dict[str,
         "failure_reason": interrupted or state.get("failure_reason"),
         "directory": str(folder.path),
         "metrics": final_metrics(folder, state),
+        "queue": spec.get("queue"),
     }
 
 

@@ -33,9 +33,12 @@ def jobs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                            utc=True, format="ISO8601")
     frame["created"] = created.dt.floor("s")
     frame.insert(5, "duration",
-                 (ended.fillna(pd.Timestamp.now(tz="UTC")) - created).dt.round("s"))
+                 (ended.fillna(pd.Timestamp.now(tz="UTC").as_unit(ended.dt.unit))
+                  - created).dt.round("s"))
     same = frame["secondary_status"] == frame["status"]
     frame["secondary_status"] = frame["secondary_status"].where(~same, None)
+    if frame["queue"].isna().all():  # no job waited in a Batch queue: no column for it
+        frame = frame.drop(columns="queue")
     columns = list(JOB_COLUMNS)
     names = metric_columns(rows, columns)
     at = columns.index(AFTER_METRICS)

@@ -22,7 +22,14 @@ from typing import Any
 
 from . import backends, modes, sourcedir
 from .backends.aws import configured_region
-from .backends.base import Backend, FindsOwnRole, KnowsAccountJobs, Progress, no_progress
+from .backends.base import (
+    Backend,
+    FindsOwnRole,
+    KnowsAccountJobs,
+    KnowsQueues,
+    Progress,
+    no_progress,
+)
 from .backends.s3_inputs import local_copy
 from .catalog import images
 from .clock import utc_now_iso
@@ -38,7 +45,7 @@ from .version import __version__
 #: columns of ``%sm_jobs``, in order
 JOB_COLUMNS = ["name", "mode", "status", "secondary_status", "created", "duration",
                "instance_type", "instance_count", "cost_usd", "model_artifacts",
-               "failure_reason", "directory", "sweep"]
+               "failure_reason", "directory", "sweep", "queue"]
 
 
 class JobNotFound(SmNotebookError):
@@ -277,7 +284,8 @@ class Launcher:
     def rows(self, filters: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """``%sm_jobs`` rows, newest first; a mode that lists the account's jobs adds the
         jobs made elsewhere (``AccountJobsError`` when it cannot)."""
-        filters = filters or {}
+        filters = dict(filters or {})
+        queue = filters.pop("queue", None)
         rows = self.jobs.records()
         trials = sweep_of_trials(self.jobs.root)
         for row in rows:
@@ -290,9 +298,23 @@ class Launcher:
             except SmNotebookError as exc:  # SpecError included
                 raise AccountJobsError(str(exc)) from None
             rows = merge_account_rows(rows, account)
+        if queue is not None:  # the queue's jobs, with what this machine knows of them
+            rows = merge_account_rows(rows, self.queue_rows(queue))
         for key, value in filters.items():
             rows = [r for r in rows if str(r.get(key)) == value]
         return rows
+
+
+    def queue_rows(self, queue: str) -> list[dict[str, Any]]:
+        """The jobs of a queue, from the backend that knows queues."""
+        for mode in modes.NAMES:
+            backend = self.account_jobs(mode)
+            if isinstance(backend, KnowsQueues):
+                try:
+                    return backend.queue_jobs(queue, self.region)
+                except SmNotebookError as exc:
+                    raise AccountJobsError(str(exc)) from None
+        raise AccountJobsError("no backend here lists queues")
 
 
 def sweep_of_trials(root: Path) -> dict[str, str]:

@@ -57,6 +57,7 @@ class Mode:
 
 _MANAGED = "--mode sagemaker for managed spot, checkpoints and warm pools"
 _VPC = "--mode sagemaker"
+_QUEUE = "--mode sagemaker (an AWS Batch training queue runs SageMaker training jobs)"
 
 LOCAL = Mode(
     name="local",
@@ -77,7 +78,8 @@ LOCAL = Mode(
                  "--keep-alive": _MANAGED, "--subnets": _VPC, "--security-groups": _VPC,
                  "--network-isolation": _VPC,
                  "--jumpstart": "--mode sagemaker, or --mode container (a JumpStart model "
-                                "trains in its own image, which a local process has not)"},
+                                "trains in its own image, which a local process has not)",
+                 "--queue": _QUEUE},
     describes_instance_only=True,
     ignored=("--image", "--image-kind", "--volume-gb", "--role"),
     ignored_because="the script runs as a process on this machine",
@@ -105,7 +107,7 @@ CONTAINER = Mode(
     secrets_from=("keep it in a file of an --input channel (mounted read-only, never copied "
                   "into the job) and read it there, or read it from a secret store"),
     unavailable={"--spot": "--mode sagemaker", "--subnets": _VPC, "--security-groups": _VPC,
-                 "--network-isolation": _VPC},
+                 "--network-isolation": _VPC, "--queue": _QUEUE},
 )
 
 SAGEMAKER = Mode(

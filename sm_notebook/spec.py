@@ -113,6 +113,10 @@ class TrainingSpec:
     jumpstart: str | None = None  # MODEL_ID[@VERSION]: the model gives what is not set
     hub: str | None = None  # a private hub of --jumpstart models (default: the public one)
     accept_eula: bool = False  # the gated --jumpstart model's license is accepted
+    queue: str | None = None  # an AWS Batch training queue the job waits in (sagemaker)
+    priority: int | None = None  # its scheduling priority in the queue
+    share: str | None = None  # its share identifier (fair-share queues)
+    queue_timeout: int | None = None  # seconds an attempt may take, queue to end
 
     # ---- serialisation -------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -307,7 +311,9 @@ class TrainingSpec:
                 raise SpecError("--command", "runs instead of the entry script, so it cannot "
                                 "be launched with --distributed", "one of --command or "
                                 "--distributed")
-        self._validate_jumpstart()
+        checks.check_jumpstart(self.jumpstart, self.hub, self.accept_eula, JUMPSTART_RE,
+                               JUMPSTART_EXPECTED)
+        checks.check_queue(self.queue, self.priority, self.share, self.queue_timeout)
         if self.source_in_s3:
             if not (S3_RE.match(str(self.source_dir)) and str(self.source_dir).endswith(
                     ".tar.gz")):
@@ -332,20 +338,6 @@ class TrainingSpec:
         if self.requirements is not None and self.requirements_path(base) is None:
             raise SpecError("--requirements", f"{self.requirements} does not exist",
                             "a requirements.txt file (relative to the notebook or --source-dir)")
-
-    def _validate_jumpstart(self) -> None:
-        if self.hub is not None:
-            checks.check_service_text("--hub", "hub name", self.hub, 63)
-        if self.jumpstart is not None:
-            if not JUMPSTART_RE.match(self.jumpstart):
-                raise SpecError("--jumpstart", f"invalid model id {self.jumpstart!r}",
-                                JUMPSTART_EXPECTED)
-            return
-        for option in ("--hub", "--accept-eula"):
-            if self.value_of(option):
-                raise SpecError(option, "only applies to a JumpStart model",
-                                f"--jumpstart MODEL_ID {option}"
-                                + (" NAME" if option == "--hub" else ""))
 
     def requirements_path(self, base: Path) -> Path | None:
         """The requirements file, found beside the notebook or in ``--source-dir``."""

@@ -103,6 +103,15 @@ class DownloadsArtifacts(Protocol):
 
 
 @runtime_checkable
+class KnowsQueues(Protocol):
+    """A backend whose jobs may wait in queues it can list (AWS Batch's)."""
+
+    def queue_jobs(self, queue: str, region: str | None) -> list[dict[str, Any]]:
+        """Every job of the queue, as ``%sm_jobs`` rows."""
+        ...
+
+
+@runtime_checkable
 class KnowsAccountJobs(Protocol):
     """A backend that can list, find and adopt jobs that were not started here."""
 

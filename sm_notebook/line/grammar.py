@@ -183,6 +183,15 @@ OPTIONS: list[Option] = [
            "public hub)", v.TEXT, "NAME", "hub"),
     Option("--accept-eula", "accept the end-user license of a gated --jumpstart model",
            v.FLAG, field="accept_eula"),
+    Option("--queue", "an AWS Batch training queue the job waits in before it runs "
+           "(sagemaker mode; SubmitServiceJob)", v.TEXT, "NAME", "queue",
+           form=_advanced("queue", "text", "Batch queue", "a SageMaker training queue")),
+    Option("--priority", "the job's scheduling priority in --queue (0-9999, higher first)",
+           v.INT, "N", "priority"),
+    Option("--share", "the job's share identifier in a fair-share --queue", v.TEXT, "ID",
+           "share"),
+    Option("--queue-timeout", "how long an attempt may take in --queue, waiting included "
+           "(seconds, or 90m, 2h; default 1d)", v.DURATION, "DURATION", "queue_timeout"),
     Option("--spot", "use managed spot capacity (sagemaker mode)", v.FLAG, field="spot",
            form=_advanced("spot", "check", "managed spot")),
     Option("--subnets", "VPC subnets of the job, comma-separated (with --security-groups)",

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..job import Job
     from .train import SmTrainMagics
 
-FILTERS = ("--mode", "--status")
+FILTERS = ("--mode", "--status", "--queue")
 
 
 @magics_class
@@ -35,7 +35,8 @@ class SmJobsMagics(Magics):
     def sm_jobs(self, line: str = "") -> Any:
         """List the jobs under the jobs directory as a DataFrame (newest first).
 
-        ``%sm_jobs`` all jobs; ``%sm_jobs --mode local`` one mode; ``%sm_jobs --status Failed``.
+        ``%sm_jobs`` all jobs; ``%sm_jobs --mode local`` one mode; ``%sm_jobs --status Failed``;
+        ``%sm_jobs --queue NAME`` the jobs of an AWS Batch training queue.
         """
         from ..launch import AccountJobsError
 
@@ -43,7 +44,8 @@ class SmJobsMagics(Magics):
         try:
             rows = self.train.launcher().rows(filters)
         except AccountJobsError as exc:
-            raise UsageError(f"%sm_jobs --mode {filters['mode']}: {exc}") from None
+            which = " ".join(f"--{k} {v}" for k, v in filters.items() if k in ("mode", "queue"))
+            raise UsageError(f"%sm_jobs {which}: {exc}") from None
         from ..jobsframe import jobs_frame
 
         return jobs_frame(rows)
@@ -139,14 +141,14 @@ def attach_endpoint(folder: Path, name: str) -> Any:
 
 
 def parse_filters(line: str) -> dict[str, str]:
-    """``--mode MODE`` and ``--status STATUS`` → ``{"mode": ..., "status": ...}``."""
+    """``--mode MODE``, ``--status STATUS`` and ``--queue NAME`` → ``{"mode": ...}``."""
     tokens = line.split()
     filters = {}
     while tokens:
         flag = tokens.pop(0)
         if flag not in FILTERS or not tokens:
-            raise UsageError(f"%sm_jobs: unknown option {flag!r} (expected --mode MODE or "
-                             "--status STATUS)")
+            raise UsageError(f"%sm_jobs: unknown option {flag!r} (expected --mode MODE, "
+                             "--status STATUS or --queue NAME)")
         filters[flag[2:]] = tokens.pop(0)
     return filters
 

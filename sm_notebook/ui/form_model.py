@@ -69,6 +69,7 @@ class FormValues:
     output: str = ""
     distribution: str = ""  # "", torchrun, mpi or a driver's path
     jumpstart: str = ""  # a JumpStart model id (the picker suggests the hub's)
+    queue: str = ""  # an AWS Batch training queue
     wait: bool = False
     extra: str = ""  # the line's other options, verbatim
 

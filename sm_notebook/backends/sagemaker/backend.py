@@ -25,6 +25,7 @@ from ..s3_inputs import fetch_source
 from .clients import AwsClients
 from .description import check_instance_type, job_row, spec_from_description, state_from
 from .follow import JobFollower
+from .queue import QueueCursor, QueueFollower, Queues, submit_request, validate_submit
 from .request import (
     PLAIN_CODE_CHANNEL,
     channel_s3_uri,
@@ -36,6 +37,7 @@ from .request import (
     launch_settings,
     plain_code_s3_uri,
     uses_launcher,
+    validate_request,
 )
 from .uploads import UploadProgress, files_under, plain_code_channel
 
@@ -66,6 +68,7 @@ class SageMakerBackend:
         self.role = role
         self.aws = AwsClients()
         self.follower = JobFollower(self.aws, live_tail)
+        self.queued = QueueFollower(self.aws, self.follower)
         self._account: str | None = None
         self.on_progress: Progress = no_progress
 
@@ -101,6 +104,8 @@ class SageMakerBackend:
         region = self.aws.region_of(spec)
         check_instance_type(spec.effective_instance_type)
         identity = self.identify(region)
+        if spec.queue is not None:  # before anything is uploaded
+            Queues(self.aws, region).check(spec.queue)
         notes = []
         if not (spec.role or self.role):
             self.role = self.execution_role(identity["Arn"], region)
@@ -163,19 +168,39 @@ class SageMakerBackend:
         request = create_training_job_request(upload.spec, name, bucket=upload.bucket,
                                               region=upload.region,
                                               role=spec.role or self.role)
-        sagemaker = self.aws.client("sagemaker", upload.region)
-        with aws_errors("CreateTrainingJob failed", upload.uploaded):
-            sagemaker.create_training_job(**request)
+        extra: dict[str, Any] = {"region": upload.region, "bucket": upload.bucket}
+        handle: dict[str, Any] = {"region": upload.region,
+                                  "instance_count": spec.instance_count}
+        if spec.queue is None:
+            sagemaker = self.aws.client("sagemaker", upload.region)
+            with aws_errors("CreateTrainingJob failed", upload.uploaded):
+                sagemaker.create_training_job(**request)
+            message = "Training job created"
+        else:
+            handle["queue_job"] = self.enqueue(spec, name, request, upload)
+            extra.update(queue=spec.queue, queue_job=handle["queue_job"])
+            message = f"Submitted to queue {spec.queue}"
         folder = JobDir(directory)
-        folder.write_state(JobState(created=utc_now_iso(), message="Training job created",
-                                    extra={"region": upload.region, "bucket": upload.bucket}))
+        folder.write_state(JobState(created=utc_now_iso(), message=message, extra=extra))
         folder.log_file.touch()
         notes = upload.notes
         if self.live_tail:
             notes.append("logs follow through CloudWatch Live Tail, which AWS bills per "
                          "session-minute (%config SmTrainMagics.live_tail = False polls)")
-        return JobRef(name, directory, {"region": upload.region,
-                                        "instance_count": spec.instance_count}, notes)
+        return JobRef(name, directory, handle, notes)
+
+    def enqueue(self, spec: TrainingSpec, name: str, request: dict[str, Any],
+                upload: Uploaded) -> str:
+        """Submit the job to its Batch queue (the request checked as CreateTrainingJob's
+        first: Batch would only refuse it later); the service job's id."""
+        try:
+            validate_request(request)
+        except Exception as exc:  # botocore's ParamValidationError
+            raise SmNotebookError(f"the training request is not one SageMaker takes: {exc} "
+                                  f"(already uploaded: {', '.join(upload.uploaded)})") from None
+        submit = submit_request(request, spec, name)
+        validate_submit(submit)
+        return Queues(self.aws, upload.region).submit(submit, upload.uploaded)["jobId"]
 
     def submit_tuning(self, spec: TrainingSpec, options: Any, name: str, directory: Path,
                       base: Path) -> tuple[str, list[str]]:
@@ -242,8 +267,11 @@ class SageMakerBackend:
         folder = JobDir(directory)
         meta = folder.read_meta()
         spec = meta.spec if meta is not None else {}
-        return JobRef(name, directory, {"region": folder.state_dict().get("region"),
-                                        "instance_count": spec.get("instance_count", 1)})
+        state = folder.state_dict()
+        handle = {"region": state.get("region"), "instance_count": spec.get("instance_count", 1)}
+        if state.get("queue_job"):
+            handle["queue_job"] = state["queue_job"]
+        return JobRef(name, directory, handle)
 
     def find(self, name: str, region: str | None) -> dict[str, Any] | None:
         """DescribeTrainingJob of any job in the account (None when there is none by that
@@ -287,17 +315,32 @@ class SageMakerBackend:
                 kwargs["NextToken"] = page["NextToken"]
         return rows[:limit]
 
+    def queue_jobs(self, queue: str, region: str | None) -> list[dict[str, Any]]:
+        """``%sm_jobs --queue NAME``: the queue's jobs (ListServiceJobs), newest first."""
+        region = self.aws.region_of(TrainingSpec(mode="sagemaker", region=region))
+        Queues(self.aws, region).check(queue)
+        return Queues(self.aws, region).jobs(queue)
+
     # ---- following: follow.py's ----------------------------------------------------------
     def poll(self, ref: JobRef, cursor: Any) -> Batch:
+        if ref.handle.get("queue_job"):  # through its queue, then as a training job
+            return self.queued.poll(ref, cursor)
         return self.follower.poll(ref, cursor)
 
     def release(self, cursor: Any) -> None:
         """End the Live Tail session (billed while open) when the job is no longer
         followed."""
-        self.follower.release(cursor)
+        if isinstance(cursor, QueueCursor):
+            self.queued.release(cursor)
+        else:
+            self.follower.release(cursor)
 
     # ---- control --------------------------------------------------------------------------
     def stop(self, ref: JobRef) -> None:
+        if ref.handle.get("queue_job"):  # Batch stops its training job, if it has one
+            Queues(self.aws, ref.handle.get("region")).terminate(ref.handle["queue_job"],
+                                                                 ref.name)
+            return
         with aws_errors(f"could not stop {ref.name}"):
             self.aws.client("sagemaker", ref.handle.get("region")).stop_training_job(
                 TrainingJobName=ref.name)

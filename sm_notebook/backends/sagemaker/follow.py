@@ -264,7 +264,11 @@ class JobFollower:
         except Exception:  # throttled or offline: the next round tries again
             cur.next_describe = time.monotonic() + cur.describe_interval
             return []
-        state = JobDir(ref.directory).update_state(**state_from(job))
+        found, folder = state_from(job), JobDir(ref.directory)
+        queued = folder.state_dict().get("queue_transitions")
+        if queued:  # a job that waited in a Batch queue: the wait heads its timeline
+            found["transitions"] = [*queued, *found["transitions"]]
+        state = folder.update_state(**found)
         changed = self._status_change(cur, state)
         cur.describe_interval = DESCRIBE_EVERY[0] if changed else min(
             ceiling, cur.describe_interval * 3)

@@ -173,4 +173,10 @@ def describe_plan(spec: TrainingSpec, name: str, base: Path) -> str:
                        f"{distribution.CONFIG_FILE})")
     uploads += [f"upload  {channel_s3_uri(c.source, bucket, name, c.name)}  ({c.source})"
                 for c in spec.channels if not c.is_s3]
-    return "\n".join([*uploads, "CreateTrainingJob " + json.dumps(request, indent=2)])
+    if spec.queue is None:
+        return "\n".join([*uploads, "CreateTrainingJob " + json.dumps(request, indent=2)])
+    from .queue import submit_request  # its payload shown as JSON: sent as a string
+
+    submit = submit_request(request, spec, name)
+    shown = {**submit, "serviceRequestPayload": json.loads(submit["serviceRequestPayload"])}
+    return "\n".join([*uploads, "SubmitServiceJob " + json.dumps(shown, indent=2)])
