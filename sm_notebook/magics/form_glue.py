@@ -73,6 +73,17 @@ class FormGlue:
             return ""
         return f"→ {uri}" if uri else ""
 
+    def models(self, line: str) -> list[str]:
+        """The JumpStart picker's choices: the model ids of the line's hub (``--hub``,
+        else the public one) in its region; ``SmNotebookError`` saying why not."""
+        from ..backends.sagemaker.hub import model_ids
+
+        try:
+            spec, _ = self.parse(line)
+        except SpecError:  # the rest of the line may be unfinished: the default hub
+            spec = TrainingSpec()
+        return model_ids(spec.hub, spec.region or self.magics.launcher().region)
+
     def launch(self, line: str, form: TrainingForm) -> None:
         """Launch (a click, main thread): notes and errors land in the form's place."""
         import ipywidgets as widgets
@@ -94,7 +105,7 @@ def show_form(magics: FormHost, spec: TrainingSpec, options: LaunchOptions,
     values = FormValues.from_spec(spec, options.variable, options.wait,
                                   frame_names(options, magics.shell.user_ns))
     glue = FormGlue(magics, cell)
-    magics.form = TrainingForm(values, glue.check, glue.launch, glue.image_note)
+    magics.form = TrainingForm(values, glue.check, glue.launch, glue.image_note, glue.models)
     display(magics.form.root)
 
 

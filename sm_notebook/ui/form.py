@@ -54,13 +54,16 @@ class TrainingForm:
 
     def __init__(self, values: FormValues, check: Callable[[str], list[tuple[str, str]]],
                  launch: Callable[[str, TrainingForm], None],
-                 image_note: Callable[[str], str] | None = None):
+                 image_note: Callable[[str], str] | None = None,
+                 models: Callable[[str], list[str]] | None = None):
         """``check(line)`` gives the (option, reason) pairs the line is refused for;
         ``launch(line, form)`` runs it; ``image_note(line)`` says what the image stands
-        for (an alias's URI in the region), shown under a valid image."""
+        for (an alias's URI in the region), shown under a valid image; ``models(line)``
+        lists the JumpStart model ids of the line's hub, for the picker."""
         import ipywidgets as w
 
         self._check, self._launch_line, self._image_note = check, launch, image_note
+        self._models = models
         self._building = True
         self.w = w
         self.errors: dict[str, str] = {}
@@ -106,7 +109,14 @@ class TrainingForm:
             self.marks[name] = w.HTML()
             return w.VBox([w.HBox(list(widgets)), self.marks[name]])
 
-        advanced = w.VBox([marked(name, getattr(self, name)) for name in ADVANCED])
+        beside: dict[str, list[Any]] = {}
+        if models is not None:  # the JumpStart picker: the hub's ids, asked on a click
+            self.models_button = w.Button(description="hub models", icon="search",
+                                          tooltip="list the hub's JumpStart models")
+            self.models_button.on_click(self._list_models)
+            beside["jumpstart"] = [self.models_button]
+        advanced = w.VBox([marked(name, getattr(self, name), *beside.get(name, []))
+                           for name in ADVANCED])
         self.advanced = w.Accordion(children=[advanced], titles=("advanced",))
         if any(getattr(values, name) for name in ADVANCED):
             self.advanced.selected_index = 0
@@ -194,6 +204,20 @@ class TrainingForm:
         self._building = False
         self.hp_import_text.value = ""
         self.validate()
+
+    def _list_models(self, _button: Any = None) -> None:
+        """The picker's click (main thread): the hub's model ids as the field's choices,
+        or why they could not be listed, under it."""
+        assert self._models is not None
+        try:
+            ids = self._models(self.line)
+        except Exception as exc:  # no credentials, no region, no such hub: said, not raised
+            self.marks["jumpstart"].value = (f'<span class="smnb-error">'
+                                             f"{html.escape(str(exc))}</span>")
+            return
+        self.jumpstart.options = ids
+        self.marks["jumpstart"].value = (f'<span class="smnb-note smnb-muted">{len(ids)} '
+                                         "models: type to filter</span>")
 
     def _mode_changed(self, change: dict[str, Any]) -> None:
         self._set_instance_options(change["new"], "")

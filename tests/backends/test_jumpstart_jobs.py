@@ -219,3 +219,29 @@ def test_a_container_job_pulls_the_models_image_and_reads_its_objects_from_s3(
     finally:
         with contextlib.suppress(docker.errors.ImageNotFound):
             engine.images.remove(image, force=True)
+
+
+def test_the_forms_picker_lists_the_hubs_models_and_the_chosen_one_launches(ip, hub,
+                                                                          monkeypatch):
+    magics = ip.magics_manager.registry["SmTrainMagics"]
+    monkeypatch.setattr(type(magics), "interactive", lambda self: True)
+    ip.run_line_magic("sm_train", f"job --mode sagemaker --role {ROLE} --form")
+    form = magics.form
+    form.models_button.click()
+    assert list(form.jumpstart.options) == ["huggingface-llm-falcon-7b",
+                                            "meta-textgeneration-llama-3-8b", MODEL]
+    assert "3 models" in form.marks["jumpstart"].value
+    form.jumpstart.value = MODEL
+    assert not form.launch_button.disabled  # the model gives the image
+    assert f"--jumpstart {MODEL}" in form.line
+
+
+def test_the_picker_says_why_it_cannot_list_without_credentials(ip, hub, monkeypatch):
+    magics = ip.magics_manager.registry["SmTrainMagics"]
+    monkeypatch.setattr(type(magics), "interactive", lambda self: True)
+    ip.run_line_magic("sm_train", "job --mode sagemaker --form")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "")
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    magics.form.models_button.click()
+    assert "no AWS region is configured" in magics.form.marks["jumpstart"].value
+    assert list(magics.form.jumpstart.options) == []

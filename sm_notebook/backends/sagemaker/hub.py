@@ -138,3 +138,10 @@ def hub_models(query: str = "", framework: str | None = None, task: str | None =
     aws = AwsClients()
     where = region or aws.region_of(TrainingSpec())
     return Hub(aws, where, hub).listing(query, framework, task)
+
+
+def model_ids(hub: str | None = None, region: str | None = None) -> list[str]:
+    """The form's JumpStart picker: every model id of the hub, sorted."""
+    aws = AwsClients()
+    where = region or aws.region_of(TrainingSpec())
+    return sorted(s["HubContentName"] for s in Hub(aws, where, hub).summaries())
