@@ -7,6 +7,11 @@ does (an update a second).  sm_notebook follows it through its real backend; the
 is the V2 SDK's ``logs_for_job`` algorithm (``session.py``: a 10 s poll,
 DescribeTrainingJob at most every 30 s, each stream read until an empty page), replayed
 with plain boto3 against the same server.  Calls are counted on the server.
+
+The same job submitted through an AWS Batch training queue (``--queue``; the tests'
+service-job simulator, which creates the training job in moto once the job leaves the
+queue) is followed too: once it runs, its lines should reach the handle as soon as a
+direct job's.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from pathlib import Path
 from .common import Result, benchmark_shell, median
 
 TARGET_LATENCY_S = 2.0
+QUEUE_ALLOWANCE_S = 0.5  # a queued job's lines: the direct job's latency, give or take this
+QUEUE = "bench-queue"
 LINE_EVERY_S = 0.5
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,14 +52,14 @@ def _latencies(arrivals: dict[str, float]) -> list[float]:
     return [arrived - float(message.rsplit(" ", 1)[1]) for message, arrived in arrivals.items()]
 
 
-def _follow_with_sm_notebook(shell, name: str) -> dict[str, float]:
+def _follow_with_sm_notebook(shell, name: str, extra: str = "") -> dict[str, float]:
     from IPython.utils.capture import capture_output
 
     arrivals: dict[str, float] = {}
     with capture_output():
         shell.run_cell_magic("sm_train", f"job --mode sagemaker --image pytorch:2.8 --role "
-                             f"arn:aws:iam::123456789012:role/R --job-name {name} --quiet",
-                             "print(1)\n")
+                             f"arn:aws:iam::123456789012:role/R --job-name {name} --quiet "
+                             f"{extra}", "print(1)\n")
     job = shell.user_ns.pop("job")
     seen = 0
 
@@ -108,12 +115,13 @@ def _follow_like_the_v2_sdk(name: str) -> dict[str, float]:
                 state = "JOB_COMPLETE"
 
 
-def run(seconds: float) -> Result:
+def run(seconds: float) -> list[Result]:
     sys.path.insert(0, str(ROOT))
     import tempfile
 
     from moto.server import ThreadedMotoServer
 
+    from tests.fakes.batch_service import BatchService
     from tests.fakes.pricing_service import PriceListService, product
     from tests.fakes.sagemaker_service import CallCounter, LiveTail, Service
 
@@ -127,6 +135,9 @@ def run(seconds: float) -> Result:
                        "AWS_ENDPOINT_URL_PRICING": prices.endpoint,  # moto has no price list
                        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
                        "AWS_DEFAULT_REGION": "us-east-1"})
+    batch = BatchService(os.environ["AWS_ENDPOINT_URL"], step_seconds=1.0)
+    batch.add_queue(QUEUE)
+    os.environ["AWS_ENDPOINT_URL_BATCH"] = batch.endpoint
     live = LiveTail()  # StartLiveTail as CloudWatch streams it: an update a second
     counter = CallCounter()  # counts it too
     try:
@@ -136,7 +147,9 @@ def run(seconds: float) -> Result:
             service = Service(os.environ["AWS_ENDPOINT_URL"])
             results = {}
             for who, follow in (("sm_notebook", lambda n: _follow_with_sm_notebook(shell, n)),
-                                ("v2", _follow_like_the_v2_sdk)):
+                                ("v2", _follow_like_the_v2_sdk),
+                                ("queued", lambda n: _follow_with_sm_notebook(
+                                    shell, n, f"--queue {QUEUE}"))):
                 name = f"bench-logs-{who.replace('_', '-')}-{int(time.time())}"
                 counter.counts.clear()
                 _writer(service, name, seconds)
@@ -152,6 +165,7 @@ def run(seconds: float) -> Result:
     finally:
         counter.restore()
         live.restore()
+        batch.close()
         server.stop()
         prices.close()
         os.environ.clear()
@@ -166,7 +180,16 @@ def run(seconds: float) -> Result:
         f"{v2[2]}",
         f"lines received: sm_notebook {ours[3]}, V2 {v2[3]} (of one every {LINE_EVERY_S} s "
         f"for {seconds:g} s)"]
-    return result
+    queued = results["queued"]
+    through_queue = Result("sagemaker mode via a Batch queue: log latency once it runs",
+                           queued[0] * 1000, "ms", f"≤ the direct job's + "
+                           f"{QUEUE_ALLOWANCE_S * 1000:g} ms", False, "direct job",
+                           ours[0] * 1000)
+    through_queue.passed = queued[0] <= ours[0] + QUEUE_ALLOWANCE_S
+    through_queue.notes.append(f"lines received through the queue: {queued[3]}; API calls "
+                               f"per job-minute {queued[1]:.1f} {queued[2]}, the queue "
+                               "simulator's own DescribeTrainingJob every second included")
+    return [result, through_queue]
 
 
 def _create_like_the_sdk(name: str) -> None:

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             "ingestion": lambda: bench_ingestion.run(lines, 3 if args.quick else 5),
             "container": lambda: bench_container.run(5 if args.quick else repeat),
             "serving": lambda: bench_serving.run(5 if args.quick else repeat),
-            "cloud_logs": lambda: [bench_cloud_logs.run(20 if args.quick else 60)],
+            "cloud_logs": lambda: bench_cloud_logs.run(20 if args.quick else 60),
             "ui": lambda: bench_ui.run(8 if args.quick else 20, 15 if args.quick else 30),
             "tuning": lambda: bench_tuning.run(1 if args.quick else min(repeat, 3))}
     results = [r for name in BENCHMARKS if name in only for r in plan[name]()]

@@ -471,7 +471,8 @@ def no_code_error() -> SpecError:
     the image has no ``train`` of its own)."""
     return SpecError("cell", "no code to run: the cell is empty",
                      "the training script as the cell body, --command 'CMD', --source-dir "
-                     "DIR with --entry-script NAME, or an image with a `train` of its own")
+                     "DIR with --entry-script NAME, --jumpstart MODEL_ID, or an image with a "
+                     "`train` of its own")
 
 
 def _base_characters_ok(base: str) -> bool:

@@ -22,6 +22,7 @@ BENCHMARKS = [
     "container mode: deploy() → first prediction (sklearn)",
     "local mode: sklearn predict() latency p50 (1,000 requests)",
     "sagemaker mode: log latency (1 host, a line every 0.5 s)",
+    "sagemaker mode via a Batch queue: log latency once it runs",
     "dashboard under a ~10,000 lines/s job: kernel `1+1`",
     "local mode: a line written → in a dashboard message",
     "dashboard: the chart after the first flush with lines",

@@ -245,3 +245,15 @@ def test_the_picker_says_why_it_cannot_list_without_credentials(ip, hub, monkeyp
     magics.form.models_button.click()
     assert "no AWS region is configured" in magics.form.marks["jumpstart"].value
     assert list(magics.form.jumpstart.options) == []
+
+
+def test_a_private_hubs_model_is_found_under_hub(ip, hub):
+    hub.add_model("our-xgboost", training_document(), "1.0.0", hub="team-hub")
+    with capture_output() as out:
+        ip.run_line_magic("sm_train", f"job --mode sagemaker --role {ROLE} --jumpstart "
+                          "our-xgboost --hub team-hub --dry-run")
+    assert "# note: JumpStart our-xgboost@1.0.0 (team-hub): image" in out.stdout
+    with pytest.raises(UsageError, match=r"^--jumpstart: no model our-xgboost in hub "
+                       r"SageMakerPublicHub"):
+        ip.run_line_magic("sm_train", f"job --mode sagemaker --role {ROLE} --jumpstart "
+                          "our-xgboost --dry-run")

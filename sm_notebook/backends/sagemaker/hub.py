@@ -27,31 +27,42 @@ class Hub:
     def __init__(self, aws: AwsClients, region: str, name: str | None = None):
         self.aws, self.region, self.name = aws, region, name or PUBLIC_HUB
         self.client = aws.client("sagemaker", region)
-        #: a private hub holds references to the public hub's models
-        self.content_type = "Model" if self.name == PUBLIC_HUB else "ModelReference"
+        #: a private hub holds references to the public hub's models, and its own models
+        self.content_types = ("Model",) if self.name == PUBLIC_HUB else (
+            "ModelReference", "Model")
 
     def model(self, model_id: str, version: str | None = None) -> HubModel:
         """The model's hub content; ``SpecError`` for one the hub has not, with the
         closest ids it has."""
+        answer = None
+        for kind in self.content_types:
+            answer = self._describe(model_id, version, kind)
+            if answer is not None:
+                break
+        if answer is None:
+            raise self._not_found(model_id, version)
+        return HubModel(name=answer["HubContentName"], version=answer["HubContentVersion"],
+                        hub=self.name, document=json.loads(answer["HubContentDocument"]),
+                        content_type=answer.get("HubContentType", "Model"),
+                        arn=answer.get("HubContentArn", ""),
+                        display_name=answer.get("HubContentDisplayName", ""),
+                        keywords=tuple(answer.get("HubContentSearchKeywords") or ()))
+
+    def _describe(self, model_id: str, version: str | None, kind: str
+                  ) -> dict[str, Any] | None:
+        """DescribeHubContent of one kind of content; None when the hub has none."""
         import botocore.exceptions
 
-        request = {"HubName": self.name, "HubContentType": self.content_type,
-                   "HubContentName": model_id}
+        request = {"HubName": self.name, "HubContentType": kind, "HubContentName": model_id}
         if version and version != "*":
             request["HubContentVersion"] = version
         with aws_errors(f"could not read {model_id} from hub {self.name}"):
             try:
-                answer = self.client.describe_hub_content(**request)
+                return self.client.describe_hub_content(**request)
             except botocore.exceptions.ClientError as exc:
                 if exc.response.get("Error", {}).get("Code") != "ResourceNotFound":
                     raise
-                raise self._not_found(model_id, version) from None
-        return HubModel(name=answer["HubContentName"], version=answer["HubContentVersion"],
-                        hub=self.name, document=json.loads(answer["HubContentDocument"]),
-                        content_type=answer.get("HubContentType", self.content_type),
-                        arn=answer.get("HubContentArn", ""),
-                        display_name=answer.get("HubContentDisplayName", ""),
-                        keywords=tuple(answer.get("HubContentSearchKeywords") or ()))
+                return None
 
     def _not_found(self, model_id: str, version: str | None) -> SpecError:
         names = [s["HubContentName"] for s in self.summaries()]
@@ -67,15 +78,16 @@ class Hub:
 
     def summaries(self) -> Iterator[dict[str, Any]]:
         """Every model of the hub (its latest version), page by page."""
-        request: dict[str, Any] = {"HubName": self.name, "HubContentType": self.content_type,
-                                   "MaxResults": 100}
-        with aws_errors(f"could not list the models of hub {self.name}"):
-            while True:
-                page = self.client.list_hub_contents(**request)
-                yield from page.get("HubContentSummaries", [])
-                if not page.get("NextToken") or not page.get("HubContentSummaries"):
-                    return
-                request["NextToken"] = page["NextToken"]
+        for kind in self.content_types:
+            request: dict[str, Any] = {"HubName": self.name, "HubContentType": kind,
+                                       "MaxResults": 100}
+            with aws_errors(f"could not list the models of hub {self.name}"):
+                while True:
+                    page = self.client.list_hub_contents(**request)
+                    yield from page.get("HubContentSummaries", [])
+                    if not page.get("NextToken") or not page.get("HubContentSummaries"):
+                        break
+                    request["NextToken"] = page["NextToken"]
 
     def listing(self, query: str = "", framework: str | None = None,
                 task: str | None = None) -> tuple[list[dict[str, Any]], int]:
