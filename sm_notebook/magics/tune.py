@@ -61,6 +61,10 @@ class SmTuneMagics(Magics):
                        options.objective.maximize if options.objective else True)
             if not on_service:
                 self.check_parents(options.warm_start, options.strategy)
+            if spec.queue is not None:
+                raise SpecError("--queue", "a sweep's trials run on this machine or as a "
+                                "tuning job's own, never through a Batch queue",
+                                "%%sm_train --queue NAME for one job, or no --queue")
             if on_service and spec.job_name:
                 from ..backends.sagemaker.tuning import check_name
 
@@ -81,7 +85,9 @@ class SmTuneMagics(Magics):
             prepared = launcher.prepare(first, launch)  # a trial can run: checked first
             from ..tuning.sweep import start_sweep
 
-            sweep = start_sweep(spec, options, launcher, launcher.attach,
+            tuned = dataclasses.replace(prepared.spec, job_name=spec.job_name) if on_service \
+                else spec  # a tuning job's definition: the spec its sources give (JumpStart)
+            sweep = start_sweep(tuned, options, launcher, launcher.attach,
                                 service=prepared.backend if on_service else None)
         except SmNotebookError as exc:
             raise UsageError(str(exc)) from None

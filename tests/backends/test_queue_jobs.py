@@ -126,10 +126,13 @@ def test_sm_jobs_lists_a_queues_jobs_and_attach_follows_a_queued_job_again(
     assert (row.status, row.queue) == ("InProgress", QUEUE)
     service.play("again", [status("Completed", "Completed", "Training job completed")])
     job = ip.run_line_magic("sm_attach", "again")
+    wait_for(job, "Scheduled")  # followed from where it waits
     batch.release("again")
     job.wait(timeout=60)
     assert job.status == "Completed"
-    assert [t["Status"] for t in job.transitions][:2] == ["Submitted", "Pending"]
+    statuses = [t["Status"] for t in job.transitions]
+    assert statuses[0] == "Submitted" and "Scheduled" in statuses  # where it was held
+    assert statuses[-1] == "Completed"
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -154,3 +157,30 @@ def test_a_queue_that_cannot_take_the_job_is_one_line_and_nothing_is_submitted(
     assert str(caught.value) == message
     assert submitted(batch) == []
     assert not jobs_dir.exists() or list(jobs_dir.iterdir()) == []
+
+
+INTERNAL = ("Received status from SageMaker:InternalServerError: We encountered an internal "
+            "error. Please try again.")
+
+
+def test_a_retryable_failure_runs_again_and_the_handle_follows_the_new_attempt(
+        ip, service, batch):
+    batch.fail_first_attempt("retried", INTERNAL)
+    service.play("retried-a2", [status("InProgress", "Training", "Training in progress"),
+                                logs("algo-1", "second attempt"),
+                                status("Completed", "Completed", "Training job completed")])
+    ip.run_cell_magic("sm_train", line("retried", "--wait"), "print(1)\n")
+    job = ip.user_ns["job"]
+    assert job.status == "Completed" and job.failure_reason is None
+    assert list(job.logs().message) == ["second attempt"]
+    statuses = [t["Status"] for t in job.transitions]
+    assert statuses[0] == "Submitted" and statuses[-1] == "Completed"
+    assert statuses.count("Submitted") == 1  # one timeline: the attempt that failed stays
+
+
+def test_a_failure_batch_does_not_retry_fails_the_job_with_its_reason(ip, service, batch):
+    batch.fail_first_attempt("not-retried", "AlgorithmError: ValueError: bad data")
+    with pytest.raises(Exception, match="ValueError: bad data"):
+        ip.run_cell_magic("sm_train", line("not-retried", "--wait"), "print(1)\n")
+    assert ip.user_ns["job"].status == "Failed"
+    assert [r["operation"] for r in batch.requests].count("SubmitServiceJob") == 1

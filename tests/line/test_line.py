@@ -357,3 +357,12 @@ def test_every_option_is_one_declaration_with_a_spec_field_or_a_launch_flag():
         assert (option.field in fields) != option.launch, option.flag
         assert option.flags == (option.flag,) and option.help
     assert {o.field for o in SPEC_OPTIONS} == fields - {"cell"}  # every field has a flag
+
+
+def test_a_distribution_config_is_a_json_object_or_a_dict_of_the_notebook():
+    spec, _ = spec_of("job --distributed mpi --distribution-config "
+                      "'{\"mpi_additional_options\": [\"-x\", \"A\"]}'")
+    assert spec.distribution_config == {"mpi_additional_options": ["-x", "A"]}
+    spec, _ = spec_of("job --distributed mpi --distribution-config $config",
+                      namespace={"config": {"process_count_per_node": 2}})
+    assert spec.launch.config == {"process_count_per_node": 2, "mpi_additional_options": None}

@@ -191,7 +191,7 @@ def test_jobs_are_listed_newest_first_with_status_and_duration(ip):
     assert (frame["duration"].dt.total_seconds() >= 0).all()
     failed = ip.run_line_magic("sm_jobs", "--status Failed")
     assert failed["name"].tolist() == ["second-job"]
-    with pytest.raises(UsageError, match="--mode MODE or --status STATUS"):
+    with pytest.raises(UsageError, match="--mode MODE, --status STATUS or --queue NAME"):
         ip.run_line_magic("sm_jobs", "--bogus")
 
 

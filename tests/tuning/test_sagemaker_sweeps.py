@@ -107,3 +107,6 @@ def test_sagemaker_s_limits_are_one_usage_error(ip, tuning):
                                          r"is 35 characters; a SageMaker tuning job's name"):
         ip.run_cell_magic("sm_tune", f"sweep {BASE} --job-name a-name-longer-than-thirty-two-"
                           "chars --hp-range x=int:0:4", CELL)  # refused before any upload
+    with pytest.raises(UsageError, match=r"^--queue: a sweep's trials run on this machine or "
+                                         r"as a tuning job's own, never through a Batch queue"):
+        ip.run_cell_magic("sm_tune", f"sweep {BASE} --queue q --hp-range x=int:0:4", CELL)

@@ -39,6 +39,7 @@ STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "SCHEDULED", "STARTING", "RUNNIN
 QUEUED = STATUSES[:5]  # before its training job runs: the queue's part of the timeline
 DESCRIBE_EVERY = (1.0, 10.0)  # seconds between DescribeServiceJob: soon after a change
 STOP_REASON = "Stopped from sm_notebook"
+DECIDE_WITHIN = 60.0  # seconds Batch may take to retry a failed attempt, or to end the job
 QUEUE_EXPECTED = "the name or ARN of a SageMaker training job queue (aws batch " \
                  "describe-job-queues lists them)"
 
@@ -159,6 +160,7 @@ class QueueCursor:
     interval: float = DESCRIBE_EVERY[0]
     last: tuple[str, str] | None = None
     done: bool = False
+    ended_at: float = 0.0  # when its training job ended, while Batch decides on a retry
 
 
 class QueueFollower:
@@ -177,7 +179,38 @@ class QueueFollower:
             return Batch([], statuses, cur, cur.done)
         inner = self.jobs.poll(dataclasses.replace(ref, name=cur.training), cur.inner)
         cur.inner = inner.cursor
-        return Batch(inner.logs, statuses + inner.statuses, cur, inner.done, inner.lines)
+        done = inner.done and not self._retried(ref, cur)
+        return Batch(inner.logs, statuses + inner.statuses, cur, done, inner.lines)
+
+    def _retried(self, ref: JobRef, cur: QueueCursor) -> bool:
+        """After its training job ended: whether Batch runs the job again (its retry
+        strategy).  If so the queue is followed again, then the new attempt's training
+        job, into the same log and timeline (the attempt that failed stays in it)."""
+        folder = JobDir(ref.directory)
+        state = folder.state_dict()
+        if state.get("status") == "Completed":
+            return False
+        now = time.monotonic()
+        cur.ended_at = cur.ended_at or now
+        if now < cur.next_describe:
+            return True  # asked a moment ago
+        cur.next_describe = now + DESCRIBE_EVERY[0]
+        try:
+            described = Queues(self.aws, ref.handle.get("region")).describe(
+                ref.handle["queue_job"])
+        except Exception:  # cannot tell: what the training job said stands
+            return False
+        status = described.get("status")
+        if status in ("SUCCEEDED", "FAILED"):
+            return False
+        if training_job_of(described) == cur.training:  # Batch has not decided yet
+            return now - cur.ended_at < DECIDE_WITHIN
+        self.jobs.release(cur.inner)
+        cur.training, cur.inner, cur.last, cur.ended_at = None, None, None, 0.0
+        cur.next_describe = 0.0
+        folder.update_state(training_job=None, queue_transitions=state.get("transitions", []),
+                            failure_reason=None, ended=None)
+        return True
 
     def release(self, cursor: Any) -> None:
         if isinstance(cursor, QueueCursor) and cursor.inner is not None:
