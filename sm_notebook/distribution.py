@@ -89,7 +89,7 @@ def check(distribution: str | None, config: Any, processes: int | None, base: Pa
     if distribution is None:
         if config is not None:
             raise SpecError("--distribution-config", "only applies to a distributed launch",
-                            f"--distributed {EXPECTED.split(',')[0]} with the config")
+                            "--distributed torchrun|mpi|DRIVER.py with it")
         return
     if distribution not in BUILT_IN:
         check_driver_path(distribution, base)

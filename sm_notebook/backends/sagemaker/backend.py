@@ -25,7 +25,7 @@ from ..s3_inputs import fetch_source
 from .clients import AwsClients
 from .description import check_instance_type, job_row, spec_from_description, state_from
 from .follow import JobFollower
-from .queue import QueueCursor, QueueFollower, Queues, submit_request, validate_submit
+from .queue import QueueCursor, QueueFollower, Queues, submit_request
 from .request import (
     PLAIN_CODE_CHANNEL,
     channel_s3_uri,
@@ -193,13 +193,10 @@ class SageMakerBackend:
                 upload: Uploaded) -> str:
         """Submit the job to its Batch queue (the request checked as CreateTrainingJob's
         first: Batch would only refuse it later); the service job's id."""
-        try:
-            validate_request(request)
-        except Exception as exc:  # botocore's ParamValidationError
-            raise SmNotebookError(f"the training request is not one SageMaker takes: {exc} "
-                                  f"(already uploaded: {', '.join(upload.uploaded)})") from None
         submit = submit_request(request, spec, name)
-        validate_submit(submit)
+        with aws_errors("the job is not one SageMaker and Batch take", upload.uploaded):
+            validate_request(request)  # botocore's ParamValidationError: said in one line
+            validate_request(submit, "SubmitServiceJob", "batch")
         return Queues(self.aws, upload.region).submit(submit, upload.uploaded)["jobId"]
 
     def submit_tuning(self, spec: TrainingSpec, options: Any, name: str, directory: Path,

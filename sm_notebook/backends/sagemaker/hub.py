@@ -143,17 +143,19 @@ def resolve_jumpstart(spec: TrainingSpec) -> tuple[TrainingSpec, list[str]]:
     return resolution.spec, [f"{where}: {line}" for line in resolution.taken]
 
 
+def hub_in(hub: str | None, region: str | None) -> Hub:
+    """The hub (default: the public one) in ``region``, else the configured region."""
+    aws = AwsClients()
+    return Hub(aws, region or aws.region_of(TrainingSpec()), hub)
+
+
 def hub_models(query: str = "", framework: str | None = None, task: str | None = None,
                hub: str | None = None, region: str | None = None
                ) -> tuple[list[dict[str, Any]], int]:
     """``%sm_jumpstart``: the rows of the hub's matching models and how many matched."""
-    aws = AwsClients()
-    where = region or aws.region_of(TrainingSpec())
-    return Hub(aws, where, hub).listing(query, framework, task)
+    return hub_in(hub, region).listing(query, framework, task)
 
 
 def model_ids(hub: str | None = None, region: str | None = None) -> list[str]:
     """The form's JumpStart picker: every model id of the hub, sorted."""
-    aws = AwsClients()
-    where = region or aws.region_of(TrainingSpec())
-    return sorted(s["HubContentName"] for s in Hub(aws, where, hub).summaries())
+    return sorted(s["HubContentName"] for s in hub_in(hub, region).summaries())

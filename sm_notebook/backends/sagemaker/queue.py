@@ -63,15 +63,6 @@ def submit_request(training: dict[str, Any], spec: TrainingSpec, name: str) -> d
     return request
 
 
-def validate_submit(request: dict[str, Any]) -> None:
-    """Check a SubmitServiceJob request against botocore's model of Batch (no network)."""
-    import botocore.session
-    from botocore.validate import validate_parameters
-
-    model = botocore.session.get_session().get_service_model("batch")
-    validate_parameters(request, model.operation_model("SubmitServiceJob").input_shape)
-
-
 def training_job_of(described: dict[str, Any]) -> str | None:
     """The training job the service job's latest attempt made (its name), if any."""
     attempt = described.get("latestAttempt") or {}

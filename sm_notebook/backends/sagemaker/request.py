@@ -143,12 +143,13 @@ def _channel(name: str, uri: str, content_type: str | None, accept_eula: bool = 
     return channel
 
 
-def validate_request(request: dict[str, Any], operation: str = "CreateTrainingJob") -> None:
+def validate_request(request: dict[str, Any], operation: str = "CreateTrainingJob",
+                     service: str = "sagemaker") -> None:
     """Check a request against botocore's model of the service (no network)."""
     import botocore.session
     from botocore.validate import validate_parameters
 
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = botocore.session.get_session().get_service_model(service)
     shape = model.operation_model(operation).input_shape
     validate_parameters(request, shape)
 
