@@ -135,6 +135,34 @@ def resolve(spec: TrainingSpec, model: HubModel, takes_network_isolation: bool
                                else spec.instance_type}
     if spec.instance_type is None and instance.startswith("ml."):
         taken.append(f"instance type {instance} (the model's default)")
+    changes.update(_image_and_code(spec, model, variant, taken))
+    changes["hyperparameters"] = {**default_hyperparameters(doc, variant),
+                                  **spec.hyperparameters}
+    given = {m.name for m in spec.metrics}
+    changes["metrics"] = [*spec.metrics, *(MetricDefinition(m["Name"], m["Regex"])
+                                           for m in doc.get("TrainingMetrics") or []
+                                           if m.get("Name") not in given)]
+    changes["channels"] = _channels(spec, doc, variant, taken)
+    changes["environment"] = {**(variant.get("EnvironmentVariables") or {}),
+                              **spec.environment}
+    if spec.max_run is None and doc.get("MaxRuntimeInSeconds"):
+        changes["max_run"] = int(doc["MaxRuntimeInSeconds"])
+    if spec.volume_gb is None and doc.get("TrainingVolumeSize"):
+        changes["volume_gb"] = int(doc["TrainingVolumeSize"])
+    if takes_network_isolation and doc.get("TrainingEnableNetworkIsolation"):
+        changes["network_isolation"] = True
+    if spec.job_name is None and spec.base_job_name is None:
+        changes["base_job_name"] = f"{model.name}-job"
+    changes["tags"] = {**spec.tags, TAG_ID: model.name, TAG_VERSION: model.version}
+    changes["jumpstart"] = f"{model.name}@{model.version}"  # the version it resolved to
+    return Resolution(dataclasses.replace(spec, **changes), taken)
+
+
+def _image_and_code(spec: TrainingSpec, model: HubModel, variant: dict[str, Any],
+                    taken: list[str]) -> dict[str, Any]:
+    """The variant's image (else ``TrainingEcrUri``) and the training script tarball with
+    its entry script, where the user gave neither."""
+    doc, changes = model.document, {}
     if spec.image is None:
         changes["image"] = variant.get("ImageUri") or doc.get("TrainingEcrUri")
         if not changes["image"]:
@@ -150,12 +178,13 @@ def resolve(spec: TrainingSpec, model: HubModel, takes_network_isolation: bool
             changes["entry_script"] = ENTRY_SCRIPT
         taken.append(f"code {script} ({changes.get('entry_script', spec.entry_script)}"
                      + (", replaced by the cell)" if spec.has_script else ")"))
-    changes["hyperparameters"] = {**default_hyperparameters(doc, variant),
-                                  **spec.hyperparameters}
-    given = {m.name for m in spec.metrics}
-    changes["metrics"] = [*spec.metrics, *(MetricDefinition(m["Name"], m["Regex"])
-                                           for m in doc.get("TrainingMetrics") or []
-                                           if m.get("Name") not in given)]
+    return changes
+
+
+def _channels(spec: TrainingSpec, doc: dict[str, Any], variant: dict[str, Any],
+              taken: list[str]) -> list[Channel]:
+    """The user's channels, then the model's artifact as ``model`` and the default
+    dataset as ``training`` where the user gave none of their own."""
     channels, names = list(spec.channels), {c.name for c in spec.channels}
     artifact = variant.get("GatedModelEnvVarUri") or variant.get("TrainingArtifactUri") or \
         doc.get("TrainingArtifactUri")
@@ -167,17 +196,4 @@ def resolve(spec: TrainingSpec, model: HubModel, takes_network_isolation: bool
         channels.append(Channel(DATASET_CHANNEL, dataset))
         taken.append(f"channel {DATASET_CHANNEL} ← {dataset} (the default dataset; "
                      "--input train=... for yours)")
-    changes["channels"] = channels
-    changes["environment"] = {**(variant.get("EnvironmentVariables") or {}),
-                              **spec.environment}
-    if spec.max_run is None and doc.get("MaxRuntimeInSeconds"):
-        changes["max_run"] = int(doc["MaxRuntimeInSeconds"])
-    if spec.volume_gb is None and doc.get("TrainingVolumeSize"):
-        changes["volume_gb"] = int(doc["TrainingVolumeSize"])
-    if takes_network_isolation and doc.get("TrainingEnableNetworkIsolation"):
-        changes["network_isolation"] = True
-    if spec.job_name is None and spec.base_job_name is None:
-        changes["base_job_name"] = f"{model.name}-job"
-    changes["tags"] = {**spec.tags, TAG_ID: model.name, TAG_VERSION: model.version}
-    changes["jumpstart"] = f"{model.name}@{model.version}"  # the version it resolved to
-    return Resolution(dataclasses.replace(spec, **changes), taken)
+    return channels

@@ -222,20 +222,13 @@ class QueueFollower:
         if not changed:
             return []
         cur.last = (status, reason)
+        now, training = utc_now_iso(), training_job_of(described)
         folder = JobDir(ref.directory)
-        state = folder.state_dict()
-        queued = list(state.get("queue_transitions", []))
-        now = utc_now_iso()
-        training = training_job_of(described)
-        waiting = status in QUEUED or (status == "FAILED" and training is None)
-        if queued and queued[-1]["Status"] != status.title():
-            queued[-1]["EndTime"] = now
-        if waiting and (not queued or queued[-1]["Status"] != status.title()):
-            queued.append({"Status": status.title(), "StartTime": now,
-                           "StatusMessage": reason})
-        updates: dict[str, Any] = {"queue_transitions": queued, "transitions": queued,
-                                   "status": "InProgress", "secondary_status": status.title(),
-                                   "message": reason}
+        updates: dict[str, Any] = {
+            "transitions": queue_transitions(folder.state_dict(), status, reason, training,
+                                             now),
+            "status": "InProgress", "secondary_status": status.title(), "message": reason}
+        updates["queue_transitions"] = updates["transitions"]
         if training is not None:
             updates["training_job"] = cur.training = training
         elif status == "FAILED":  # it never ran: refused, timed out or stopped while queued
@@ -246,3 +239,17 @@ class QueueFollower:
         state = folder.update_state(**updates)
         return [StatusEvent(now, state["status"], state["secondary_status"], reason,
                             state.get("failure_reason"))]
+
+
+def queue_transitions(state: dict[str, Any], status: str, reason: str,
+                      training: str | None, now: str) -> list[dict[str, Any]]:
+    """The queue's part of the timeline with a new status: the last one ended, and this
+    one added while the job waits (its training job's own transitions follow it)."""
+    queued = list(state.get("queue_transitions", []))
+    title = status.title()
+    if queued and queued[-1]["Status"] != title:
+        queued[-1] = {**queued[-1], "EndTime": now}
+    waiting = status in QUEUED or (status == "FAILED" and training is None)
+    if waiting and (not queued or queued[-1]["Status"] != title):
+        queued.append({"Status": title, "StartTime": now, "StatusMessage": reason})
+    return queued
