@@ -21,10 +21,8 @@ second, none over 120 kB).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime
@@ -33,7 +31,16 @@ from typing import Any
 
 from sm_notebook.magics.tune import WAIT_TICK
 
-from .common import IOPubReader, Result, benchmark_shell, exec_ms, median, scratch_dir, spread
+from .common import (
+    IOPubReader,
+    Result,
+    benchmark_shell,
+    exec_ms,
+    median,
+    notebook_kernel,
+    scratch_dir,
+    spread,
+)
 
 SWEEP_RATIO = 0.6
 TRIALS, PARALLEL, SLEEP_S = 12, 2, 1
@@ -231,15 +238,9 @@ class _Comms(IOPubReader):
 def dashboard() -> Result:
     """A sweep of 50 trials under its live dashboard, in a real kernel: comm messages and
     bytes a second, from the magic to the final snapshot."""
-    from jupyter_client.manager import start_new_kernel
-
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "SM_NOTEBOOK_JOBS_DIR": os.path.join(tmp, "jobs"),
-               "JPY_SESSION_NAME": os.path.join(tmp, "bench.ipynb")}
-        manager, client = start_new_kernel(kernel_name="python3", cwd=tmp, env=env)
+    with notebook_kernel() as client:
         comms = _Comms(client)
         try:
-            exec_ms(client, "%load_ext sm_notebook")
             comms.counting = True
             began = time.time()
             exec_ms(client, f"{DASHBOARD_LINE}\n{DASHBOARD_SCRIPT}")
@@ -249,8 +250,6 @@ def dashboard() -> Result:
             said = comms.answer("sweep.wait(timeout=60), len(sweep.trial_list())")
         finally:
             comms.stop()
-            client.stop_channels()
-            manager.shutdown_kernel(now=True)
     status, count = [*said, "?", "?"][:2]
     sizes = comms.sizes
     rate = len(sizes) / elapsed

@@ -12,13 +12,11 @@ browser.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import threading
 import time
 
-from .common import IOPubReader, Result, exec_ms, median, spread
+from .common import IOPubReader, Result, exec_ms, median, notebook_kernel, spread
 
 TARGET_EXEC_MS = 100.0
 TARGET_LINE_S = 0.5
@@ -68,15 +66,9 @@ class _IOPub(IOPubReader):
 
 
 def run(seconds: float = 10.0, samples: int = 20) -> list[Result]:
-    from jupyter_client.manager import start_new_kernel
-
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "SM_NOTEBOOK_JOBS_DIR": os.path.join(tmp, "jobs"),
-               "JPY_SESSION_NAME": os.path.join(tmp, "bench.ipynb")}
-        manager, client = start_new_kernel(kernel_name="python3", cwd=tmp, env=env)
+    with notebook_kernel() as client:
         iopub = _IOPub(client)
         try:
-            exec_ms(client, "%load_ext sm_notebook")
             idle = [exec_ms(client) for _ in range(samples)]
             iopub.counting = True
             began = time.time()
@@ -92,8 +84,6 @@ def run(seconds: float = 10.0, samples: int = 20) -> list[Result]:
             said = iopub.answer("job.status, job.line_count")
         finally:
             iopub.stop()
-            client.stop_channels()
-            manager.shutdown_kernel(now=True)
     status, count = [*said, "?", "0"][:2]
     latencies = [seen - float(stamp) for stamp, seen in iopub.first_seen.items()]
     rate = int(count) / seconds if count.isdigit() else 0

@@ -72,6 +72,24 @@ def scratch_dir() -> Iterator[Path]:
         os.chdir(cwd)
 
 
+@contextlib.contextmanager
+def notebook_kernel() -> Iterator[object]:
+    """A real kernel, as a notebook's (its jobs in a throwaway folder), with sm_notebook
+    loaded: its client, shut down after."""
+    from jupyter_client.manager import start_new_kernel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "SM_NOTEBOOK_JOBS_DIR": os.path.join(tmp, "jobs"),
+               "JPY_SESSION_NAME": os.path.join(tmp, "bench.ipynb")}
+        manager, client = start_new_kernel(kernel_name="python3", cwd=tmp, env=env)
+        try:
+            exec_ms(client, "%load_ext sm_notebook")
+            yield client
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+
+
 def exec_ms(client, code: str = "1+1") -> float:
     """From sending ``code`` to its execute_reply (IOPub is read by an ``IOPubReader``)."""
     began = time.perf_counter()
