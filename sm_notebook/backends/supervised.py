@@ -75,6 +75,8 @@ def alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):  # it ended between the two looks
+        return not os.path.isdir("/proc/self")  # (or there is no /proc to read)
     except OSError:
         return True
 

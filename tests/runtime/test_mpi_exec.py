@@ -5,7 +5,6 @@ whose agent went away is killed."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sm_notebook.backends.supervised import alive
 from sm_notebook.runtime import mpi_exec
 
 KEY = "k" * 64
@@ -73,18 +73,9 @@ def test_a_command_whose_agent_went_away_is_killed(service, tmp_path):
     agent.kill()
     agent.wait()
     deadline = time.monotonic() + 10
-    while _alive(pid):
+    while alive(pid):
         assert time.monotonic() < deadline, "the command outlived its agent"
         time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended
-        return stat.read().split(")")[-1].split()[0] != "Z"
 
 
 def test_the_agent_takes_what_mpirun_passes_as_ssh_takes_it(monkeypatch):
