@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from pathlib import Path
+
+from sm_notebook.backends.supervised import alive
 
 
 class Kernel:
@@ -43,12 +44,7 @@ class Kernel:
             .strip().splitlines()[-1])
 
     def dead(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except (ProcessLookupError, FileNotFoundError):
-            return True
-        return stat.rsplit(")", 1)[-1].split()[0] == "Z"  # killed, not yet reaped
+        return not alive(self.pid)  # a killed kernel not yet reaped is dead too
 
     def close(self) -> None:
         self.client.stop_channels()

@@ -180,3 +180,23 @@ def test_a_line_the_supervisor_takes_back_does_not_keep_the_follower_from_the_en
         log.write(b"the next record\n")
     count, _tail = SupervisedFolder._read_log(cursor)
     assert count == 1 and cursor.pending == b""  # read from where the log now ends
+
+
+def test_a_process_is_alive_until_it_ends_and_a_zombie_or_a_vanished_one_is_not(monkeypatch):
+    from sm_notebook.backends import supervised
+
+    child = subprocess.Popen(["sleep", "120"])
+    assert alive(child.pid)
+    child.kill()
+    deadline = time.monotonic() + 10
+    while alive(child.pid):  # killed, not yet reaped: a zombie
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    child.wait()
+    assert not alive(child.pid)
+
+    def vanished(*_args, **_kwargs):  # it ends between the signal check and the /proc read
+        raise ProcessLookupError(3, "No such process")
+
+    monkeypatch.setattr(supervised, "open", vanished, raising=False)
+    assert not alive(os.getpid())
